@@ -1,0 +1,212 @@
+//! Identifiers. Names chosen by operators (agents, queues, skills, reason codes) are validated
+//! once, at the edge, and are cheap to clone afterwards (`Arc<str>` inside).
+
+use std::{fmt, str::FromStr, sync::Arc};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use uuid::Uuid;
+
+use crate::ValidationError;
+
+/// Longest accepted name, in bytes.
+pub const MAX_NAME_LEN: usize = 64;
+
+fn check_name(field: &str, raw: &str) -> Result<(), ValidationError> {
+    if raw.is_empty() {
+        return Err(ValidationError::new(field, "must not be empty"));
+    }
+    if raw.len() > MAX_NAME_LEN {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {MAX_NAME_LEN} characters"),
+        ));
+    }
+    // Letters, digits and `-_.@` only: names end up inside Redis keys, URLs and CSV files,
+    // so `:`, `{`, `}`, spaces and control characters are kept out.
+    if let Some(bad) = raw
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@')))
+    {
+        return Err(ValidationError::new(
+            field,
+            format!("may only contain letters, digits and - _ . @ (found {bad:?})"),
+        ));
+    }
+    Ok(())
+}
+
+macro_rules! name_type {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(Arc<str>);
+
+        impl $name {
+            /// Validates `raw`: 1–64 characters of letters, digits and `-_.@`.
+            pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+                check_name($field, raw)?;
+                Ok(Self(Arc::from(raw)))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({:?})", stringify!($name), &*self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ValidationError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Self::parse(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+name_type!(
+    /// An agent, as the operator names it (often the login or the agent number).
+    AgentId,
+    "agent_id"
+);
+name_type!(
+    /// A queue (e.g. `billing`, `support-fr`).
+    QueueId,
+    "queue_id"
+);
+name_type!(
+    /// A skill (e.g. `billing`, `lang-fr`, `vip`).
+    SkillName,
+    "skill"
+);
+name_type!(
+    /// Why an agent is away (e.g. `break`, `lunch`, `no-answer`, `disconnected`).
+    ReasonCode,
+    "reason"
+);
+
+impl ReasonCode {
+    /// Set by the dispatcher after too many missed offers in a row.
+    pub fn no_answer() -> Self {
+        Self(Arc::from("no-answer"))
+    }
+}
+
+/// A contact (call, chat, e-mail, ticket, callback). Chosen by whoever creates the contact, so
+/// that creating it twice (a retried hook) is recognisable and many instances need no shared
+/// counter.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ContactId(Uuid);
+
+impl ContactId {
+    /// A fresh, time-ordered id.
+    pub fn new() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    pub fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl Default for ContactId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for ContactId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Debug for ContactId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ContactId({})", self.0)
+    }
+}
+
+impl FromStr for ContactId {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s)
+            .map(Self)
+            .map_err(|_| ValidationError::new("contact_id", "must be a UUID"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_accept_the_usual_shapes() {
+        for ok in [
+            "a",
+            "agent-17",
+            "support_fr",
+            "lang.fr",
+            "jane@acme",
+            &"x".repeat(64),
+        ] {
+            assert!(AgentId::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn names_reject_what_would_break_keys_or_urls() {
+        for bad in ["", "a b", "a:b", "{tenant}", "é", "a/b", &"x".repeat(65)] {
+            let err = QueueId::parse(bad).unwrap_err();
+            assert_eq!(err.field, "queue_id", "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_validate_when_deserialised() {
+        assert!(serde_json::from_str::<SkillName>("\"lang-fr\"").is_ok());
+        assert!(serde_json::from_str::<SkillName>("\"lang fr\"").is_err());
+    }
+
+    #[test]
+    fn contact_ids_round_trip_as_strings() {
+        let id = ContactId::new();
+        let back: ContactId = id.to_string().parse().unwrap();
+        assert_eq!(id, back);
+        assert!("not-a-uuid".parse::<ContactId>().is_err());
+    }
+}

@@ -1,0 +1,32 @@
+//! Switchboard's vocabulary: the plain data every other crate speaks.
+//!
+//! Ids and names that can only be built valid ([`AgentId`], [`QueueId`], [`SkillName`],
+//! [`SkillLevel`]), contacts and their channels and tiers, agent profiles and presence, queue
+//! settings (routing strategy, timeouts, skill expansion, overflow), the [`Command`]s a
+//! dispatcher accepts and the [`Event`]s it emits, and [`Timestamp`], the only notion of time.
+//!
+//! This crate does no I/O and reads no clock: it knows nothing about Redis, SQL, HTTP or
+//! tokio. Everything here is `serde`-serialisable so that the same values travel through the
+//! Redis backend, the event log and the wire.
+
+mod agent;
+mod command;
+mod contact;
+mod error;
+mod event;
+mod ids;
+mod queue;
+mod skill;
+mod time;
+
+pub use agent::{AgentProfile, AgentStatus, Capacity, Presence};
+pub use command::{Command, NewContact, TransferTarget, WrapUp};
+pub use contact::{Channel, ContactState, Priority, Tier, Urgency};
+pub use error::ValidationError;
+pub use event::{Event, EventId, EventKind, ExitReason, WithdrawReason};
+pub use ids::{AgentId, ContactId, QueueId, ReasonCode, SkillName, MAX_NAME_LEN};
+pub use queue::{
+    ExpansionStep, MaxWait, QueueConfig, RoutingStrategy, ServiceLevelTarget, WaitExit,
+};
+pub use skill::{SkillLevel, SkillRequirement};
+pub use time::{duration_secs, Timestamp};
