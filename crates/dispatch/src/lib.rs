@@ -4,18 +4,25 @@
 //! - [`Engine`] — the routing policy and the whole ACD state as a pure state machine:
 //!   commands and `now` in, events out. No clock, no I/O, no async.
 //! - [`QueueBackend`] — one behaviour, two homes for the live state: [`MemoryBackend`]
-//!   (in-process, the default) and [`RedisBackend`] (scale-out: every transition one atomic
-//!   Lua script, shared by any number of instances).
+//!   (in-process, the default) and [`RedisBackend`] (scale-out: the engine replicated through
+//!   a Redis Stream command log that any number of instances append to and follow).
+//!
+//! - [`run_timers`] — the edge that reads a [`Clock`] and fires due timers, event-driven:
+//!   it sleeps until the next deadline and wakes on every event.
 //!
 //! This crate knows nothing about HTTP, WebSockets, SQL or configuration files: settings
 //! arrive as [`switchboard_domain::Command`]s and events leave as values.
 
 mod backend;
+mod driver;
 mod engine;
 mod error;
 mod memory;
+mod redis_log;
 
 pub use backend::QueueBackend;
+pub use driver::{run_timers, Clock, SystemClock, TokioClock};
 pub use engine::{Engine, QueuePosition, QueueSnapshot};
 pub use error::DispatchError;
 pub use memory::{MemoryBackend, EVENT_CHANNEL_CAPACITY};
+pub use redis_log::RedisBackend;

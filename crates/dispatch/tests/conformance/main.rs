@@ -4,10 +4,10 @@ mod harness;
 #[macro_use]
 mod scenarios;
 
-use switchboard_dispatch::{MemoryBackend, QueueBackend};
+use switchboard_dispatch::{MemoryBackend, QueueBackend, RedisBackend};
 
 /// How a scenario gets further fresh backends of the kind under test.
-pub trait Fresh: QueueBackend + Sized {
+pub(crate) trait Fresh: QueueBackend + Sized {
     fn fresh(&self) -> impl std::future::Future<Output = Self> + Send;
 }
 
@@ -17,8 +17,28 @@ impl Fresh for MemoryBackend {
     }
 }
 
+impl Fresh for RedisBackend {
+    async fn fresh(&self) -> Self {
+        redis_backend().await
+    }
+}
+
+/// A Redis backend in a namespace of its own, deleted when dropped. Fails (never skips)
+/// when Redis is unreachable.
+pub(crate) async fn redis_backend() -> RedisBackend {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let namespace = format!("test-{}", uuid::Uuid::new_v4().simple());
+    RedisBackend::ephemeral(&url, &namespace)
+        .await
+        .unwrap_or_else(|e| panic!("Redis at {url} is required for these tests: {e}"))
+}
+
 mod memory {
     use switchboard_dispatch::MemoryBackend;
 
     conformance_suite!(MemoryBackend::new());
+}
+
+mod redis {
+    conformance_suite!(crate::redis_backend().await);
 }
