@@ -324,3 +324,45 @@ async fn killed_instance_loses_nothing_its_offer_expires_and_is_reoffered() {
     );
     timers.abort();
 }
+
+/// Instances' clocks differ a little. A command stamped earlier than the newest log entry is
+/// applied at the log's instant: the log's time never goes backwards, and both instances agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_clock_never_moves_the_log_back_in_time() {
+    let ns = namespace();
+    let ahead = join(&ns, true).await;
+    let behind = join(&ns, false).await;
+    let t = Timestamp::from_millis(1_767_603_600_000);
+    let queue = QueueConfig::new(QueueId::parse("sales").unwrap());
+    ahead
+        .execute(Command::UpsertQueue(queue), t.plus(Duration::from_secs(5)))
+        .await
+        .unwrap();
+    let call = ContactId::new();
+    let events = behind
+        .execute(
+            Command::Enqueue(NewContact::new(
+                call,
+                QueueId::parse("sales").unwrap(),
+                Channel::Voice,
+            )),
+            t,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        events[0].at,
+        t.plus(Duration::from_secs(5)),
+        "stamped with the log's instant"
+    );
+    // Both replicas hold the same contact, entered at that instant.
+    for node in [&ahead, &behind] {
+        match node.contact(call).await.unwrap() {
+            Some(ContactState::Queued { entered_at, .. }) => {
+                assert_eq!(entered_at, t.plus(Duration::from_secs(5)))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    drop(behind);
+}

@@ -1,7 +1,8 @@
 //! The Redis backend: one deterministic engine, replicated through a Redis Stream.
 //!
-//! Every command is appended — by one atomic Lua script that also keeps the log's clock
-//! monotonic — to a per-tenant stream, the **command log**. Every instance follows the log and
+//! Every command is appended in one atomic step — a plain `XADD` at the submitter's instant
+//! (the entry id's milliseconds), or a Lua script when the log is already ahead of that
+//! instant — to a per-tenant stream, the **command log**, whose time thus never goes back. Every instance follows the log and
 //! applies each entry, in log order, to its own [`Engine`] replica (first firing the timers due
 //! at the entry's instant). The engine is deterministic, so every replica reaches the same state
 //! and emits the same events with the same ids: there is one total order of transitions, hence
@@ -27,7 +28,6 @@ use std::{
 
 use redis::{
     aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection},
-    streams::{StreamId, StreamReadOptions, StreamReadReply},
     AsyncCommands, AsyncConnectionConfig, Client, Script, Value,
 };
 use switchboard_domain::{
@@ -43,27 +43,25 @@ use crate::{
     DispatchError, Engine, QueueBackend, QueuePosition, QueueSnapshot, EVENT_CHANNEL_CAPACITY,
 };
 
-/// Appends one entry at `max(now, log clock)`; returns its id.
+/// Appends one entry at the log's latest instant, for a submitter whose `now` is behind it
+/// (another instance's clock runs ahead); returns its id. An entry's id carries its instant
+/// (`<ms>-<seq>`), so the log's time never goes backwards.
 const APPEND: &str = r"
-local now = tonumber(ARGV[1])
-local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-if now < last then now = last end
-redis.call('SET', KEYS[2], now)
-return redis.call('XADD', KEYS[1], '*', 't', now, 'k', ARGV[2], 'r', ARGV[3], 'p', ARGV[4])
+local ok, id = pcall(redis.call, 'XADD', KEYS[1], ARGV[1] .. '-*', 'k', ARGV[2], 'r', ARGV[3], 'p', ARGV[4])
+if ok then return id end
+local tip = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local ms = string.match(tip[1][1], '^(%d+)')
+return redis.call('XADD', KEYS[1], ms .. '-*', 'k', ARGV[2], 'r', ARGV[3], 'p', ARGV[4])
 ";
 
 /// Appends a tick at `now` unless an entry at or after `now` exists already. Returns
 /// `{1, id}` for a new tick, `{0, id of the newest entry}` otherwise.
 const TICK: &str = r"
-local now = tonumber(ARGV[1])
-local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-if now <= last then
-  local tip = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-  if tip[1] then return {0, tip[1][1]} end
-  return {0, '0-0'}
+local tip = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if tip[1] and tonumber(string.match(tip[1][1], '^(%d+)')) >= tonumber(ARGV[1]) then
+  return {0, tip[1][1]}
 end
-redis.call('SET', KEYS[2], now)
-return {1, redis.call('XADD', KEYS[1], '*', 't', now, 'k', 't', 'r', ARGV[2], 'p', '')}
+return {1, redis.call('XADD', KEYS[1], ARGV[1] .. '-*', 'k', 't', 'r', ARGV[2], 'p', '')}
 ";
 
 /// How long a submitter waits for its entry to come back through the log.
@@ -89,14 +87,12 @@ impl Position {
 #[derive(Debug, Clone)]
 struct Keys {
     log: String,
-    clock: String,
 }
 
 impl Keys {
     fn new(namespace: &str) -> Self {
         Self {
             log: format!("switchboard:{{{namespace}}}:log"),
-            clock: format!("switchboard:{{{namespace}}}:clock"),
         }
     }
 }
@@ -106,7 +102,10 @@ struct Inner {
     conn: ConnectionManager,
     engine: Mutex<Engine>,
     events: broadcast::Sender<Event>,
-    waiters: Mutex<HashMap<Uuid, oneshot::Sender<Outcome>>>,
+    /// This instance's name in the log's request tags (`<instance>/<n>`).
+    instance: String,
+    next_request: std::sync::atomic::AtomicU64,
+    waiters: Mutex<HashMap<u64, oneshot::Sender<Outcome>>>,
     applied: watch::Sender<Position>,
     append: Script,
     tick: Script,
@@ -158,6 +157,8 @@ impl RedisBackend {
             conn,
             engine: Mutex::new(Engine::new()),
             events: broadcast::channel(EVENT_CHANNEL_CAPACITY).0,
+            instance: Uuid::new_v4().simple().to_string(),
+            next_request: std::sync::atomic::AtomicU64::new(0),
             waiters: Mutex::new(HashMap::new()),
             applied: watch::channel(Position::default()).0,
             append: Script::new(APPEND),
@@ -197,29 +198,45 @@ impl RedisBackend {
         conn.xlen(&self.inner.keys.log).await.map_err(backend)
     }
 
+    /// Appends a command; the receiver gets its outcome once this replica has applied it.
     async fn submit(
         &self,
-        kind: &str,
         payload: String,
         now: Timestamp,
-    ) -> Result<(String, Uuid, oneshot::Receiver<Outcome>), DispatchError> {
-        let request = Uuid::new_v4();
-        let (tx, rx) = oneshot::channel();
-        self.inner.lock_waiters().insert(request, tx);
+    ) -> Result<(u64, oneshot::Receiver<Outcome>), DispatchError> {
+        let (request, rx) = self.inner.expect_outcome();
+        let tag = self.inner.request_tag(request);
         let mut conn = self.inner.conn.clone();
-        let id: Result<String, _> = self
-            .inner
-            .append
-            .key(&self.inner.keys.log)
-            .key(&self.inner.keys.clock)
-            .arg(now.as_millis())
-            .arg(kind)
-            .arg(request.to_string())
-            .arg(payload)
-            .invoke_async(&mut conn)
+        // The common case is one plain XADD at the submitter's instant; only when the log is
+        // already ahead of it (another instance's clock runs ahead) does the script append at
+        // the log's instant instead. Either way one atomic step.
+        let fast: Result<String, redis::RedisError> = redis::cmd("XADD")
+            .arg(&self.inner.keys.log)
+            .arg(format!("{}-*", now.as_millis().max(0)))
+            .arg("k")
+            .arg("c")
+            .arg("r")
+            .arg(&tag)
+            .arg("p")
+            .arg(&payload)
+            .query_async(&mut conn)
             .await;
-        match id {
-            Ok(id) => Ok((id, request, rx)),
+        let appended = match fast {
+            Err(e) if e.to_string().contains("equal or smaller") => {
+                self.inner
+                    .append
+                    .key(&self.inner.keys.log)
+                    .arg(now.as_millis().max(0))
+                    .arg("c")
+                    .arg(&tag)
+                    .arg(&payload)
+                    .invoke_async::<String>(&mut conn)
+                    .await
+            }
+            other => other,
+        };
+        match appended {
+            Ok(_) => Ok((request, rx)),
             Err(e) => {
                 self.inner.lock_waiters().remove(&request);
                 Err(backend(e))
@@ -227,7 +244,7 @@ impl RedisBackend {
         }
     }
 
-    async fn await_outcome(&self, request: Uuid, rx: oneshot::Receiver<Outcome>) -> Outcome {
+    async fn await_outcome(&self, request: u64, rx: oneshot::Receiver<Outcome>) -> Outcome {
         match tokio::time::timeout(APPLY_TIMEOUT, rx).await {
             Ok(Ok(outcome)) => outcome,
             _ => {
@@ -262,10 +279,7 @@ impl Drop for RedisBackend {
         self.follower.abort();
         if self.ephemeral {
             if let Ok(mut c) = self.client.get_connection() {
-                let _: Result<(), _> = redis::cmd("DEL")
-                    .arg(&self.inner.keys.log)
-                    .arg(&self.inner.keys.clock)
-                    .query(&mut c);
+                let _: Result<(), _> = redis::cmd("DEL").arg(&self.inner.keys.log).query(&mut c);
             }
         }
     }
@@ -276,11 +290,36 @@ impl Inner {
         self.engine.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn lock_waiters(&self) -> MutexGuard<'_, HashMap<Uuid, oneshot::Sender<Outcome>>> {
+    fn lock_waiters(&self) -> MutexGuard<'_, HashMap<u64, oneshot::Sender<Outcome>>> {
         self.waiters.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Registers a request of this instance; its outcome arrives on the receiver.
+    fn expect_outcome(&self) -> (u64, oneshot::Receiver<Outcome>) {
+        let request = self
+            .next_request
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.lock_waiters().insert(request, tx);
+        (request, rx)
+    }
+
+    fn request_tag(&self, request: u64) -> String {
+        format!("{}/{request}", self.instance)
+    }
+
+    /// The request number in `tag` if this instance made it.
+    fn own_request(&self, tag: &[u8]) -> Option<u64> {
+        let (instance, n) = std::str::from_utf8(tag).ok()?.split_once('/')?;
+        (instance == self.instance)
+            .then(|| n.parse().ok())
+            .flatten()
+    }
+
     fn publish(&self, events: &[Event]) {
+        if self.events.receiver_count() == 0 {
+            return;
+        }
         for e in events {
             let _ = self.events.send(e.clone());
         }
@@ -293,50 +332,37 @@ impl Inner {
         tip: &mut Position,
         block: Option<Duration>,
     ) -> redis::RedisResult<usize> {
-        let mut opts = StreamReadOptions::default().count(READ_BATCH);
+        let mut cmd = redis::cmd("XREAD");
+        cmd.arg("COUNT").arg(READ_BATCH);
         if let Some(b) = block {
-            opts = opts.block(b.as_millis() as usize);
+            cmd.arg("BLOCK").arg(b.as_millis() as u64);
         }
-        let from = format!("{}-{}", tip.0, tip.1);
-        let reply: Option<StreamReadReply> = conn
-            .xread_options(&[&self.keys.log], &[&from], &opts)
-            .await?;
+        cmd.arg("STREAMS")
+            .arg(&self.keys.log)
+            .arg(format!("{}-{}", tip.0, tip.1));
+        let reply: Value = cmd.query_async(conn).await?;
         let mut n = 0;
-        for key in reply.map(|r| r.keys).unwrap_or_default() {
-            for entry in key.ids {
-                if let Some(p) = Position::parse(&entry.id) {
-                    self.apply_entry(&entry);
-                    *tip = p;
-                    self.applied.send_replace(p);
-                    n += 1;
-                }
-            }
+        for entry in stream_entries(reply) {
+            let Some(p) = Position::parse(&entry.id) else {
+                continue;
+            };
+            self.apply_entry(p, &entry);
+            *tip = p;
+            self.applied.send_replace(p);
+            n += 1;
         }
         Ok(n)
     }
 
     /// Applies one log entry to this replica: the timers due at its instant, then its command.
-    fn apply_entry(&self, entry: &StreamId) {
-        let field = |name: &str| -> Option<String> {
-            entry
-                .map
-                .get(name)
-                .and_then(|v: &Value| redis::from_redis_value_ref::<String>(v).ok())
-        };
-        let Some(now) = field("t")
-            .and_then(|t| t.parse::<f64>().ok())
-            .map(|t| Timestamp::from_millis(t as i64))
-        else {
-            tracing::error!(entry = %entry.id, "log entry without a time; skipped");
-            return;
-        };
-        let request = field("r").and_then(|r| Uuid::parse_str(&r).ok());
-        let kind = field("k").unwrap_or_default();
+    fn apply_entry(&self, at: Position, entry: &Entry) {
+        let now = Timestamp::from_millis(at.0 as i64);
+        let request = entry.field("r").and_then(|r| self.own_request(r));
         let mut engine = self.lock_engine();
         let fired = engine.fire_due(now);
         self.publish(&fired);
-        let outcome = match kind.as_str() {
-            "c" => match field("p").map(|p| serde_json::from_str::<Command>(&p)) {
+        let outcome = match entry.field("k") {
+            Some(b"c") => match entry.field("p").map(serde_json::from_slice::<Command>) {
                 Some(Ok(command)) => {
                     let outcome = engine.apply(command, now);
                     if let Ok(events) = &outcome {
@@ -356,6 +382,75 @@ impl Inner {
             let _ = tx.send(outcome);
         }
     }
+}
+
+/// One stream entry as read: its id and its fields, raw.
+struct Entry {
+    id: String,
+    fields: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Entry {
+    fn field(&self, name: &str) -> Option<&[u8]> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name.as_bytes())
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+fn bytes(v: Value) -> Option<Vec<u8>> {
+    match v {
+        Value::BulkString(b) => Some(b),
+        Value::SimpleString(s) => Some(s.into_bytes()),
+        _ => None,
+    }
+}
+
+/// The entries of a one-stream `XREAD` reply (`[[key, [[id, [f, v, …]], …]]]`, or a map
+/// under RESP3); nil (a timed-out block) gives none.
+fn stream_entries(reply: Value) -> Vec<Entry> {
+    let streams = match reply {
+        Value::Array(streams) => streams
+            .into_iter()
+            .filter_map(|s| match s {
+                Value::Array(mut kv) if kv.len() == 2 => kv.pop(),
+                _ => None,
+            })
+            .collect(),
+        Value::Map(kv) => kv.into_iter().map(|(_, v)| v).collect(),
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for entries in streams {
+        let Value::Array(entries) = entries else {
+            continue;
+        };
+        for entry in entries {
+            let Value::Array(mut parts) = entry else {
+                continue;
+            };
+            if parts.len() != 2 {
+                continue;
+            }
+            let (Some(Value::Array(kvs)), Some(id)) = (parts.pop(), parts.pop().and_then(bytes))
+            else {
+                continue;
+            };
+            let mut fields = Vec::with_capacity(kvs.len() / 2);
+            let mut it = kvs.into_iter();
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                if let (Some(k), Some(v)) = (bytes(k), bytes(v)) {
+                    fields.push((k, v));
+                }
+            }
+            out.push(Entry {
+                id: String::from_utf8_lossy(&id).into_owned(),
+                fields,
+            });
+        }
+    }
+    out
 }
 
 async fn follower_connection(client: &Client) -> redis::RedisResult<MultiplexedConnection> {
@@ -406,22 +501,19 @@ impl QueueBackend for RedisBackend {
 
     async fn execute(&self, command: Command, now: Timestamp) -> Result<Vec<Event>, DispatchError> {
         let payload = serde_json::to_string(&command).map_err(backend)?;
-        let (_, request, rx) = self.submit("c", payload, now).await?;
+        let (request, rx) = self.submit(payload, now).await?;
         self.await_outcome(request, rx).await
     }
 
     async fn fire_due(&self, now: Timestamp) -> Result<Vec<Event>, DispatchError> {
-        let request = Uuid::new_v4();
-        let (tx, rx) = oneshot::channel();
-        self.inner.lock_waiters().insert(request, tx);
+        let (request, rx) = self.inner.expect_outcome();
         let mut conn = self.inner.conn.clone();
         let reply: Result<(i64, String), _> = self
             .inner
             .tick
             .key(&self.inner.keys.log)
-            .key(&self.inner.keys.clock)
-            .arg(now.as_millis())
-            .arg(request.to_string())
+            .arg(now.as_millis().max(0))
+            .arg(self.inner.request_tag(request))
             .invoke_async(&mut conn)
             .await;
         match reply {
