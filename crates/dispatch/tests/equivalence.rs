@@ -112,9 +112,9 @@ fn setup() -> Vec<Command> {
         RoutingStrategy::Random,
     ];
     let mut out = Vec::new();
-    for i in 0..3 {
+    for (i, strategy) in strategies.into_iter().enumerate() {
         let mut q = QueueConfig::new(queue(i));
-        q.strategy = strategies[i];
+        q.strategy = strategy;
         q.offer_timeout = Duration::from_secs(10);
         q.wrap_up = Duration::from_secs(i as u64 * 5);
         q.reject_delay = Duration::from_secs(2);
