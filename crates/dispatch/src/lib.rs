@@ -22,7 +22,7 @@ mod redis_log;
 
 pub use backend::QueueBackend;
 pub use driver::{run_timers, Clock, SystemClock, TokioClock};
-pub use engine::{Engine, QueuePosition, QueueSnapshot};
+pub use engine::{Engine, EngineSnapshot, QueuePosition, QueueSnapshot};
 pub use error::DispatchError;
 pub use memory::{MemoryBackend, EVENT_CHANNEL_CAPACITY};
-pub use redis_log::RedisBackend;
+pub use redis_log::{RedisBackend, RedisOptions};

@@ -40,6 +40,11 @@ impl MemoryBackend {
         }
     }
 
+    /// The engine's full state (see [`Engine::snapshot`]).
+    pub fn snapshot(&self) -> crate::EngineSnapshot {
+        self.lock().snapshot()
+    }
+
     fn publish(&self, events: &[Event]) {
         for e in events {
             // No subscriber is not an error.

@@ -17,8 +17,10 @@
 //!   surviving instance times it out.
 //! - Keys share the hash tag `{namespace}`, so a tenant's keys sit on one Redis Cluster slot.
 //!
-//! Not yet here: snapshots with log trimming (a new instance replays the whole log, and the
-//! log grows until trimmed by an operator).
+//! - Snapshots: every `snapshot_every` entries (10,000 by default) an instance stores its
+//!   replica's full state at that log position and trims the log before the *previous*
+//!   snapshot. A joining instance loads the latest snapshot and replays only what follows; one
+//!   that fell more than an interval behind notices the trim and reloads the snapshot.
 
 use std::{
     collections::HashMap,
@@ -64,6 +66,27 @@ end
 return {1, redis.call('XADD', KEYS[1], ARGV[1] .. '-*', 'k', 't', 'r', ARGV[2], 'p', '')}
 ";
 
+/// Stores a snapshot taken at position ARGV[1] unless a later one is stored, then trims the
+/// log before the *previous* snapshot (so instances a whole interval behind still find their
+/// next entries) and records how far it trimmed. Returns 1 if stored.
+const SAVE: &str = r"
+local function before(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+local prev = redis.call('GET', KEYS[3])
+if prev and not before(prev, ARGV[1]) then return 0 end
+redis.call('SET', KEYS[2], ARGV[1] .. ' ' .. ARGV[2])
+redis.call('SET', KEYS[3], ARGV[1])
+if prev then
+  redis.call('XTRIM', KEYS[1], 'MINID', prev)
+  redis.call('SET', KEYS[4], prev)
+end
+return 1
+";
+
 /// How long a submitter waits for its entry to come back through the log.
 const APPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Entries read per round trip while catching up.
@@ -87,12 +110,46 @@ impl Position {
 #[derive(Debug, Clone)]
 struct Keys {
     log: String,
+    /// `<position> <engine snapshot JSON>`: the state after applying the log up to position.
+    snapshot: String,
+    /// The position of the stored snapshot, cheap to poll.
+    snapshot_at: String,
+    /// Entries before this position are gone from the log.
+    trimmed_to: String,
 }
 
 impl Keys {
     fn new(namespace: &str) -> Self {
+        let key = |name: &str| format!("switchboard:{{{namespace}}}:{name}");
         Self {
-            log: format!("switchboard:{{{namespace}}}:log"),
+            log: key("log"),
+            snapshot: key("snapshot"),
+            snapshot_at: key("snapshot-at"),
+            trimmed_to: key("trimmed-to"),
+        }
+    }
+
+    fn all(&self) -> [&str; 4] {
+        [
+            &self.log,
+            &self.snapshot,
+            &self.snapshot_at,
+            &self.trimmed_to,
+        ]
+    }
+}
+
+/// Settings of a Redis backend instance.
+#[derive(Debug, Clone)]
+pub struct RedisOptions {
+    /// Save a snapshot (and trim the log before the previous one) every this many entries.
+    pub snapshot_every: u64,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        Self {
+            snapshot_every: 10_000,
         }
     }
 }
@@ -109,6 +166,8 @@ struct Inner {
     applied: watch::Sender<Position>,
     append: Script,
     tick: Script,
+    save: Script,
+    options: RedisOptions,
 }
 
 /// An instance of the dispatcher whose state is shared, through Redis, with every other
@@ -131,9 +190,18 @@ impl std::fmt::Debug for RedisBackend {
 }
 
 impl RedisBackend {
-    /// Joins (or starts) the dispatcher of `namespace` on the Redis at `url`, replaying the
-    /// log so far before returning.
+    /// Joins (or starts) the dispatcher of `namespace` on the Redis at `url`: loads the latest
+    /// snapshot, replays the log after it, and returns once caught up.
     pub async fn connect(url: &str, namespace: &str) -> Result<Self, DispatchError> {
+        Self::connect_with(url, namespace, RedisOptions::default()).await
+    }
+
+    /// [`RedisBackend::connect`] with explicit settings.
+    pub async fn connect_with(
+        url: &str,
+        namespace: &str,
+        options: RedisOptions,
+    ) -> Result<Self, DispatchError> {
         if namespace.is_empty()
             || !namespace
                 .chars()
@@ -163,20 +231,26 @@ impl RedisBackend {
             applied: watch::channel(Position::default()).0,
             append: Script::new(APPEND),
             tick: Script::new(TICK),
+            save: Script::new(SAVE),
+            options,
         });
         // Catch up with what is there before serving.
-        let mut reader = follower_connection(&client).await.map_err(backend)?;
-        let mut tip = Position::default();
+        let mut follower = Follower {
+            inner: inner.clone(),
+            conn: follower_connection(&client).await.map_err(backend)?,
+            tip: Position::default(),
+            since_snapshot: 0,
+            snapshot_seen: None,
+        };
+        follower.load_snapshot().await?;
         loop {
-            let n = inner
-                .read_batch(&mut reader, &mut tip, None)
-                .await
-                .map_err(backend)?;
-            if n < READ_BATCH {
-                break;
+            match follower.read_batch(None).await.map_err(backend)? {
+                Batch::Behind => follower.load_snapshot().await?,
+                Batch::Applied(n) if n < READ_BATCH => break,
+                Batch::Applied(_) => {}
             }
         }
-        let follower = tokio::spawn(follow(inner.clone(), client.clone(), reader, tip));
+        let follower = tokio::spawn(follow(follower, client.clone()));
         Ok(Self {
             inner,
             follower,
@@ -187,9 +261,23 @@ impl RedisBackend {
 
     /// Like [`RedisBackend::connect`], for tests: the namespace's keys are deleted on drop.
     pub async fn ephemeral(url: &str, namespace: &str) -> Result<Self, DispatchError> {
-        let mut b = Self::connect(url, namespace).await?;
+        Self::ephemeral_with(url, namespace, RedisOptions::default()).await
+    }
+
+    /// [`RedisBackend::ephemeral`] with explicit settings.
+    pub async fn ephemeral_with(
+        url: &str,
+        namespace: &str,
+        options: RedisOptions,
+    ) -> Result<Self, DispatchError> {
+        let mut b = Self::connect_with(url, namespace, options).await?;
         b.ephemeral = true;
         Ok(b)
+    }
+
+    /// This replica's full state, as a snapshot would store it.
+    pub fn engine_snapshot(&self) -> crate::EngineSnapshot {
+        self.inner.lock_engine().snapshot()
     }
 
     /// Number of entries in the command log.
@@ -279,7 +367,9 @@ impl Drop for RedisBackend {
         self.follower.abort();
         if self.ephemeral {
             if let Ok(mut c) = self.client.get_connection() {
-                let _: Result<(), _> = redis::cmd("DEL").arg(&self.inner.keys.log).query(&mut c);
+                let _: Result<(), _> = redis::cmd("DEL")
+                    .arg(&self.inner.keys.all()[..])
+                    .query(&mut c);
             }
         }
     }
@@ -323,35 +413,6 @@ impl Inner {
         for e in events {
             let _ = self.events.send(e.clone());
         }
-    }
-
-    /// Reads and applies up to one batch after `tip`; returns how many entries it applied.
-    async fn read_batch(
-        &self,
-        conn: &mut MultiplexedConnection,
-        tip: &mut Position,
-        block: Option<Duration>,
-    ) -> redis::RedisResult<usize> {
-        let mut cmd = redis::cmd("XREAD");
-        cmd.arg("COUNT").arg(READ_BATCH);
-        if let Some(b) = block {
-            cmd.arg("BLOCK").arg(b.as_millis() as u64);
-        }
-        cmd.arg("STREAMS")
-            .arg(&self.keys.log)
-            .arg(format!("{}-{}", tip.0, tip.1));
-        let reply: Value = cmd.query_async(conn).await?;
-        let mut n = 0;
-        for entry in stream_entries(reply) {
-            let Some(p) = Position::parse(&entry.id) else {
-                continue;
-            };
-            self.apply_entry(p, &entry);
-            *tip = p;
-            self.applied.send_replace(p);
-            n += 1;
-        }
-        Ok(n)
     }
 
     /// Applies one log entry to this replica: the timers due at its instant, then its command.
@@ -460,30 +521,157 @@ async fn follower_connection(client: &Client) -> redis::RedisResult<MultiplexedC
         .await
 }
 
-/// Follows the log for the lifetime of the backend, reconnecting after errors.
-async fn follow(
+/// What one read of the log found.
+enum Batch {
+    Applied(usize),
+    /// Entries this replica still needs were trimmed: it must reload a snapshot.
+    Behind,
+}
+
+/// The task that keeps one replica in step with the log.
+struct Follower {
     inner: Arc<Inner>,
-    client: Client,
-    mut conn: MultiplexedConnection,
-    mut tip: Position,
-) {
-    loop {
-        match inner
-            .read_batch(&mut conn, &mut tip, Some(READ_BLOCK))
-            .await
+    conn: MultiplexedConnection,
+    tip: Position,
+    since_snapshot: u64,
+    snapshot_seen: Option<String>,
+}
+
+impl Follower {
+    /// Reads and applies up to one batch after `tip`. The same round trip reads how far the
+    /// log was trimmed (after the read, so a trim during a blocking read is noticed) and where
+    /// the latest snapshot is.
+    async fn read_batch(&mut self, block: Option<Duration>) -> redis::RedisResult<Batch> {
+        let keys = &self.inner.keys;
+        let mut read = redis::cmd("XREAD");
+        read.arg("COUNT").arg(READ_BATCH);
+        if let Some(b) = block {
+            read.arg("BLOCK").arg(b.as_millis() as u64);
+        }
+        read.arg("STREAMS")
+            .arg(&keys.log)
+            .arg(format!("{}-{}", self.tip.0, self.tip.1));
+        let mut pipe = redis::pipe();
+        pipe.add_command(read)
+            .cmd("GET")
+            .arg(&keys.trimmed_to)
+            .cmd("GET")
+            .arg(&keys.snapshot_at);
+        let (reply, trimmed, snapshot_at): (Value, Option<String>, Option<String>) =
+            pipe.query_async(&mut self.conn).await?;
+        if trimmed
+            .as_deref()
+            .and_then(Position::parse)
+            .is_some_and(|t| t > self.tip)
         {
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "command log read failed; reconnecting");
-                loop {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    match follower_connection(&client).await {
-                        Ok(c) => {
-                            conn = c;
-                            break;
-                        }
-                        Err(e) => tracing::warn!(error = %e, "redis reconnect failed"),
+            return Ok(Batch::Behind);
+        }
+        if snapshot_at != self.snapshot_seen {
+            // Someone saved: count from here.
+            self.snapshot_seen = snapshot_at;
+            self.since_snapshot = 0;
+        }
+        let mut n = 0;
+        for entry in stream_entries(reply) {
+            let Some(p) = Position::parse(&entry.id) else {
+                continue;
+            };
+            self.inner.apply_entry(p, &entry);
+            self.tip = p;
+            self.inner.applied.send_replace(p);
+            n += 1;
+        }
+        self.since_snapshot += n as u64;
+        if self.since_snapshot >= self.inner.options.snapshot_every {
+            self.since_snapshot = 0;
+            self.save_snapshot();
+        }
+        Ok(Batch::Applied(n))
+    }
+
+    /// Saves the replica's state at `tip`, off the follower's path: the engine is cloned
+    /// under the lock (fast), serialised and stored by a separate task.
+    fn save_snapshot(&self) {
+        let engine = self.inner.lock_engine().clone();
+        let at = format!("{}-{}", self.tip.0, self.tip.1);
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            let json = match serde_json::to_string(&engine.snapshot()) {
+                Ok(json) => json,
+                Err(e) => return tracing::error!(error = %e, "snapshot serialisation failed"),
+            };
+            let mut conn = inner.conn.clone();
+            let stored: redis::RedisResult<i64> = inner
+                .save
+                .key(&inner.keys.log)
+                .key(&inner.keys.snapshot)
+                .key(&inner.keys.snapshot_at)
+                .key(&inner.keys.trimmed_to)
+                .arg(&at)
+                .arg(json)
+                .invoke_async(&mut conn)
+                .await;
+            match stored {
+                Ok(1) => {
+                    tracing::debug!(at = %at, "snapshot saved; log trimmed before the previous one")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "saving a snapshot failed"),
+            }
+        });
+    }
+
+    /// Replaces the replica with the stored snapshot, if there is one, and reads on from its
+    /// position. Subscribers miss the events in between (as after a `Lagged`).
+    async fn load_snapshot(&mut self) -> Result<(), DispatchError> {
+        let stored: Option<String> = self
+            .conn
+            .get(&self.inner.keys.snapshot)
+            .await
+            .map_err(backend)?;
+        let Some(stored) = stored else {
+            return Ok(());
+        };
+        let (at, json) = stored
+            .split_once(' ')
+            .ok_or_else(|| DispatchError::Backend("malformed snapshot".into()))?;
+        let at = Position::parse(at)
+            .ok_or_else(|| DispatchError::Backend("malformed snapshot".into()))?;
+        if at <= self.tip {
+            return Ok(());
+        }
+        let snapshot = serde_json::from_str(json)
+            .map_err(|e| DispatchError::Backend(format!("unreadable snapshot: {e}")))?;
+        let engine = Engine::restore(snapshot)?;
+        *self.inner.lock_engine() = engine;
+        self.tip = at;
+        self.inner.applied.send_replace(at);
+        tracing::info!(at = %format!("{}-{}", at.0, at.1), "replica loaded from snapshot");
+        Ok(())
+    }
+}
+
+/// Follows the log for the lifetime of the backend, reconnecting after errors.
+async fn follow(mut f: Follower, client: Client) {
+    loop {
+        let outcome = match f.read_batch(Some(READ_BLOCK)).await {
+            Ok(Batch::Applied(_)) => Ok(()),
+            Ok(Batch::Behind) => {
+                tracing::warn!("fell behind the trimmed log; reloading from the snapshot");
+                f.load_snapshot().await.map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(error = %e, "following the command log failed; reconnecting");
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                match follower_connection(&client).await {
+                    Ok(c) => {
+                        f.conn = c;
+                        break;
                     }
+                    Err(e) => tracing::warn!(error = %e, "redis reconnect failed"),
                 }
             }
         }

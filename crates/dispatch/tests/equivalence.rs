@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use switchboard_dispatch::{MemoryBackend, QueueBackend, RedisBackend};
+use switchboard_dispatch::{Engine, MemoryBackend, QueueBackend, RedisBackend};
 use switchboard_domain::*;
 use tokio::sync::broadcast;
 
@@ -299,18 +299,35 @@ async fn command<B: QueueBackend>(b: &B, step: &Step) -> Option<Command> {
     })
 }
 
-/// Runs the steps on one backend: every answer (events or error code) and every published
-/// event, in order.
-async fn run<B: QueueBackend>(
-    b: &B,
-    steps: &[Step],
-) -> (Vec<Result<Vec<Event>, &'static str>>, Vec<Event>) {
+type Answers = Vec<Result<Vec<Event>, &'static str>>;
+
+/// Runs the set-up and the steps on one backend: every answer (events or error code) and
+/// every published event, in order.
+async fn run<B: QueueBackend>(b: &B, steps: &[Step]) -> (Answers, Vec<Event>) {
     let mut sub = b.subscribe();
-    let mut now = Timestamp::from_millis(T0);
     let mut answers = Vec::new();
     for c in setup() {
-        answers.push(b.execute(c, now).await.map_err(|e| e.code()));
+        answers.push(
+            b.execute(c, Timestamp::from_millis(T0))
+                .await
+                .map_err(|e| e.code()),
+        );
     }
+    let mut events = drain(&mut sub);
+    let (more, more_events) = run_from(b, steps, Timestamp::from_millis(T0)).await;
+    answers.extend(more);
+    events.extend(more_events);
+    (answers, events)
+}
+
+/// Runs the steps from `now` on; returns the answers and published events.
+async fn run_from<B: QueueBackend>(
+    b: &B,
+    steps: &[Step],
+    mut now: Timestamp,
+) -> (Answers, Vec<Event>) {
+    let mut sub = b.subscribe();
+    let mut answers = Vec::new();
     for s in steps {
         match (s, command(b, s).await) {
             (Step::Advance { ms }, _) => {
@@ -321,6 +338,10 @@ async fn run<B: QueueBackend>(
             (_, None) => unreachable!(),
         }
     }
+    (answers, drain(&mut sub))
+}
+
+fn drain(sub: &mut broadcast::Receiver<Event>) -> Vec<Event> {
     let mut published = Vec::new();
     loop {
         match sub.try_recv() {
@@ -329,7 +350,7 @@ async fn run<B: QueueBackend>(
             Err(e) => panic!("{e}"),
         }
     }
-    (answers, published)
+    published
 }
 
 proptest! {
@@ -349,6 +370,44 @@ proptest! {
             let (redis_answers, redis_events) = run(&redis, &steps).await;
             assert_eq!(mem_answers, redis_answers);
             assert_eq!(mem_events, redis_events);
+        });
+    }
+}
+
+/// Where the steps leave the clock.
+fn end_time(steps: &[Step]) -> Timestamp {
+    let ms: u64 = steps
+        .iter()
+        .map(|s| if let Step::Advance { ms } = s { *ms } else { 0 })
+        .sum();
+    Timestamp::from_millis(T0).plus(Duration::from_millis(ms))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Saving the engine half-way (through JSON, as Redis stores it) and continuing from the
+    /// restored copy changes nothing that follows.
+    #[test]
+    fn a_restored_snapshot_continues_exactly_like_the_original(
+        steps in proptest::collection::vec(step(), 1..120),
+        cut in 0.0..1.0f64,
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let whole = MemoryBackend::new();
+            let (answers, events) = run(&whole, &steps).await;
+            let split = (steps.len() as f64 * cut) as usize;
+            let first = MemoryBackend::new();
+            let (mut answers2, mut events2) = run(&first, &steps[..split]).await;
+            let json = serde_json::to_string(&first.snapshot()).unwrap();
+            let restored = Engine::restore(serde_json::from_str(&json).unwrap()).unwrap();
+            let second = MemoryBackend::from_engine(restored);
+            let (more, more_events) = run_from(&second, &steps[split..], end_time(&steps[..split])).await;
+            answers2.extend(more);
+            events2.extend(more_events);
+            assert_eq!(answers, answers2);
+            assert_eq!(events, events2);
         });
     }
 }

@@ -13,6 +13,7 @@
 
 mod matching;
 mod queries;
+mod snapshot;
 mod state;
 
 use std::{
@@ -27,6 +28,7 @@ use switchboard_domain::{
 };
 
 pub use queries::{QueuePosition, QueueSnapshot};
+pub use snapshot::EngineSnapshot;
 use state::{AgentSlot, CState, ContactSlot, Ix, Phase, QueueSlot, Skills, Timer, WaitKey};
 
 use crate::DispatchError;
@@ -37,7 +39,7 @@ const THROUGHPUT_WINDOW: Duration = Duration::from_secs(30 * 60);
 const THROUGHPUT_SAMPLES: usize = 64;
 
 /// The in-memory ACD state and its routing policy.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Engine {
     next_event: u64,
     offer_seq: u64,

@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
+use serde::{Deserialize, Serialize};
+
 use switchboard_domain::{
     AgentProfile, Channel, ContactId, Presence, Priority, QueueConfig, RoutingStrategy, SkillName,
     Tier, Timestamp, Urgency,
@@ -12,7 +14,7 @@ pub(crate) type Ix = u32;
 pub(crate) type SkillIx = u16;
 
 /// Position in a queue's waiting line; the smallest key is served first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub(crate) struct WaitKey {
     /// Negated [`Priority::order_key`], so that ascending order is best first.
     pub(crate) rank: i64,
@@ -33,7 +35,7 @@ impl WaitKey {
 /// An agent's place in a queue's line of free agents; the smallest is chosen first.
 pub(crate) type AgentKey = (i64, i64);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub(crate) enum Timer {
     OfferDeadline(ContactId),
     WrapUpEnd(Ix, ContactId),
@@ -42,19 +44,30 @@ pub(crate) enum Timer {
     MaxWait(ContactId),
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Skills {
     by_name: HashMap<SkillName, SkillIx>,
+    names: Vec<SkillName>,
 }
 
 impl Skills {
     pub(crate) fn intern(&mut self, name: &SkillName) -> SkillIx {
-        let next = self.by_name.len() as SkillIx;
-        *self.by_name.entry(name.clone()).or_insert(next)
+        if let Some(&ix) = self.by_name.get(name) {
+            return ix;
+        }
+        let ix = self.names.len() as SkillIx;
+        self.by_name.insert(name.clone(), ix);
+        self.names.push(name.clone());
+        ix
+    }
+
+    /// Every skill, by index.
+    pub(crate) fn names(&self) -> &[SkillName] {
+        &self.names
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct QueueSlot {
     pub(crate) config: QueueConfig,
     pub(crate) required: Vec<(SkillIx, u8)>,
@@ -77,7 +90,7 @@ impl QueueSlot {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Phase {
     Offered,
     Active,
@@ -86,7 +99,7 @@ pub(crate) enum Phase {
 }
 
 /// One slot of an agent's capacity in use.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub(crate) struct Work {
     pub(crate) contact: ContactId,
     pub(crate) queue: Ix,
@@ -94,7 +107,7 @@ pub(crate) struct Work {
     pub(crate) phase: Phase,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct AgentSlot {
     pub(crate) profile: AgentProfile,
     /// Level by interned skill; 0 = does not have it.
@@ -158,7 +171,7 @@ impl AgentSlot {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum CState {
     Queued {
         key: WaitKey,
@@ -193,7 +206,7 @@ impl CState {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct ContactSlot {
     pub(crate) queue: Ix,
     pub(crate) channel: Channel,
