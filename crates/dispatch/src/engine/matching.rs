@@ -51,6 +51,17 @@ type Rank = (i64, Reverse<i64>, Reverse<ContactId>);
 impl Engine {
     /// Offers a waiting contact to the best eligible free agent, if there is one.
     pub(super) fn match_contact(&mut self, id: ContactId, now: Timestamp) {
+        self.match_contact_except(id, None, now);
+    }
+
+    /// [`Engine::match_contact`], passing over `except` (the agent who just declined it: a
+    /// declined contact goes to the *next* agent).
+    pub(super) fn match_contact_except(
+        &mut self,
+        id: ContactId,
+        except: Option<Ix>,
+        now: Timestamp,
+    ) {
         let Some(c) = self.contacts.get(&id) else {
             return;
         };
@@ -60,9 +71,9 @@ impl Engine {
         let q = &self.queues[c.queue as usize];
         let fits = |a: Ix| {
             let agent = &self.agents[a as usize];
-            agent.has_room(c.channel) && skills_ok(agent, c, q, now)
+            Some(a) != except && agent.has_room(c.channel) && skills_ok(agent, c, q, now)
         };
-        let chosen = if let Some(t) = target {
+        let chosen = if let Some(t) = target.filter(|&t| Some(t) != except) {
             let agent = &self.agents[t as usize];
             (agent.can_take_work() && agent.has_room(c.channel)).then_some(t)
         } else {
@@ -139,6 +150,33 @@ impl Engine {
                 return;
             };
             self.offer(id, a, now);
+        }
+    }
+
+    /// Offers each of these contacts (those still waiting) to a free agent, best first:
+    /// effective priority now, then arrival, then id — so when one transition makes several
+    /// contacts matchable at once, a lesser one never takes the agent a better one could have.
+    pub(super) fn match_contacts(&mut self, mut ids: Vec<ContactId>, now: Timestamp) {
+        ids.sort_unstable();
+        ids.dedup();
+        let mut ranked: Vec<(Rank, ContactId)> = ids
+            .into_iter()
+            .filter_map(|id| {
+                let c = self.contacts.get(&id)?;
+                matches!(c.state, CState::Queued { .. }).then(|| {
+                    let aging = self.queues[c.queue as usize].aging();
+                    let rank = (
+                        c.priority().effective_millis(aging, c.arrived_at, now),
+                        Reverse(c.arrived_at.as_millis()),
+                        Reverse(id),
+                    );
+                    (rank, id)
+                })
+            })
+            .collect();
+        ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        for (_, id) in ranked {
+            self.match_contact(id, now);
         }
     }
 

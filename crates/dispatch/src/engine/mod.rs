@@ -29,7 +29,7 @@ use switchboard_domain::{
 
 pub use queries::{QueuePosition, QueueSnapshot};
 pub use snapshot::EngineSnapshot;
-use state::{AgentSlot, CState, ContactSlot, Ix, Phase, QueueSlot, Skills, Timer, WaitKey};
+use state::{AgentSlot, CState, ContactSlot, Ix, Phase, QueueSlot, Skills, Timer, WaitKey, Work};
 
 use crate::DispatchError;
 
@@ -109,12 +109,22 @@ impl Engine {
     /// deadline*: its events carry that instant and what it schedules counts from there, so a
     /// late call (or a virtual clock jumping ahead) gives the same result as a punctual one.
     pub fn fire_due(&mut self, now: Timestamp) -> Vec<Event> {
-        while let Some(&(at, timer)) = self.timers.first() {
+        while let Some(&(at, _)) = self.timers.first() {
             if at > now {
                 break;
             }
-            self.timers.pop_first();
-            self.fire(timer, at);
+            // Everything due at this instant first; then the contacts it made (newly)
+            // matchable — by an expansion step or an overflow — are matched best first, so
+            // that timers firing in id order never let a lesser contact take the agent.
+            let mut to_match = Vec::new();
+            while let Some(&(t, timer)) = self.timers.first() {
+                if t != at {
+                    break;
+                }
+                self.timers.pop_first();
+                to_match.extend(self.fire(timer, at));
+            }
+            self.match_contacts(to_match, at);
         }
         std::mem::take(&mut self.out)
     }
@@ -389,9 +399,10 @@ impl Engine {
         self.withdraw_offers(a, WithdrawReason::AgentUnavailable, now);
         if presence == Presence::Offline {
             let targeted = std::mem::take(&mut self.agents[a as usize].targeted);
-            for id in targeted {
-                self.untarget(id, now);
+            for &id in &targeted {
+                self.untarget(id);
             }
+            self.match_contacts(targeted, now);
             let queues = self.agents[a as usize].queues.clone();
             for q in queues {
                 if self.queues[q as usize].config.leave_when_empty && !self.anyone_logged_in(q) {
@@ -418,6 +429,7 @@ impl Engine {
 
     /// Takes back every offer the agent holds; the contacts return to their places.
     fn withdraw_offers(&mut self, a: Ix, reason: WithdrawReason, now: Timestamp) {
+        let mut returned = Vec::new();
         let offered: Vec<ContactId> = self.agents[a as usize]
             .work
             .iter()
@@ -438,8 +450,10 @@ impl Engine {
                 },
             );
             self.return_to_queue(id, now);
+            returned.push(id);
         }
         self.reindex(a);
+        self.match_contacts(returned, now);
     }
 
     // ----- contact life ------------------------------------------------------------------
@@ -599,7 +613,11 @@ impl Engine {
             self.schedule(until, Timer::AgentDelayEnd(a));
         }
         self.reindex(a);
+        // The declined contact goes to the next free agent; then the decliner (when not
+        // paused) takes the best contact waiting for them — one that outranks it, or the
+        // declined one again if nobody else could take it.
         self.return_to_queue(id, now);
+        self.match_contact_except(id, Some(a), now);
         self.match_agent(a, now);
     }
 
@@ -736,7 +754,7 @@ impl Engine {
         );
         set_phase(&mut self.agents[a as usize], id, Phase::WrapUp { until });
         if until <= now {
-            self.finish_wrap_up(a, id, WrapUp::default(), now);
+            self.finish_wrap_up(a, id, Some(until), WrapUp::default(), now);
         } else {
             self.schedule(until, Timer::WrapUpEnd(a, id));
         }
@@ -750,36 +768,54 @@ impl Engine {
         now: Timestamp,
     ) -> Result<(), DispatchError> {
         let a = self.agent(agent)?;
-        let in_wrap_up = self.agents[a as usize]
-            .work
-            .iter()
-            .any(|w| w.contact == id && matches!(w.phase, Phase::WrapUp { .. }));
-        if !in_wrap_up {
+        if !self.finish_wrap_up(a, id, None, wrap_up, now) {
             return Err(DispatchError::NoWrapUp {
                 contact: id,
                 agent: agent.clone(),
             });
         }
-        self.finish_wrap_up(a, id, wrap_up, now);
         Ok(())
     }
 
-    fn finish_wrap_up(&mut self, a: Ix, id: ContactId, wrap_up: WrapUp, now: Timestamp) {
+    /// Ends one of the agent's wrap-ups of `id`: the one ending at `until` (its timer), or
+    /// the oldest (the agent's word). An agent may hold two for one contact — their part before
+    /// transferring it away and their part after getting it back — so the contact leaves the
+    /// ACD only with its last wrap-up. Returns whether there was one to end.
+    fn finish_wrap_up(
+        &mut self,
+        a: Ix,
+        id: ContactId,
+        until: Option<Timestamp>,
+        wrap_up: WrapUp,
+        now: Timestamp,
+    ) -> bool {
         let agent = &mut self.agents[a as usize];
+        let ends = |w: &Work| match w.phase {
+            Phase::WrapUp { until: u } if w.contact == id => Some(u),
+            _ => None,
+        };
         let Some(pos) = agent
             .work
             .iter()
-            .position(|w| w.contact == id && matches!(w.phase, Phase::WrapUp { .. }))
+            .enumerate()
+            .filter_map(|(i, w)| ends(w).map(|u| (u, i)))
+            .filter(|&(u, _)| until.is_none_or(|t| t == u))
+            .min()
+            .map(|(_, i)| i)
         else {
-            return;
+            return false;
         };
         let work = agent.work.remove(pos);
         if let Phase::WrapUp { until } = work.phase {
             self.timers.remove(&(until, Timer::WrapUpEnd(a, id)));
         }
         agent.idle_since = now;
-        if matches!(self.contacts.get(&id).map(|c| c.state), Some(CState::WrapUp { agent, .. }) if agent == a)
-        {
+        let more = agent.work.iter().any(|w| ends(w).is_some());
+        let finished = matches!(
+            self.contacts.get(&id).map(|c| c.state),
+            Some(CState::WrapUp { agent, .. }) if agent == a
+        );
+        if finished && !more {
             self.drop_contact(id);
         }
         self.emit(
@@ -793,6 +829,7 @@ impl Engine {
         );
         self.reindex(a);
         self.match_agent(a, now);
+        true
     }
 
     fn transfer(
@@ -847,11 +884,6 @@ impl Engine {
                 to: to.clone(),
             },
         );
-        // The transferring agent keeps after-contact work for their part of the contact.
-        if let Some(a) = from_agent {
-            let until = now.plus(self.queues[from_q as usize].config.wrap_up);
-            self.start_wrap_up(a, id, from_q, until, now);
-        }
         match to {
             TransferTarget::Queue(q) => {
                 let q = self.queue(&q).expect("checked");
@@ -862,8 +894,20 @@ impl Engine {
                 self.enter_queue(id, from_q, Some(a), now);
             }
         }
-        if let CState::Offered { agent, .. } = state {
-            self.match_agent(agent, now);
+        // The transferring agent keeps after-contact work for their part of the contact
+        // (with no wrap-up time they are free at once and look for work, agent first).
+        if let Some(a) = from_agent {
+            let until = now.plus(self.queues[from_q as usize].config.wrap_up);
+            self.start_wrap_up(a, id, from_q, until, now);
+        }
+        // A contact moved away from an agent it rang at goes elsewhere first; the agent, free
+        // again, then takes the best contact waiting for them.
+        match state {
+            CState::Offered { agent, .. } => {
+                self.match_contact_except(id, Some(agent), now);
+                self.match_agent(agent, now);
+            }
+            _ => self.match_contacts(vec![id], now),
         }
         Ok(())
     }
@@ -905,22 +949,21 @@ impl Engine {
         urgency: switchboard_domain::Urgency,
         now: Timestamp,
     ) -> Result<(), DispatchError> {
-        let state = self.contact_state(id)?;
+        self.contact_state(id)?;
         let c = self.contacts.get_mut(&id).expect("checked");
         c.urgency = urgency;
         let priority = c.priority();
-        if let CState::Queued {
-            key, target: None, ..
-        } = state
-        {
-            let q = c.queue;
-            let new_key = WaitKey::new(id, priority, self.queues[q as usize].aging(), c.arrived_at);
-            if let CState::Queued { key: k, .. } = &mut c.state {
-                *k = new_key;
+        let (q, arrived) = (c.queue, c.arrived_at);
+        if let CState::Queued { key, target, .. } = &mut c.state {
+            // Re-keyed wherever it waits: in the queue's line now, or later when a contact
+            // transferred to a named agent comes back to the line.
+            let old = *key;
+            *key = WaitKey::new(id, priority, self.queues[q as usize].aging(), arrived);
+            if target.is_none() {
+                let waiting = &mut self.queues[q as usize].waiting;
+                waiting.remove(&old);
+                waiting.insert(*key);
             }
-            let waiting = &mut self.queues[q as usize].waiting;
-            waiting.remove(&key);
-            waiting.insert(new_key);
         }
         self.emit(
             now,
@@ -971,7 +1014,6 @@ impl Engine {
             }
         }
         self.schedule_queue_timers(id, now);
-        self.match_contact(id, now);
     }
 
     /// After a reject, a missed or withdrawn offer: back to the same place in the same queue
@@ -999,19 +1041,27 @@ impl Engine {
             }
         }
         self.schedule_queue_timers(id, now);
-        self.match_contact(id, now);
     }
 
     /// A contact transferred to an agent who logged out goes back to its queue's line.
-    fn untarget(&mut self, id: ContactId, now: Timestamp) {
-        let Some(c) = self.contacts.get_mut(&id) else {
+    fn untarget(&mut self, id: ContactId) {
+        let Some(c) = self.contacts.get(&id) else {
             return;
         };
-        if let CState::Queued { key, target, .. } = &mut c.state {
-            *target = None;
-            let (key, q) = (*key, c.queue);
+        if let CState::Queued { entered_at, .. } = c.state {
+            let q = c.queue;
+            let key = WaitKey::new(
+                id,
+                c.priority(),
+                self.queues[q as usize].aging(),
+                c.arrived_at,
+            );
+            self.contacts.get_mut(&id).expect("checked").state = CState::Queued {
+                key,
+                entered_at,
+                target: None,
+            };
             self.queues[q as usize].waiting.insert(key);
-            self.match_contact(id, now);
         }
     }
 
@@ -1076,7 +1126,9 @@ impl Engine {
 
     // ----- timers ------------------------------------------------------------------------
 
-    fn fire(&mut self, timer: Timer, at: Timestamp) {
+    /// Fires one timer at its instant; returns a contact to match once the instant's other
+    /// timers have fired.
+    fn fire(&mut self, timer: Timer, at: Timestamp) -> Option<ContactId> {
         let now = at;
         match timer {
             Timer::OfferDeadline(id) => {
@@ -1089,7 +1141,10 @@ impl Engine {
                     }
                 }
             }
-            Timer::WrapUpEnd(a, id) => self.finish_wrap_up(a, id, WrapUp::default(), now),
+            Timer::WrapUpEnd(a, id) => {
+                // Two wrap-ups of one contact ending at the same instant share one timer.
+                while self.finish_wrap_up(a, id, Some(at), WrapUp::default(), now) {}
+            }
             Timer::AgentDelayEnd(a) => {
                 let agent = &mut self.agents[a as usize];
                 if agent.delay_until.is_some_and(|t| t <= now) {
@@ -1103,7 +1158,7 @@ impl Engine {
                     c.timers.retain(|e| *e != (at, timer));
                     if matches!(c.state, CState::Queued { .. }) {
                         self.schedule_queue_timers(id, now);
-                        self.match_contact(id, now);
+                        return Some(id);
                     }
                 }
             }
@@ -1112,10 +1167,12 @@ impl Engine {
                     c.timers.retain(|e| *e != (at, timer));
                     if matches!(c.state, CState::Queued { .. }) {
                         self.max_wait_reached(id, now);
+                        return Some(id);
                     }
                 }
             }
         }
+        None
     }
 }
 

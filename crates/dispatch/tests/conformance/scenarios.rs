@@ -694,7 +694,10 @@ pub(crate) async fn strategies_round_robin_best_skill_random<B: crate::Fresh>(b:
     let x = c.call("best").await;
     assert_eq!(c.offered_to(x).await.as_deref(), Some("bob"));
     c.reject(x, "bob").await;
-    // Bob (no reject delay) is still the best; the test checks the choice, not rotation.
+    // Declined, it goes to the next best: Cid (6), not Ann (4).
+    assert_eq!(c.offered_to(x).await.as_deref(), Some("cid"));
+    c.reject(x, "cid").await;
+    // Bob (no reject delay) is free again and still the best.
     assert_eq!(c.offered_to(x).await.as_deref(), Some("bob"));
     c.accept(x, "bob").await;
     // Random spreads, but is reproducible: the same contact id picks the same agent.
