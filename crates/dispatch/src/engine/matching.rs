@@ -174,7 +174,7 @@ impl Engine {
                 })
             })
             .collect();
-        ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        ranked.sort_unstable_by_key(|&(rank, _)| Reverse(rank));
         for (_, id) in ranked {
             self.match_contact(id, now);
         }
