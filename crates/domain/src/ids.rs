@@ -11,7 +11,7 @@ use crate::ValidationError;
 /// Longest accepted name, in bytes.
 pub const MAX_NAME_LEN: usize = 64;
 
-fn check_name(field: &str, raw: &str) -> Result<(), ValidationError> {
+pub(crate) fn check_name(field: &str, raw: &str) -> Result<(), ValidationError> {
     if raw.is_empty() {
         return Err(ValidationError::new(field, "must not be empty"));
     }

@@ -11,6 +11,7 @@
 
 mod agent;
 mod command;
+mod config;
 mod contact;
 mod error;
 mod event;
@@ -21,6 +22,10 @@ mod time;
 
 pub use agent::{AgentProfile, AgentStatus, Capacity, Presence};
 pub use command::{Command, NewContact, TransferTarget, WrapUp};
+pub use config::{
+    Agent, AwayReason, Disposition, GreetingScript, Integration, IntegrationKind, Skill,
+    GREETING_VARIABLES,
+};
 pub use contact::{Channel, ContactState, Priority, Tier, Urgency};
 pub use error::ValidationError;
 pub use event::{Event, EventId, EventKind, ExitReason, WithdrawReason};
