@@ -26,6 +26,9 @@ pub enum DispatchError {
     },
     #[error("agent {0} is offline")]
     AgentOffline(AgentId),
+    /// A queue or agent that still has contacts cannot be removed.
+    #[error("{0} still has contacts")]
+    InUse(String),
     /// The backend could not be reached or answered nonsense; the command may or may not
     /// have been applied (retry with the same ids is safe: duplicates are refused).
     #[error("backend: {0}")]
@@ -45,6 +48,7 @@ impl DispatchError {
             DispatchError::NoWrapUp { .. } => "no_wrap_up",
             DispatchError::InvalidTransition { .. } => "invalid_transition",
             DispatchError::AgentOffline(_) => "agent_offline",
+            DispatchError::InUse(_) => "in_use",
             DispatchError::Backend(_) => "backend",
         }
     }

@@ -13,6 +13,7 @@
 //! This crate knows nothing about HTTP, WebSockets, SQL or configuration files: settings
 //! arrive as [`switchboard_domain::Command`]s and events leave as values.
 
+mod any;
 mod backend;
 mod driver;
 mod engine;
@@ -20,6 +21,7 @@ mod error;
 mod memory;
 mod redis_log;
 
+pub use any::AnyBackend;
 pub use backend::QueueBackend;
 pub use driver::{run_timers, Clock, SystemClock, TokioClock};
 pub use engine::{Engine, EngineSnapshot, QueuePosition, QueueSnapshot};

@@ -16,6 +16,14 @@ pub enum Command {
     UpsertQueue(QueueConfig),
     /// Create or replace an agent's skills and capacities; their state is kept.
     UpsertAgent(AgentProfile),
+    /// Forget a queue. Refused while any contact is in it.
+    RemoveQueue {
+        queue: QueueId,
+    },
+    /// Forget an agent (logging them out). Refused while they hold any contact.
+    RemoveAgent {
+        agent: AgentId,
+    },
     /// Log in, log out, go away or come back.
     SetPresence {
         agent: AgentId,
@@ -75,6 +83,8 @@ impl Command {
         match self {
             Command::UpsertQueue(_) => "upsert_queue",
             Command::UpsertAgent(_) => "upsert_agent",
+            Command::RemoveQueue { .. } => "remove_queue",
+            Command::RemoveAgent { .. } => "remove_agent",
             Command::SetPresence { .. } => "set_presence",
             Command::Enqueue(_) => "enqueue",
             Command::Accept { .. } => "accept",

@@ -77,6 +77,8 @@ impl Engine {
         let result = match command {
             Command::UpsertQueue(config) => self.upsert_queue(config, now),
             Command::UpsertAgent(profile) => self.upsert_agent(profile, now),
+            Command::RemoveQueue { queue } => self.remove_queue(&queue),
+            Command::RemoveAgent { agent } => self.remove_agent(&agent, now),
             Command::SetPresence { agent, presence } => self.set_presence(&agent, presence, now),
             Command::Enqueue(contact) => self.enqueue(contact, now),
             Command::Accept { contact, agent } => self.accept(contact, &agent, now),
@@ -256,6 +258,7 @@ impl Engine {
                     available: BTreeSet::new(),
                     members: Vec::new(),
                     answers: VecDeque::new(),
+                    removed: false,
                 });
                 q
             }
@@ -309,10 +312,52 @@ impl Engine {
 
     fn serves(&self, a: Ix, q: Ix) -> bool {
         let agent = &self.agents[a as usize];
-        self.queues[q as usize]
-            .required
-            .iter()
-            .all(|&(s, _)| agent.level(s) > 0)
+        let queue = &self.queues[q as usize];
+        !agent.removed && !queue.removed && queue.required.iter().all(|&(s, _)| agent.level(s) > 0)
+    }
+
+    fn remove_queue(&mut self, id: &QueueId) -> Result<(), DispatchError> {
+        let q = self.queue(id)?;
+        let busy = self.contacts.values().any(|c| c.queue == q)
+            || self
+                .agents
+                .iter()
+                .any(|a| a.work.iter().any(|w| w.queue == q));
+        if busy {
+            return Err(DispatchError::InUse(format!("queue {id}")));
+        }
+        self.queue_ix.remove(id);
+        let members = std::mem::take(&mut self.queues[q as usize].members);
+        self.queues[q as usize].removed = true;
+        for a in members {
+            self.agents[a as usize].queues.retain(|&x| x != q);
+            self.reindex(a);
+        }
+        Ok(())
+    }
+
+    fn remove_agent(&mut self, id: &AgentId, now: Timestamp) -> Result<(), DispatchError> {
+        let a = self.agent(id)?;
+        let agent = &self.agents[a as usize];
+        if !agent.work.is_empty() || !agent.targeted.is_empty() {
+            return Err(DispatchError::InUse(format!("agent {id}")));
+        }
+        self.set_presence(id, Presence::Offline, now)?;
+        self.agent_ix.remove(id);
+        let agent = &mut self.agents[a as usize];
+        agent.removed = true;
+        let queues = std::mem::take(&mut agent.queues);
+        if let Some(until) = agent.delay_until.take() {
+            self.timers.remove(&(until, Timer::AgentDelayEnd(a)));
+        }
+        for q in queues {
+            let members = &mut self.queues[q as usize].members;
+            if let Ok(pos) = members.binary_search(&a) {
+                members.remove(pos);
+            }
+        }
+        self.reindex(a);
+        Ok(())
     }
 
     fn upsert_agent(&mut self, profile: AgentProfile, now: Timestamp) -> Result<(), DispatchError> {
@@ -348,6 +393,7 @@ impl Engine {
                     queues: Vec::new(),
                     indexed: Vec::new(),
                     targeted: Vec::new(),
+                    removed: false,
                 });
                 a
             }

@@ -146,11 +146,19 @@ impl Engine {
 
     /// Every queue and agent id known, for snapshots.
     pub fn queue_ids(&self) -> Vec<QueueId> {
-        self.queues.iter().map(|q| q.config.id.clone()).collect()
+        self.queues
+            .iter()
+            .filter(|q| !q.removed)
+            .map(|q| q.config.id.clone())
+            .collect()
     }
 
     pub fn agent_ids(&self) -> Vec<AgentId> {
-        self.agents.iter().map(|a| a.profile.id.clone()).collect()
+        self.agents
+            .iter()
+            .filter(|a| !a.removed)
+            .map(|a| a.profile.id.clone())
+            .collect()
     }
 
     /// Number of contacts the engine holds (waiting, offered, handled or in wrap-up).

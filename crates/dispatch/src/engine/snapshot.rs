@@ -37,6 +37,8 @@ pub struct EngineSnapshot {
 struct QueueState {
     config: QueueConfig,
     answers: Vec<Timestamp>,
+    #[serde(default)]
+    removed: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -51,6 +53,8 @@ struct AgentState {
     last_offer_seq: u64,
     queues: Vec<Ix>,
     targeted: Vec<ContactId>,
+    #[serde(default)]
+    removed: bool,
 }
 
 impl Engine {
@@ -73,6 +77,7 @@ impl Engine {
                 .map(|q| QueueState {
                     config: q.config.clone(),
                     answers: q.answers.iter().copied().collect(),
+                    removed: q.removed,
                 })
                 .collect(),
             agents: self
@@ -89,6 +94,7 @@ impl Engine {
                     last_offer_seq: a.last_offer_seq,
                     queues: a.queues.clone(),
                     targeted: a.targeted.clone(),
+                    removed: a.removed,
                 })
                 .collect(),
             contacts,
@@ -122,7 +128,9 @@ impl Engine {
                 .iter()
                 .map(|r| (e.skills.intern(&r.skill), r.min_level.get()))
                 .collect();
-            e.queue_ix.insert(q.config.id.clone(), i as Ix);
+            if !q.removed {
+                e.queue_ix.insert(q.config.id.clone(), i as Ix);
+            }
             e.queues.push(QueueSlot {
                 config: q.config,
                 required,
@@ -130,6 +138,7 @@ impl Engine {
                 available: BTreeSet::new(),
                 members: Vec::new(),
                 answers: VecDeque::from(q.answers),
+                removed: q.removed,
             });
         }
         for (i, a) in s.agents.into_iter().enumerate() {
@@ -144,7 +153,9 @@ impl Engine {
                 }
                 levels[ix] = level.get();
             }
-            e.agent_ix.insert(a.profile.id.clone(), i as Ix);
+            if !a.removed {
+                e.agent_ix.insert(a.profile.id.clone(), i as Ix);
+            }
             e.agents.push(AgentSlot {
                 profile: a.profile,
                 levels,
@@ -158,6 +169,7 @@ impl Engine {
                 queues: a.queues,
                 indexed: Vec::new(),
                 targeted: a.targeted,
+                removed: a.removed,
             });
         }
         let mut contacts = HashMap::with_capacity(s.contacts.len());

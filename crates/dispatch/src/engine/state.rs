@@ -78,6 +78,8 @@ pub(crate) struct QueueSlot {
     pub(crate) members: Vec<Ix>,
     /// Recent accept times, for the estimated wait.
     pub(crate) answers: VecDeque<Timestamp>,
+    /// Removed: kept only so that indices stay stable; nobody serves it.
+    pub(crate) removed: bool,
 }
 
 impl QueueSlot {
@@ -125,6 +127,8 @@ pub(crate) struct AgentSlot {
     pub(crate) indexed: Vec<(Ix, AgentKey)>,
     /// Waiting contacts transferred to this agent by name, oldest first.
     pub(crate) targeted: Vec<ContactId>,
+    /// Removed: kept only so that indices stay stable.
+    pub(crate) removed: bool,
 }
 
 impl AgentSlot {

@@ -32,6 +32,7 @@ macro_rules! conformance_suite {
             position_and_estimated_wait,
             strategies_round_robin_best_skill_random,
             bad_commands_are_refused_and_change_nothing,
+            queues_and_agents_can_be_removed_when_idle,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -794,4 +795,54 @@ pub(crate) async fn bad_commands_are_refused_and_change_nothing<B: crate::Fresh>
     }
     assert_eq!(c.log.len(), before, "refused commands emit nothing");
     assert_eq!(c.offered_to(call).await.as_deref(), Some("ann"));
+}
+
+pub(crate) async fn queues_and_agents_can_be_removed_when_idle<B: crate::Fresh>(b: B) {
+    let mut c = Center::new(b);
+    c.add_queue(queue("sales")).await;
+    c.add_queue(queue("old")).await;
+    c.add_agent("ann", &[]).await;
+    c.add_agent("bob", &[]).await;
+    let call = c.call("old").await;
+    let holder = c.offered_to(call).await.unwrap();
+    let busy = c.try_run(Command::RemoveQueue { queue: q("old") }).await;
+    assert_eq!(busy.unwrap_err().code(), "in_use");
+    let busy = c.try_run(Command::RemoveAgent { agent: a(&holder) }).await;
+    assert_eq!(busy.unwrap_err().code(), "in_use");
+    c.run(Command::Abandon { contact: call }).await;
+    c.run(Command::RemoveQueue { queue: q("old") }).await;
+    let gone = c
+        .try_run(Command::Enqueue(NewContact::new(
+            ContactId::new(),
+            q("old"),
+            Channel::Voice,
+        )))
+        .await;
+    assert_eq!(gone.unwrap_err().code(), "unknown_queue");
+    assert!(c
+        .backend
+        .queue_snapshot(&q("old"), c.now)
+        .await
+        .unwrap()
+        .is_none());
+    // Removing an agent logs them out; they get nothing more.
+    let events = c.run(Command::RemoveAgent { agent: a("ann") }).await;
+    assert!(matches!(
+        &events[..],
+        [Event {
+            kind: EventKind::AgentPresenceChanged {
+                presence: Presence::Offline,
+                ..
+            },
+            ..
+        }]
+    ));
+    assert!(c.backend.agent_status(&a("ann")).await.unwrap().is_none());
+    let next = c.call("sales").await;
+    assert_eq!(c.offered_to(next).await.as_deref(), Some("bob"));
+    // The same names can be created again, fresh.
+    c.add_queue(queue("old")).await;
+    c.add_agent("ann", &[]).await;
+    let again = c.call("old").await;
+    assert_eq!(c.offered_to(again).await.as_deref(), Some("ann"));
 }
