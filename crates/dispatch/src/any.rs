@@ -47,6 +47,10 @@ impl QueueBackend for AnyBackend {
         delegate!(self, b => b.fire_due(now).await)
     }
 
+    async fn ping(&self) -> Result<(), DispatchError> {
+        delegate!(self, b => b.ping().await)
+    }
+
     async fn next_deadline(&self) -> Result<Option<Timestamp>, DispatchError> {
         delegate!(self, b => b.next_deadline().await)
     }

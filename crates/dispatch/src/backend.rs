@@ -36,6 +36,11 @@ pub trait QueueBackend: Send + Sync + 'static {
         now: Timestamp,
     ) -> impl Future<Output = Result<Vec<Event>, DispatchError>> + Send;
 
+    /// Checks that the backend can serve (for readiness probes).
+    fn ping(&self) -> impl Future<Output = Result<(), DispatchError>> + Send {
+        async { Ok(()) }
+    }
+
     /// When [`QueueBackend::fire_due`] next has work.
     fn next_deadline(
         &self,

@@ -720,6 +720,15 @@ impl QueueBackend for RedisBackend {
         }
     }
 
+    async fn ping(&self) -> Result<(), DispatchError> {
+        let mut conn = self.inner.conn.clone();
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     async fn next_deadline(&self) -> Result<Option<Timestamp>, DispatchError> {
         Ok(self.inner.lock_engine().next_deadline())
     }

@@ -73,9 +73,11 @@ impl Engine {
             let agent = &self.agents[a as usize];
             Some(a) != except && agent.has_room(c.channel) && skills_ok(agent, c, q, now)
         };
-        let chosen = if let Some(t) = target.filter(|&t| Some(t) != except) {
+        let chosen = if let Some(t) = target {
+            // A contact for a named agent goes to that agent only (if that is the agent to
+            // pass over, it will pick the contact up itself when it looks for work).
             let agent = &self.agents[t as usize];
-            (agent.can_take_work() && agent.has_room(c.channel)).then_some(t)
+            (Some(t) != except && agent.can_take_work() && agent.has_room(c.channel)).then_some(t)
         } else {
             match q.strategy() {
                 RoutingStrategy::LongestIdle
@@ -156,12 +158,13 @@ impl Engine {
     /// Offers each of these contacts (those still waiting) to a free agent, best first:
     /// effective priority now, then arrival, then id — so when one transition makes several
     /// contacts matchable at once, a lesser one never takes the agent a better one could have.
-    pub(super) fn match_contacts(&mut self, mut ids: Vec<ContactId>, now: Timestamp) {
+    /// Each may name an agent to pass over (the one who just declined it).
+    pub(super) fn match_contacts(&mut self, mut ids: Vec<(ContactId, Option<Ix>)>, now: Timestamp) {
         ids.sort_unstable();
-        ids.dedup();
-        let mut ranked: Vec<(Rank, ContactId)> = ids
+        ids.dedup_by_key(|(id, _)| *id);
+        let mut ranked: Vec<(Rank, ContactId, Option<Ix>)> = ids
             .into_iter()
-            .filter_map(|id| {
+            .filter_map(|(id, except)| {
                 let c = self.contacts.get(&id)?;
                 matches!(c.state, CState::Queued { .. }).then(|| {
                     let aging = self.queues[c.queue as usize].aging();
@@ -170,13 +173,13 @@ impl Engine {
                         Reverse(c.arrived_at.as_millis()),
                         Reverse(id),
                     );
-                    (rank, id)
+                    (rank, id, except)
                 })
             })
             .collect();
-        ranked.sort_unstable_by_key(|&(rank, _)| Reverse(rank));
-        for (_, id) in ranked {
-            self.match_contact(id, now);
+        ranked.sort_unstable_by_key(|&(rank, _, _)| Reverse(rank));
+        for (_, id, except) in ranked {
+            self.match_contact_except(id, except, now);
         }
     }
 

@@ -66,6 +66,11 @@ impl Engine {
         }
     }
 
+    /// The id the next event will get.
+    pub fn next_event_id(&self) -> EventId {
+        EventId(self.next_event)
+    }
+
     /// The earliest instant at which [`Engine::fire_due`] has something to do.
     pub fn next_deadline(&self) -> Option<Timestamp> {
         self.timers.first().map(|(t, _)| *t)
@@ -119,14 +124,21 @@ impl Engine {
             // matchable — by an expansion step or an overflow — are matched best first, so
             // that timers firing in id order never let a lesser contact take the agent.
             let mut to_match = Vec::new();
+            let mut freed = Vec::new();
             while let Some(&(t, timer)) = self.timers.first() {
                 if t != at {
                     break;
                 }
                 self.timers.pop_first();
-                to_match.extend(self.fire(timer, at));
+                if let Some((contact, decliner)) = self.fire(timer, at) {
+                    to_match.push((contact, decliner));
+                    freed.extend(decliner);
+                }
             }
             self.match_contacts(to_match, at);
+            for a in freed {
+                self.match_agent(a, at);
+            }
         }
         std::mem::take(&mut self.out)
     }
@@ -448,7 +460,7 @@ impl Engine {
             for &id in &targeted {
                 self.untarget(id);
             }
-            self.match_contacts(targeted, now);
+            self.match_contacts(targeted.into_iter().map(|id| (id, None)).collect(), now);
             let queues = self.agents[a as usize].queues.clone();
             for q in queues {
                 if self.queues[q as usize].config.leave_when_empty && !self.anyone_logged_in(q) {
@@ -499,7 +511,7 @@ impl Engine {
             returned.push(id);
         }
         self.reindex(a);
-        self.match_contacts(returned, now);
+        self.match_contacts(returned.into_iter().map(|id| (id, None)).collect(), now);
     }
 
     // ----- contact life ------------------------------------------------------------------
@@ -646,6 +658,17 @@ impl Engine {
     /// An offer came back unanswered: the agent pauses for `delay`, the contact returns to
     /// its place and goes to the next agent.
     fn decline(&mut self, id: ContactId, a: Ix, delay: Duration, now: Timestamp) {
+        self.decline_unmatched(id, a, delay, now);
+        // The declined contact goes to the next free agent; then the decliner (when not
+        // paused) takes the best contact waiting for them — one that outranks it, or the
+        // declined one again if nobody else could take it.
+        self.match_contact_except(id, Some(a), now);
+        self.match_agent(a, now);
+    }
+
+    /// [`Engine::decline`] without the matching, which the caller does (a timer does it
+    /// once every timer of its instant has fired).
+    fn decline_unmatched(&mut self, id: ContactId, a: Ix, delay: Duration, now: Timestamp) {
         self.cancel_contact_timers(id, |t| matches!(t, Timer::OfferDeadline(_)));
         self.release(a, id);
         // Declining counts as activity: a longest-idle queue does not pick them again first.
@@ -659,14 +682,10 @@ impl Engine {
             self.schedule(until, Timer::AgentDelayEnd(a));
         }
         self.reindex(a);
-        // The declined contact goes to the next free agent; then the decliner (when not
-        // paused) takes the best contact waiting for them — one that outranks it, or the
-        // declined one again if nobody else could take it.
         self.return_to_queue(id, now);
-        self.match_contact_except(id, Some(a), now);
-        self.match_agent(a, now);
     }
 
+    /// A missed offer: the contact is back in line (matched by the caller, passing over `a`).
     fn offer_timed_out(&mut self, id: ContactId, a: Ix, now: Timestamp) {
         let q = self.contacts[&id].queue;
         self.emit(
@@ -694,10 +713,10 @@ impl Engine {
                     presence,
                 },
             );
-            self.decline(id, a, Duration::ZERO, now);
+            self.decline_unmatched(id, a, Duration::ZERO, now);
             self.withdraw_offers(a, WithdrawReason::AgentUnavailable, now);
         } else {
-            self.decline(id, a, delay, now);
+            self.decline_unmatched(id, a, delay, now);
         }
     }
 
@@ -953,7 +972,7 @@ impl Engine {
                 self.match_contact_except(id, Some(agent), now);
                 self.match_agent(agent, now);
             }
-            _ => self.match_contacts(vec![id], now),
+            _ => self.match_contacts(vec![(id, None)], now),
         }
         Ok(())
     }
@@ -1173,8 +1192,9 @@ impl Engine {
     // ----- timers ------------------------------------------------------------------------
 
     /// Fires one timer at its instant; returns a contact to match once the instant's other
-    /// timers have fired.
-    fn fire(&mut self, timer: Timer, at: Timestamp) -> Option<ContactId> {
+    /// timers have fired (with the agent who just missed it, to pass over and then let look
+    /// for work).
+    fn fire(&mut self, timer: Timer, at: Timestamp) -> Option<(ContactId, Option<Ix>)> {
         let now = at;
         match timer {
             Timer::OfferDeadline(id) => {
@@ -1183,6 +1203,7 @@ impl Engine {
                     if let CState::Offered { agent, deadline } = c.state {
                         if deadline <= now {
                             self.offer_timed_out(id, agent, now);
+                            return Some((id, Some(agent)));
                         }
                     }
                 }
@@ -1204,7 +1225,7 @@ impl Engine {
                     c.timers.retain(|e| *e != (at, timer));
                     if matches!(c.state, CState::Queued { .. }) {
                         self.schedule_queue_timers(id, now);
-                        return Some(id);
+                        return Some((id, None));
                     }
                 }
             }
@@ -1213,7 +1234,7 @@ impl Engine {
                     c.timers.retain(|e| *e != (at, timer));
                     if matches!(c.state, CState::Queued { .. }) {
                         self.max_wait_reached(id, now);
-                        return Some(id);
+                        return Some((id, None));
                     }
                 }
             }
