@@ -51,17 +51,12 @@ type Rank = (i64, Reverse<i64>, Reverse<ContactId>);
 impl Engine {
     /// Offers a waiting contact to the best eligible free agent, if there is one.
     pub(super) fn match_contact(&mut self, id: ContactId, now: Timestamp) {
-        self.match_contact_except(id, None, now);
+        self.match_contact_except(id, &[], now);
     }
 
     /// [`Engine::match_contact`], passing over `except` (the agent who just declined it: a
     /// declined contact goes to the *next* agent).
-    pub(super) fn match_contact_except(
-        &mut self,
-        id: ContactId,
-        except: Option<Ix>,
-        now: Timestamp,
-    ) {
+    pub(super) fn match_contact_except(&mut self, id: ContactId, except: &[Ix], now: Timestamp) {
         let Some(c) = self.contacts.get(&id) else {
             return;
         };
@@ -71,13 +66,14 @@ impl Engine {
         let q = &self.queues[c.queue as usize];
         let fits = |a: Ix| {
             let agent = &self.agents[a as usize];
-            Some(a) != except && agent.has_room(c.channel) && skills_ok(agent, c, q, now)
+            !except.contains(&a) && agent.has_room(c.channel) && skills_ok(agent, c, q, now)
         };
         let chosen = if let Some(t) = target {
             // A contact for a named agent goes to that agent only (if that is the agent to
             // pass over, it will pick the contact up itself when it looks for work).
             let agent = &self.agents[t as usize];
-            (Some(t) != except && agent.can_take_work() && agent.has_room(c.channel)).then_some(t)
+            (!except.contains(&t) && agent.can_take_work() && agent.has_room(c.channel))
+                .then_some(t)
         } else {
             match q.strategy() {
                 RoutingStrategy::LongestIdle
@@ -158,13 +154,19 @@ impl Engine {
     /// Offers each of these contacts (those still waiting) to a free agent, best first:
     /// effective priority now, then arrival, then id — so when one transition makes several
     /// contacts matchable at once, a lesser one never takes the agent a better one could have.
-    /// Each may name an agent to pass over (the one who just declined it).
-    pub(super) fn match_contacts(&mut self, mut ids: Vec<(ContactId, Option<Ix>)>, now: Timestamp) {
+    /// Agents in `except` are passed over: they were freed by the same transition and choose
+    /// their own next contact afterwards (agent first), so a lesser contact cannot grab them.
+    pub(super) fn match_contacts(
+        &mut self,
+        mut ids: Vec<ContactId>,
+        except: &[Ix],
+        now: Timestamp,
+    ) {
         ids.sort_unstable();
-        ids.dedup_by_key(|(id, _)| *id);
-        let mut ranked: Vec<(Rank, ContactId, Option<Ix>)> = ids
+        ids.dedup();
+        let mut ranked: Vec<(Rank, ContactId)> = ids
             .into_iter()
-            .filter_map(|(id, except)| {
+            .filter_map(|id| {
                 let c = self.contacts.get(&id)?;
                 matches!(c.state, CState::Queued { .. }).then(|| {
                     let aging = self.queues[c.queue as usize].aging();
@@ -173,12 +175,12 @@ impl Engine {
                         Reverse(c.arrived_at.as_millis()),
                         Reverse(id),
                     );
-                    (rank, id, except)
+                    (rank, id)
                 })
             })
             .collect();
-        ranked.sort_unstable_by_key(|&(rank, _, _)| Reverse(rank));
-        for (_, id, except) in ranked {
+        ranked.sort_unstable_by_key(|&(rank, _)| Reverse(rank));
+        for (_, id) in ranked {
             self.match_contact_except(id, except, now);
         }
     }

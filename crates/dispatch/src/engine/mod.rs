@@ -131,11 +131,13 @@ impl Engine {
                 }
                 self.timers.pop_first();
                 if let Some((contact, decliner)) = self.fire(timer, at) {
-                    to_match.push((contact, decliner));
+                    to_match.push(contact);
                     freed.extend(decliner);
                 }
             }
-            self.match_contacts(to_match, at);
+            // Contacts first to agents who were already free, best contact first; agents
+            // freed at this instant then choose their own next contact.
+            self.match_contacts(to_match, &freed, at);
             for a in freed {
                 self.match_agent(a, at);
             }
@@ -460,7 +462,7 @@ impl Engine {
             for &id in &targeted {
                 self.untarget(id);
             }
-            self.match_contacts(targeted.into_iter().map(|id| (id, None)).collect(), now);
+            self.match_contacts(targeted, &[], now);
             let queues = self.agents[a as usize].queues.clone();
             for q in queues {
                 if self.queues[q as usize].config.leave_when_empty && !self.anyone_logged_in(q) {
@@ -511,7 +513,7 @@ impl Engine {
             returned.push(id);
         }
         self.reindex(a);
-        self.match_contacts(returned.into_iter().map(|id| (id, None)).collect(), now);
+        self.match_contacts(returned, &[], now);
     }
 
     // ----- contact life ------------------------------------------------------------------
@@ -662,7 +664,7 @@ impl Engine {
         // The declined contact goes to the next free agent; then the decliner (when not
         // paused) takes the best contact waiting for them — one that outranks it, or the
         // declined one again if nobody else could take it.
-        self.match_contact_except(id, Some(a), now);
+        self.match_contact_except(id, &[a], now);
         self.match_agent(a, now);
     }
 
@@ -969,10 +971,10 @@ impl Engine {
         // again, then takes the best contact waiting for them.
         match state {
             CState::Offered { agent, .. } => {
-                self.match_contact_except(id, Some(agent), now);
+                self.match_contact_except(id, &[agent], now);
                 self.match_agent(agent, now);
             }
-            _ => self.match_contacts(vec![(id, None)], now),
+            _ => self.match_contacts(vec![id], &[], now),
         }
         Ok(())
     }

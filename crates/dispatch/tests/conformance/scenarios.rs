@@ -33,6 +33,7 @@ macro_rules! conformance_suite {
             strategies_round_robin_best_skill_random,
             bad_commands_are_refused_and_change_nothing,
             queues_and_agents_can_be_removed_when_idle,
+            regression_agent_freed_by_a_timeout_takes_the_best_contact,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -845,4 +846,38 @@ pub(crate) async fn queues_and_agents_can_be_removed_when_idle<B: crate::Fresh>(
     c.add_agent("ann", &[]).await;
     let again = c.call("old").await;
     assert_eq!(c.offered_to(again).await.as_deref(), Some("ann"));
+}
+
+/// An agent whose offer timed out at the same instant another contact became matchable for
+/// them (a skill-expansion step) takes the best waiting contact — not the one the timer
+/// happened to release.
+pub(crate) async fn regression_agent_freed_by_a_timeout_takes_the_best_contact<B: crate::Fresh>(
+    b: B,
+) {
+    let mut c = Center::new(b);
+    let mut general = queue("general");
+    general.offer_timeout = secs(20);
+    general.max_no_answer = 0;
+    c.add_queue(general).await;
+    let mut tech = queue("tech");
+    tech.required_skills = vec![SkillRequirement::new(skill("tech"), level(6))];
+    tech.expansion = vec![ExpansionStep {
+        after: secs(20),
+        min_level: level(3),
+    }];
+    c.add_queue(tech).await;
+    c.add_agent("ann", &[("tech", 3)]).await;
+    let lesser = c.call("tech").await;
+    let missed = c.call("general").await;
+    assert_eq!(c.offered_to(missed).await.as_deref(), Some("ann"));
+    let mut urgent = NewContact::new(ContactId::new(), q("general"), Channel::Voice);
+    urgent.urgency = Urgency::new(9).unwrap();
+    let urgent = c.contact(urgent).await;
+    // t = 20 s: Ann's offer times out and the tech call's expansion step comes due.
+    c.advance(secs(20)).await;
+    assert_eq!(c.offered_to(urgent).await.as_deref(), Some("ann"));
+    assert!(matches!(
+        c.state(lesser).await,
+        Some(ContactState::Queued { .. })
+    ));
 }
