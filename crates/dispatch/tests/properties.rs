@@ -1850,3 +1850,216 @@ fn regression_a_missed_offer_and_an_expansion_at_one_instant_serve_priority_firs
         run.engine.contact(low)
     );
 }
+
+/// Rule 5. At one instant agent2 misses an offer (and is free again) while agent4 misses its
+/// second offer, goes away and has a chat offer withdrawn. The withdrawn chat was matched at
+/// once and took agent2, though a platinum callback was waiting for agent2. Found by the
+/// random-traffic property; the minimal input as it shrank.
+#[test]
+fn regression_offers_withdrawn_by_a_miss_wait_for_the_agents_freed_at_that_instant() {
+    let setup = Setup {
+        queues: vec![
+            QueueSpec {
+                strategy: 0,
+                wrap_up: 0,
+                reject_delay: 0,
+                no_answer_delay: 0,
+                aging: 0,
+            },
+            QueueSpec {
+                strategy: 0,
+                wrap_up: 0,
+                reject_delay: 0,
+                no_answer_delay: 0,
+                aging: 0,
+            },
+            QueueSpec {
+                strategy: 0,
+                wrap_up: 0,
+                reject_delay: 0,
+                no_answer_delay: 0,
+                aging: 0,
+            },
+        ],
+        billing_level: 1,
+        overflow_to: 0,
+        join_when_empty: false,
+        leave_when_empty: false,
+        agents: vec![
+            AgentSpec {
+                levels: [0, 0, 0],
+                capacity: Capacity {
+                    voice: 0,
+                    chat: 0,
+                    email: 0,
+                    ticket: 0,
+                },
+                presence: 0,
+            },
+            AgentSpec {
+                levels: [0, 0, 0],
+                capacity: Capacity {
+                    voice: 0,
+                    chat: 0,
+                    email: 0,
+                    ticket: 0,
+                },
+                presence: 0,
+            },
+            AgentSpec {
+                levels: [0, 0, 0],
+                capacity: Capacity {
+                    voice: 1,
+                    chat: 1,
+                    email: 0,
+                    ticket: 0,
+                },
+                presence: 0,
+            },
+            AgentSpec {
+                levels: [0, 0, 0],
+                capacity: Capacity {
+                    voice: 0,
+                    chat: 0,
+                    email: 0,
+                    ticket: 0,
+                },
+                presence: 0,
+            },
+            AgentSpec {
+                levels: [0, 1, 0],
+                capacity: Capacity {
+                    voice: 0,
+                    chat: 2,
+                    email: 1,
+                    ticket: 0,
+                },
+                presence: 0,
+            },
+            AgentSpec {
+                levels: [0, 0, 0],
+                capacity: Capacity {
+                    voice: 0,
+                    chat: 0,
+                    email: 0,
+                    ticket: 0,
+                },
+                presence: 0,
+            },
+        ],
+    };
+    let ops = vec![
+        Op::Enqueue {
+            queue: 2,
+            channel: 0,
+            tier: 0,
+            urgency: 0,
+            lang: 0,
+        },
+        Op::Enqueue {
+            queue: 0,
+            channel: 0,
+            tier: 0,
+            urgency: 0,
+            lang: 0,
+        },
+        Op::Enqueue {
+            queue: 0,
+            channel: 0,
+            tier: 0,
+            urgency: 0,
+            lang: 0,
+        },
+        Op::Reject(0),
+        Op::Advance(2),
+        Op::Presence {
+            agent: 4,
+            presence: 1,
+        },
+        Op::Advance(18),
+        Op::Enqueue {
+            queue: 0,
+            channel: 2,
+            tier: 0,
+            urgency: 1,
+            lang: 0,
+        },
+        Op::Enqueue {
+            queue: 0,
+            channel: 3,
+            tier: 3,
+            urgency: 9,
+            lang: 0,
+        },
+        Op::Enqueue {
+            queue: 2,
+            channel: 3,
+            tier: 2,
+            urgency: 8,
+            lang: 2,
+        },
+        Op::Enqueue {
+            queue: 0,
+            channel: 2,
+            tier: 2,
+            urgency: 8,
+            lang: 0,
+        },
+        Op::Accept(33),
+        Op::Transfer { pick: 0, to: 3 },
+        Op::Enqueue {
+            queue: 2,
+            channel: 1,
+            tier: 2,
+            urgency: 1,
+            lang: 2,
+        },
+        Op::Enqueue {
+            queue: 2,
+            channel: 3,
+            tier: 2,
+            urgency: 3,
+            lang: 0,
+        },
+        Op::Advance(25),
+        Op::Enqueue {
+            queue: 2,
+            channel: 1,
+            tier: 1,
+            urgency: 2,
+            lang: 0,
+        },
+        Op::Enqueue {
+            queue: 2,
+            channel: 2,
+            tier: 1,
+            urgency: 0,
+            lang: 0,
+        },
+        Op::Enqueue {
+            queue: 0,
+            channel: 1,
+            tier: 2,
+            urgency: 1,
+            lang: 0,
+        },
+        Op::Presence {
+            agent: 4,
+            presence: 0,
+        },
+        Op::Presence {
+            agent: 2,
+            presence: 0,
+        },
+        Op::Enqueue {
+            queue: 0,
+            channel: 3,
+            tier: 1,
+            urgency: 9,
+            lang: 0,
+        },
+        Op::Advance(20),
+    ];
+    let (_, verdict) = run_case(&setup, &ops);
+    assert_eq!(verdict, Ok(()));
+}

@@ -130,10 +130,9 @@ impl Engine {
                     break;
                 }
                 self.timers.pop_first();
-                if let Some((contact, decliner)) = self.fire(timer, at) {
-                    to_match.push(contact);
-                    freed.extend(decliner);
-                }
+                let (contacts, decliner) = self.fire(timer, at);
+                to_match.extend(contacts);
+                freed.extend(decliner);
             }
             // Contacts first to agents who were already free, best contact first; agents
             // freed at this instant then choose their own next contact.
@@ -489,6 +488,17 @@ impl Engine {
 
     /// Takes back every offer the agent holds; the contacts return to their places.
     fn withdraw_offers(&mut self, a: Ix, reason: WithdrawReason, now: Timestamp) {
+        let returned = self.withdraw_offers_unmatched(a, reason, now);
+        self.match_contacts(returned, &[], now);
+    }
+
+    /// [`Engine::withdraw_offers`] without the matching; returns the contacts to match.
+    fn withdraw_offers_unmatched(
+        &mut self,
+        a: Ix,
+        reason: WithdrawReason,
+        now: Timestamp,
+    ) -> Vec<ContactId> {
         let mut returned = Vec::new();
         let offered: Vec<ContactId> = self.agents[a as usize]
             .work
@@ -513,7 +523,7 @@ impl Engine {
             returned.push(id);
         }
         self.reindex(a);
-        self.match_contacts(returned, &[], now);
+        returned
     }
 
     // ----- contact life ------------------------------------------------------------------
@@ -687,8 +697,10 @@ impl Engine {
         self.return_to_queue(id, now);
     }
 
-    /// A missed offer: the contact is back in line (matched by the caller, passing over `a`).
-    fn offer_timed_out(&mut self, id: ContactId, a: Ix, now: Timestamp) {
+    /// A missed offer: the contact is back in line, and so are the agent's other offers if
+    /// this miss sets them away. Returns those others; the caller matches them all, passing
+    /// over `a`.
+    fn offer_timed_out(&mut self, id: ContactId, a: Ix, now: Timestamp) -> Vec<ContactId> {
         let q = self.contacts[&id].queue;
         self.emit(
             now,
@@ -716,9 +728,10 @@ impl Engine {
                 },
             );
             self.decline_unmatched(id, a, Duration::ZERO, now);
-            self.withdraw_offers(a, WithdrawReason::AgentUnavailable, now);
+            self.withdraw_offers_unmatched(a, WithdrawReason::AgentUnavailable, now)
         } else {
             self.decline_unmatched(id, a, delay, now);
+            Vec::new()
         }
     }
 
@@ -1196,7 +1209,7 @@ impl Engine {
     /// Fires one timer at its instant; returns a contact to match once the instant's other
     /// timers have fired (with the agent who just missed it, to pass over and then let look
     /// for work).
-    fn fire(&mut self, timer: Timer, at: Timestamp) -> Option<(ContactId, Option<Ix>)> {
+    fn fire(&mut self, timer: Timer, at: Timestamp) -> (Vec<ContactId>, Option<Ix>) {
         let now = at;
         match timer {
             Timer::OfferDeadline(id) => {
@@ -1204,8 +1217,9 @@ impl Engine {
                     c.timers.retain(|e| *e != (at, timer));
                     if let CState::Offered { agent, deadline } = c.state {
                         if deadline <= now {
-                            self.offer_timed_out(id, agent, now);
-                            return Some((id, Some(agent)));
+                            let mut released = self.offer_timed_out(id, agent, now);
+                            released.push(id);
+                            return (released, Some(agent));
                         }
                     }
                 }
@@ -1227,7 +1241,7 @@ impl Engine {
                     c.timers.retain(|e| *e != (at, timer));
                     if matches!(c.state, CState::Queued { .. }) {
                         self.schedule_queue_timers(id, now);
-                        return Some((id, None));
+                        return (vec![id], None);
                     }
                 }
             }
@@ -1236,12 +1250,12 @@ impl Engine {
                     c.timers.retain(|e| *e != (at, timer));
                     if matches!(c.state, CState::Queued { .. }) {
                         self.max_wait_reached(id, now);
-                        return Some((id, None));
+                        return (vec![id], None);
                     }
                 }
             }
         }
-        None
+        (Vec::new(), None)
     }
 }
 
