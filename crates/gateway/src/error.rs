@@ -1,0 +1,213 @@
+//! Errors at the HTTP edge: every failure becomes `{code, message, details}` with a stable,
+//! machine-readable `code`. Bad input is a 4xx; a 5xx body never reveals the cause (it is
+//! logged instead).
+
+use axum::{
+    extract::{rejection::JsonRejection, FromRequest, FromRequestParts, Path, Request},
+    http::request::Parts,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::{de::DeserializeOwned, Serialize};
+use switchboard_dispatch::DispatchError;
+use switchboard_domain::ValidationError;
+use switchboard_store::StoreError;
+
+/// The JSON error body.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    pub details: serde_json::Value,
+}
+
+/// An error to answer with.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: serde_json::Value,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: serde_json::Value::Null,
+        }
+    }
+
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "sign in first (Authorization: Bearer <token>)",
+        )
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "your role may not do this",
+        )
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{} not found", what.into()),
+        )
+    }
+
+    /// 422 with the offending field, as `details.field`.
+    pub fn invalid(e: &ValidationError) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
+            .with_details(serde_json::json!({ "field": e.field, "problem": e.problem }))
+    }
+
+    /// A failure that is ours, not the caller's: logged in full, answered generically.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the server log",
+        )
+    }
+
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "dependency unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "a dependency is unavailable; try again",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            code: self.code,
+            message: self.message,
+            details: self.details,
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        Self::invalid(&e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::not_found("record"),
+            StoreError::Conflict(msg) => Self::new(StatusCode::CONFLICT, "conflict", msg),
+            StoreError::Invalid(msg) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", msg),
+            other if other.code() == "unavailable" => Self::unavailable(other),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<DispatchError> for ApiError {
+    fn from(e: DispatchError) -> Self {
+        let status = match &e {
+            DispatchError::Invalid(v) => return Self::invalid(v),
+            DispatchError::UnknownQueue(_)
+            | DispatchError::UnknownAgent(_)
+            | DispatchError::UnknownContact(_) => StatusCode::NOT_FOUND,
+            DispatchError::DuplicateContact(_)
+            | DispatchError::NotOffered { .. }
+            | DispatchError::NoWrapUp { .. }
+            | DispatchError::InvalidTransition { .. }
+            | DispatchError::AgentOffline(_)
+            | DispatchError::InUse(_) => StatusCode::CONFLICT,
+            DispatchError::Backend(_) => return Self::unavailable(&e),
+        };
+        Self::new(status, e.code(), e.to_string())
+    }
+}
+
+/// `Json<T>` whose rejections are our JSON errors: 415 without a JSON content type, 400 for
+/// malformed JSON, 422 for JSON of the wrong shape or values (with the serde message).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Self(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(r: JsonRejection) -> ApiError {
+    match r {
+        JsonRejection::JsonDataError(e) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.body_text())
+        }
+        JsonRejection::JsonSyntaxError(e) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.body_text())
+        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send Content-Type: application/json",
+        ),
+        JsonRejection::BytesRejection(e) => {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "the request body is too large",
+                )
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
+            }
+        }
+        other => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", other.body_text()),
+    }
+}
+
+/// `Path<T>` whose rejections are our JSON errors (400 `bad_request`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| Self(v))
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))
+    }
+}

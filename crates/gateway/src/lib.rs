@@ -1,0 +1,25 @@
+//! Switchboard's HTTP edge: the `/api/v1` JSON API — sign-in and sessions, user and
+//! configuration administration, live queue views and the event log — plus `/healthz`,
+//! `/readyz`, `/metrics` and the OpenAPI document at `/api/openapi.json`.
+//!
+//! Layout: [`routes`] holds the route table that builds the router, checks roles and
+//! generates the OpenAPI document; [`auth`] signs people in; [`documents`] and [`users`]
+//! administer; [`live`] reads the dispatcher and the event log; [`ops`] serves the operator's
+//! probes; [`error`] turns every failure into `{code, message, details}`.
+//!
+//! The gateway knows the wire formats and nothing of configuration files, process wiring or
+//! SQL: it talks to the dispatcher through `QueueBackend` and to the database through
+//! `switchboard_store::Store`.
+
+pub mod auth;
+pub mod documents;
+pub mod error;
+pub mod live;
+pub mod metrics;
+pub mod ops;
+pub mod routes;
+pub mod state;
+pub mod users;
+
+pub use routes::{openapi, router, routes, Access, Route};
+pub use state::{AppState, PasswordHashing, Secret, Settings};

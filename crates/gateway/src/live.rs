@@ -1,0 +1,127 @@
+//! Read views of the live center and its history: queue snapshots, a contact's place in
+//! line, and the event log.
+
+use axum::{
+    extract::{Query, State},
+    http::StatusCode,
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use switchboard_dispatch::{QueueBackend, QueuePosition, QueueSnapshot};
+use switchboard_domain::{AgentId, ContactId, Event, EventId, QueueId, Timestamp};
+use switchboard_store::EventFilter;
+
+use crate::{
+    error::{ApiError, ApiPath},
+    state::AppState,
+};
+
+fn parse<T: std::str::FromStr>(what: &str, raw: &str) -> Result<T, ApiError> {
+    raw.parse::<T>().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("{what} {raw:?} is not valid"),
+        )
+    })
+}
+
+/// `GET /api/v1/queues/{queue_id}/snapshot`
+pub async fn queue_snapshot(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<QueueSnapshot>, ApiError> {
+    let queue: QueueId = parse("queue id", &id)?;
+    state
+        .dispatcher
+        .queue_snapshot(&queue, state.clock.now())
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("queue {id}")))
+}
+
+/// `GET /api/v1/contacts/{contact_id}/position`: where a waiting contact stands, and the
+/// estimated wait (what the IVR announces). 404 when it is not waiting.
+pub async fn position(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<QueuePosition>, ApiError> {
+    let contact: ContactId = parse("contact id", &id)?;
+    state
+        .dispatcher
+        .position(contact, state.clock.now())
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("waiting contact {id}")))
+}
+
+/// Filters of the event log; all optional.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventQuery {
+    /// Only events after this id (the previous page's `next_after`).
+    pub after: Option<u64>,
+    /// From this instant (milliseconds since the epoch), inclusive.
+    pub from: Option<i64>,
+    /// Up to this instant, exclusive.
+    pub to: Option<i64>,
+    pub contact: Option<String>,
+    pub agent: Option<String>,
+    pub queue: Option<String>,
+    /// Event type, e.g. `contact_offered`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// 1–1000, default 100.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventPage {
+    pub events: Vec<Event>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next_after: Option<u64>,
+}
+
+/// `GET /api/v1/events`
+pub async fn events(
+    State(state): State<AppState>,
+    query: Result<Query<EventQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<EventPage>, ApiError> {
+    let Query(q) =
+        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "limit must be 1 to 1000",
+        ));
+    }
+    let filter = EventFilter {
+        after: q.after.map(EventId),
+        from: q.from.map(Timestamp::from_millis),
+        to: q.to.map(Timestamp::from_millis),
+        contact: q
+            .contact
+            .as_deref()
+            .map(|c| parse::<ContactId>("contact", c))
+            .transpose()?,
+        agent: q
+            .agent
+            .as_deref()
+            .map(|a| parse::<AgentId>("agent", a))
+            .transpose()?,
+        queue: q
+            .queue
+            .as_deref()
+            .map(|x| parse::<QueueId>("queue", x))
+            .transpose()?,
+        kind: q.kind,
+        limit,
+    };
+    let events = state.store.events(&filter).await?;
+    let next_after = (events.len() == limit as usize)
+        .then(|| events.last().map(|e| e.id.0))
+        .flatten();
+    Ok(Json(EventPage { events, next_after }))
+}

@@ -1,0 +1,117 @@
+//! What every handler shares.
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use switchboard_dispatch::{AnyBackend, Clock};
+use switchboard_store::Store;
+
+use crate::{auth::LoginLimiter, metrics::Metrics};
+
+/// A secret that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(********)")
+    }
+}
+
+/// Cost of password hashing (Argon2id). Production defaults follow OWASP's minimum
+/// (19 MiB, 2 passes); tests turn it down.
+#[derive(Clone, Copy, Debug)]
+pub struct PasswordHashing {
+    pub memory_kib: u32,
+    pub iterations: u32,
+}
+
+impl Default for PasswordHashing {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+        }
+    }
+}
+
+/// Settings of the HTTP edge.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The company name greetings use.
+    pub company_name: String,
+    /// How long a sign-in lasts (a shift, by default).
+    pub session_ttl: Duration,
+    /// Sign-in attempts per username (and per client address) per minute.
+    pub login_attempts_per_minute: u32,
+    /// While no admin exists, `POST /api/v1/auth/setup` with this secret creates the first.
+    pub setup_secret: Option<Secret>,
+    pub password_hashing: PasswordHashing,
+    /// Largest request body accepted.
+    pub body_limit: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            company_name: "Switchboard".into(),
+            session_ttl: Duration::from_secs(12 * 3600),
+            login_attempts_per_minute: 10,
+            setup_secret: None,
+            password_hashing: PasswordHashing::default(),
+            body_limit: 256 * 1024,
+        }
+    }
+}
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub dispatcher: Arc<AnyBackend>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Arc<Settings>,
+    pub metrics: Arc<Metrics>,
+    pub limiter: Arc<LoginLimiter>,
+    /// Events waiting to be written to the event log (for /metrics and /readyz).
+    pub event_log_lag: Arc<dyn Fn() -> u64 + Send + Sync>,
+}
+
+impl fmt::Debug for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store.kind())
+            .field("dispatcher", &self.dispatcher.kind())
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(
+        store: Store,
+        dispatcher: Arc<AnyBackend>,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> Self {
+        let limiter = Arc::new(LoginLimiter::new(settings.login_attempts_per_minute));
+        Self {
+            store,
+            dispatcher,
+            clock,
+            settings: Arc::new(settings),
+            metrics: Arc::new(Metrics::default()),
+            limiter,
+            event_log_lag: Arc::new(|| 0),
+        }
+    }
+}

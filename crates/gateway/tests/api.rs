@@ -1,0 +1,643 @@
+//! The HTTP API without a server: `router(state).oneshot(request)`.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    body::Body,
+    http::{header, Method, Request, StatusCode},
+    Router,
+};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use switchboard_dispatch::{AnyBackend, MemoryBackend, SystemClock};
+use switchboard_gateway::{
+    auth::{hash_password, token_hash},
+    router, routes, Access, AppState, PasswordHashing, Secret, Settings,
+};
+use switchboard_store::{NewUser, Role, Store};
+use tower::ServiceExt;
+
+const CHEAP: PasswordHashing = PasswordHashing {
+    memory_kib: 256,
+    iterations: 1,
+};
+const PASSWORD: &str = "correct horse battery";
+
+struct Api {
+    app: Router,
+    state: AppState,
+    _dir: tempdir::Dir,
+}
+
+mod tempdir {
+    /// A directory deleted on drop.
+    pub(crate) struct Dir(pub(crate) std::path::PathBuf);
+    impl Dir {
+        pub(crate) fn new() -> Self {
+            let p = std::env::temp_dir().join(format!("sb-gw-{}", uuid::Uuid::new_v4().simple()));
+            std::fs::create_dir_all(&p).unwrap();
+            Self(p)
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl Api {
+    async fn new() -> Self {
+        Self::with(Settings {
+            password_hashing: CHEAP,
+            setup_secret: Some(Secret::new("s3tup-secret-for-tests")),
+            ..Settings::default()
+        })
+        .await
+    }
+
+    async fn with(settings: Settings) -> Self {
+        let dir = tempdir::Dir::new();
+        let store = Store::connect(&format!("sqlite://{}/test.db", dir.0.display()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let dispatcher = Arc::new(AnyBackend::Memory(MemoryBackend::new()));
+        let state = AppState::new(store, dispatcher, Arc::new(SystemClock), settings);
+        Self {
+            app: router(state.clone()),
+            state,
+            _dir: dir,
+        }
+    }
+
+    /// A user of `role` with a session; returns the bearer token.
+    async fn token(&self, role: Role) -> String {
+        let username = format!("{}-{}", role.as_str(), uuid::Uuid::new_v4().simple());
+        let user = self
+            .state
+            .store
+            .create_user(&NewUser {
+                username,
+                display_name: "Test".into(),
+                role,
+                password_hash: hash_password(PASSWORD.into(), CHEAP).await.unwrap(),
+                agent_id: None,
+            })
+            .await
+            .unwrap();
+        let token = format!("test-token-{}", uuid::Uuid::new_v4().simple());
+        let now = switchboard_domain::Timestamp::from_millis(4_000_000_000_000);
+        self.state
+            .store
+            .create_session(
+                &token_hash(&token),
+                user.user_id,
+                switchboard_domain::Timestamp::from_millis(0),
+                now,
+            )
+            .await
+            .unwrap();
+        token
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.raw(method, path, token, body.map(|b| b.to_string()), &[])
+            .await
+    }
+
+    async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        if body.is_some()
+            && !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req
+            .body(body.map(Body::from).unwrap_or_else(Body::empty))
+            .unwrap();
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, value)
+    }
+}
+
+/// Every route × no token, agent, supervisor, admin: 401 without a token, 403 for a role
+/// the route does not allow, and never 401/403 for an allowed role.
+#[tokio::test]
+async fn role_matrix() {
+    let api = Api::new().await;
+    let tokens = [
+        (Some(Role::Agent), api.token(Role::Agent).await),
+        (Some(Role::Supervisor), api.token(Role::Supervisor).await),
+        (Some(Role::Admin), api.token(Role::Admin).await),
+    ];
+    let mut checked = 0;
+    for r in routes() {
+        let path = r
+            .path
+            .replace("{user_id}", "999999")
+            .replace("{contact_id}", &uuid::Uuid::nil().to_string())
+            .replace("{queue_id}", "nope")
+            .replace("{id}", "nope");
+        let body =
+            matches!(r.method, Method::POST | Method::PUT | Method::PATCH).then(|| json!({}));
+        let (status, _) = api.call(r.method.clone(), &path, None, body.clone()).await;
+        match r.access {
+            Access::Public => assert!(
+                status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+                "{} {path}: {status}",
+                r.method
+            ),
+            Access::Roles(_) => assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{} {path} without a token",
+                r.method
+            ),
+        }
+        for (role, token) in &tokens {
+            // Signing out revokes the token: use a throwaway one there.
+            let token = if r.path == "/api/v1/auth/logout" {
+                api.token(role.unwrap()).await
+            } else {
+                token.clone()
+            };
+            let (status, body_json) = api
+                .call(r.method.clone(), &path, Some(&token), body.clone())
+                .await;
+            let allowed = match r.access {
+                Access::Public => true,
+                Access::Roles(roles) => roles.contains(&role.unwrap()),
+            };
+            if allowed {
+                assert!(
+                    status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+                    "{} {path} as {role:?}: {status} {body_json}",
+                    r.method
+                );
+                assert!(
+                    status.as_u16() < 500,
+                    "{} {path} as {role:?}: {status} {body_json}",
+                    r.method
+                );
+            } else {
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{} {path} as {role:?}",
+                    r.method
+                );
+                assert_eq!(body_json["code"], "forbidden");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "{checked} combinations");
+}
+
+#[tokio::test]
+async fn sign_in_sign_out_and_limits() {
+    let api = Api::with(Settings {
+        password_hashing: CHEAP,
+        login_attempts_per_minute: 3,
+        ..Settings::default()
+    })
+    .await;
+    api.token(Role::Agent).await; // someone else
+    let hash = hash_password(PASSWORD.into(), CHEAP).await.unwrap();
+    api.state
+        .store
+        .create_user(&NewUser {
+            username: "ann".into(),
+            display_name: "Ann".into(),
+            role: Role::Agent,
+            password_hash: hash,
+            agent_id: None,
+        })
+        .await
+        .unwrap();
+    let (s, body) = api
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "Ann", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let token = body["token"].as_str().unwrap().to_owned();
+    assert_eq!(body["user"]["role"], "agent");
+    assert!(body["user"].get("password_hash").is_none());
+    let (s, me) = api
+        .call(Method::GET, "/api/v1/auth/me", Some(&token), None)
+        .await;
+    assert_eq!((s, me["username"].as_str()), (StatusCode::OK, Some("ann")));
+    let (s, _) = api
+        .call(Method::POST, "/api/v1/auth/logout", Some(&token), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = api
+        .call(Method::GET, "/api/v1/auth/me", Some(&token), None)
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "logout revokes the token");
+    // Wrong passwords and unknown users look the same; the fourth attempt is limited.
+    let (s, e) = api
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "ann", "password": "wrong password"})),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_credentials"))
+    );
+    let (s, e) = api
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "nobody", "password": "wrong password"})),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_credentials"))
+    );
+    let (s, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "ann", "password": "wrong again"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, e) = api
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "ann", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")),
+        "{e}"
+    );
+    // Garbage tokens are simply unauthorized.
+    for bad in ["", "x", &"y".repeat(500)] {
+        let (s, _) = api
+            .call(Method::GET, "/api/v1/auth/me", Some(bad), None)
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test]
+async fn first_admin_setup_is_one_time() {
+    let api = Api::new().await;
+    let req = |secret: &str| json!({"setup_secret": secret, "username": "boss", "display_name": "Boss", "password": PASSWORD});
+    let (s, e) = api
+        .call(Method::POST, "/api/v1/auth/setup", None, Some(req("wrong")))
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("bad_setup_secret"))
+    );
+    let (s, user) = api
+        .call(
+            Method::POST,
+            "/api/v1/auth/setup",
+            None,
+            Some(req("s3tup-secret-for-tests")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{user}");
+    assert_eq!(user["role"], "admin");
+    let (s, e) = api
+        .call(
+            Method::POST,
+            "/api/v1/auth/setup",
+            None,
+            Some(req("s3tup-secret-for-tests")),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("already_set_up"))
+    );
+    let (s, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "boss", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn configuration_reaches_the_running_dispatcher() {
+    let api = Api::new().await;
+    let admin = api.token(Role::Admin).await;
+    let supervisor = api.token(Role::Supervisor).await;
+    // A queue needing an unknown skill is refused with the field named.
+    let queue = json!({"id": "support", "required_skills": [{"skill": "tech", "min_level": 5}]});
+    let (s, e) = api
+        .call(
+            Method::PUT,
+            "/api/v1/queues/support",
+            Some(&admin),
+            Some(queue.clone()),
+        )
+        .await;
+    assert_eq!(
+        (s, e["details"]["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("required_skills[0].skill")
+        ),
+        "{e}"
+    );
+    let (s, _) = api
+        .call(
+            Method::PUT,
+            "/api/v1/skills/tech",
+            Some(&admin),
+            Some(json!({"name": "tech"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, q) = api
+        .call(
+            Method::PUT,
+            "/api/v1/queues/support",
+            Some(&admin),
+            Some(queue.clone()),
+        )
+        .await;
+    assert_eq!(
+        (s, q["version"].as_i64()),
+        (StatusCode::CREATED, Some(1)),
+        "{q}"
+    );
+    assert_eq!(q["offer_timeout"], 15.0, "defaults filled in");
+    // The running dispatcher knows it at once.
+    let (s, snap) = api
+        .call(
+            Method::GET,
+            "/api/v1/queues/support/snapshot",
+            Some(&supervisor),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, snap["waiting"].as_u64()),
+        (StatusCode::OK, Some(0)),
+        "{snap}"
+    );
+    // Optimistic concurrency: a stale If-Match is refused.
+    let (s, _) = api
+        .raw(
+            Method::PUT,
+            "/api/v1/queues/support",
+            Some(&admin),
+            Some(queue.to_string()),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, e) = api
+        .raw(
+            Method::PUT,
+            "/api/v1/queues/support",
+            Some(&admin),
+            Some(queue.to_string()),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::PRECONDITION_FAILED, Some("version_conflict"))
+    );
+    let (s, e) = api
+        .raw(
+            Method::PUT,
+            "/api/v1/queues/support",
+            Some(&admin),
+            Some(queue.to_string()),
+            &[("if-match", "soon")],
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_if_match"))
+    );
+    // The skill is in use now.
+    let (s, e) = api
+        .call(Method::DELETE, "/api/v1/skills/tech", Some(&admin), None)
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("in_use"))
+    );
+    // Path and body must name the same record.
+    let (s, e) = api
+        .call(
+            Method::PUT,
+            "/api/v1/queues/other",
+            Some(&admin),
+            Some(queue),
+        )
+        .await;
+    assert_eq!(
+        (s, e["details"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("id"))
+    );
+    // Integrations never show their secret.
+    let integration =
+        json!({"integration_id": "pbx", "kind": "generic", "secret": "0123456789abcdef0123"});
+    let (s, shown) = api
+        .call(
+            Method::PUT,
+            "/api/v1/integrations/pbx",
+            Some(&admin),
+            Some(integration),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(shown["secret"], "********");
+    // Deleting the queue removes it from the dispatcher too.
+    let (s, _) = api
+        .call(Method::DELETE, "/api/v1/queues/support", Some(&admin), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = api
+        .call(
+            Method::GET,
+            "/api/v1/queues/support/snapshot",
+            Some(&supervisor),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+/// Bad input of every kind gets a 4xx with a JSON code — never a 500, never a panic.
+#[tokio::test]
+async fn bad_input_is_a_clear_4xx() {
+    let api = Api::with(Settings {
+        password_hashing: CHEAP,
+        body_limit: 4096,
+        ..Settings::default()
+    })
+    .await;
+    let admin = api.token(Role::Admin).await;
+    // (method, path, body, extra headers, status, code)
+    type Case<'a> = (
+        Method,
+        &'a str,
+        Option<String>,
+        &'a [(&'a str, &'a str)],
+        u16,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
+        (Method::PUT, "/api/v1/skills/x", Some("{not json".into()), &[], 400, "malformed_json"),
+        (Method::PUT, "/api/v1/skills/x", Some("[]".into()), &[], 422, "invalid"),
+        (Method::PUT, "/api/v1/skills/x", Some(r#"{"name": 5}"#.into()), &[], 422, "invalid"),
+        (Method::PUT, "/api/v1/skills/x%20y", Some(r#"{"name": "x y"}"#.into()), &[], 422, "invalid"),
+        (Method::PUT, "/api/v1/queues/q", Some(r#"{"id": "q", "offer_timeout": -1}"#.into()), &[], 422, "invalid"),
+        (Method::PUT, "/api/v1/queues/q", Some(r#"{"id": "q", "strategy": "psychic"}"#.into()), &[], 422, "invalid"),
+        (Method::PUT, "/api/v1/queues/q", Some(format!(r#"{{"id": "q", "x": "{}"}}"#, "a".repeat(10_000))), &[], 413, "payload_too_large"),
+        (Method::PUT, "/api/v1/skills/x", Some(r#"{"name": "x"}"#.into()), &[("content-type", "text/plain")], 415, "unsupported_media_type"),
+        (Method::GET, "/api/v1/users/not-a-number", None, &[], 400, "bad_request"),
+        (Method::GET, "/api/v1/users/424242", None, &[], 404, "not_found"),
+        (Method::GET, "/api/v1/contacts/not-a-uuid/position", None, &[], 400, "bad_request"),
+        (Method::GET, "/api/v1/events?limit=0", None, &[], 400, "bad_request"),
+        (Method::GET, "/api/v1/events?from=yesterday", None, &[], 400, "bad_request"),
+        (Method::GET, "/api/v1/events?colour=red", None, &[], 400, "bad_request"),
+        (Method::GET, "/api/v1/nothing-here", None, &[], 404, "not_found"),
+        (Method::DELETE, "/api/v1/auth/me", None, &[], 405, "method_not_allowed"),
+        (Method::POST, "/api/v1/users", Some(r#"{"username": "a b", "display_name": "X", "role": "agent", "password": "0123456789"}"#.into()), &[], 422, "invalid"),
+        (Method::POST, "/api/v1/users", Some(r#"{"username": "ab", "display_name": "X", "role": "agent", "password": "short"}"#.into()), &[], 422, "invalid"),
+        (Method::POST, "/api/v1/users", Some(r#"{"username": "ab", "display_name": "X", "role": "king", "password": "0123456789"}"#.into()), &[], 422, "invalid"),
+        (Method::PUT, "/api/v1/scripts/s", Some(r#"{"script_id": "s", "language": "en", "template": "Hi {nobody}"}"#.into()), &[], 422, "invalid"),
+    ];
+    for (method, path, body, headers, status, code) in cases {
+        let (s, e) = api
+            .raw(method.clone(), path, Some(&admin), body, headers)
+            .await;
+        assert_eq!(
+            (s.as_u16(), e["code"].as_str()),
+            (status, Some(code)),
+            "{method} {path}: {e}"
+        );
+    }
+    // Duplicate usernames conflict.
+    let user =
+        json!({"username": "dup", "display_name": "X", "role": "agent", "password": "0123456789"});
+    assert_eq!(
+        api.call(
+            Method::POST,
+            "/api/v1/users",
+            Some(&admin),
+            Some(user.clone())
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+    let (s, e) = api
+        .call(Method::POST, "/api/v1/users", Some(&admin), Some(user))
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict")),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn operations_endpoints() {
+    let api = Api::new().await;
+    let (s, body) = api.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!((s, body["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let (s, body) = api.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(
+        (s, body["database"]["kind"].as_str()),
+        (StatusCode::OK, Some("sqlite")),
+        "{body}"
+    );
+    let (s, doc) = api.call(Method::GET, "/api/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    for r in routes() {
+        let op = &doc["paths"][r.path][r.method.as_str().to_lowercase()];
+        assert!(
+            op.is_object(),
+            "{} {} missing from the OpenAPI document",
+            r.method,
+            r.path
+        );
+        if r.access != Access::Public {
+            assert_eq!(op["security"][0]["bearer"], json!([]));
+            assert!(op["responses"]["401"].is_object());
+        }
+    }
+    let (s, text) = api.call(Method::GET, "/metrics", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let text = text.as_str().unwrap().to_owned();
+    assert!(text.contains("switchboard_http_requests_total{route=\"/api/openapi.json\",method=\"GET\",status=\"200\"} 1"), "{text}");
+    assert!(text.contains("switchboard_event_log_lag 0"));
+    // Request ids are echoed (or made up).
+    let req = Request::builder()
+        .uri("/healthz")
+        .header("x-request-id", "abc-123")
+        .body(Body::empty())
+        .unwrap();
+    let res = api.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.headers()["x-request-id"], "abc-123");
+    let res = api
+        .app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri("/healthz")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(res.headers().contains_key("x-request-id"));
+    let _ = Duration::ZERO;
+}

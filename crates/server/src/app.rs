@@ -1,0 +1,191 @@
+//! Wiring: the store, the dispatcher, event persistence, timers and the HTTP server, started
+//! and stopped in the right order.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use switchboard_dispatch::{
+    run_timers, AnyBackend, Clock, Engine, MemoryBackend, QueueBackend, RedisBackend, SystemClock,
+};
+use switchboard_domain::{Agent, Command, EventId, QueueConfig};
+use switchboard_gateway::{AppState, Secret, Settings};
+use switchboard_store::{spawn_event_writer, Role, Store, WriterOptions};
+use tokio::{net::TcpListener, sync::broadcast::error::RecvError};
+
+use crate::config::Config;
+
+/// Connects to the database and brings its schema up to date.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(config.database_url.expose())
+        .await
+        .context("connecting to the database")?;
+    store.migrate().await.context("migrating the database")?;
+    Ok(store)
+}
+
+/// The in-process dispatcher (restored from the snapshot saved at the last clean stop, if
+/// it is still current) or the shared one over Redis.
+pub async fn open_dispatcher(config: &Config, store: &Store) -> anyhow::Result<AnyBackend> {
+    if let Some(url) = &config.redis_url {
+        let backend = RedisBackend::connect(url.expose(), &config.redis_namespace)
+            .await
+            .context("joining the dispatcher over Redis")?;
+        return Ok(AnyBackend::Redis(backend));
+    }
+    let next = store
+        .last_event_id()
+        .await?
+        .map_or(EventId(0), |id| EventId(id.0 + 1));
+    let restored = match store.load_engine_snapshot().await? {
+        Some(json) => match serde_json::from_str(&json)
+            .map_err(anyhow::Error::from)
+            .and_then(|s| Ok(Engine::restore(s)?))
+        {
+            // Only a snapshot taken after the last logged event is current; an older one
+            // (the process died since) would replay stale state and reuse event ids.
+            Ok(engine) if engine.next_event_id() == next => Some(engine),
+            Ok(_) => {
+                tracing::warn!(
+                    "the saved dispatcher state is older than the event log; starting empty"
+                );
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the saved dispatcher state is unreadable; starting empty");
+                None
+            }
+        },
+        None => None,
+    };
+    let engine = restored.unwrap_or_else(|| Engine::with_first_event_id(next));
+    Ok(AnyBackend::Memory(MemoryBackend::from_engine(engine)))
+}
+
+/// Loads queues and agents from the database into the dispatcher.
+pub async fn apply_configuration(
+    store: &Store,
+    dispatcher: &AnyBackend,
+    clock: &dyn Clock,
+) -> anyhow::Result<()> {
+    for q in store.list::<QueueConfig>().await? {
+        dispatcher
+            .execute(Command::UpsertQueue(q.doc), clock.now())
+            .await?;
+    }
+    for a in store.list::<Agent>().await? {
+        dispatcher
+            .execute(Command::UpsertAgent(a.doc.profile), clock.now())
+            .await?;
+    }
+    Ok(())
+}
+
+/// A random secret for creating the first admin.
+pub fn random_secret() -> anyhow::Result<String> {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Runs the server on `listener` until `shutdown` completes, then stops accepting, finishes
+/// in-flight requests, flushes the event log and (in-process) saves the dispatcher's state.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let store = open_store(&config).await?;
+    let dispatcher = Arc::new(open_dispatcher(&config, &store).await?);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+
+    // Every event goes to the event log and the metrics.
+    let (writer, writer_task) = spawn_event_writer(store.clone(), WriterOptions::default());
+    let lag_writer = writer.clone();
+    let mut events = dispatcher.subscribe();
+    let (stop_forward, mut forward_stopped) = tokio::sync::oneshot::channel::<()>();
+
+    let mut setup_secret = config.setup_secret.clone();
+    if store.count_users_with_role(Role::Admin).await? == 0 && setup_secret.is_none() {
+        let secret = random_secret()?;
+        // Printed once, to the console, not to the log.
+        eprintln!(
+            "\n  No admin yet. Create one within this run with the one-time setup secret:\n\n    curl -X POST http://{}/api/v1/auth/setup -H 'content-type: application/json' \\\n      -d '{{\"setup_secret\":\"{secret}\",\"username\":\"admin\",\"display_name\":\"Admin\",\"password\":\"<10+ characters>\"}}'\n\n  (or stop the server and run `switchboard create-admin`)\n",
+            config.listen
+        );
+        setup_secret = Some(Secret::new(secret));
+    }
+    let settings = Settings {
+        company_name: config.company_name.clone(),
+        session_ttl: config.session_ttl,
+        login_attempts_per_minute: config.login_attempts_per_minute,
+        setup_secret,
+        body_limit: config.body_limit,
+        ..Settings::default()
+    };
+    let mut state = AppState::new(store.clone(), dispatcher.clone(), clock.clone(), settings);
+    state.event_log_lag = Arc::new(move || lag_writer.lag());
+    let metrics = state.metrics.clone();
+    let forward = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                received = events.recv() => match received {
+                    Ok(e) => {
+                        metrics.observe_event(&e);
+                        writer.send(vec![e]);
+                    }
+                    Err(RecvError::Lagged(n)) => tracing::error!(missed = n, "event log fell behind; events lost"),
+                    Err(RecvError::Closed) => break,
+                },
+                _ = &mut forward_stopped => {
+                    while let Ok(e) = events.try_recv() {
+                        metrics.observe_event(&e);
+                        writer.send(vec![e]);
+                    }
+                    break;
+                }
+            }
+        }
+        writer.close();
+    });
+
+    apply_configuration(&store, &dispatcher, clock.as_ref()).await?;
+    let (stop_timers, timers_stopped) = tokio::sync::oneshot::channel::<()>();
+    let timers = tokio::spawn(run_timers(dispatcher.clone(), SystemClock, async {
+        let _ = timers_stopped.await;
+    }));
+
+    let app = switchboard_gateway::router(state);
+    tracing::info!(
+        address = %listener.local_addr()?,
+        database = store.kind(),
+        dispatcher = dispatcher.kind(),
+        startup_ms = started.elapsed().as_millis() as u64,
+        "switchboard is ready"
+    );
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("serving HTTP")?;
+
+    tracing::info!("stopping: timers, event log, dispatcher state");
+    let _ = stop_timers.send(());
+    let _ = timers.await;
+    let _ = stop_forward.send(());
+    let _ = forward.await;
+    match writer_task.await {
+        Ok(Ok(written)) => tracing::info!(written, "event log flushed"),
+        Ok(Err(e)) => tracing::error!(error = %e, "event log flush failed"),
+        Err(e) => tracing::error!(error = %e, "event log writer crashed"),
+    }
+    if let AnyBackend::Memory(memory) = dispatcher.as_ref() {
+        let json = serde_json::to_string(&memory.snapshot())?;
+        store.save_engine_snapshot(&json, clock.now()).await?;
+    }
+    store.close().await;
+    Ok(())
+}

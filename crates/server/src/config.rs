@@ -1,0 +1,244 @@
+//! Layered configuration: defaults, then an optional TOML file, then `SWITCHBOARD_*`
+//! environment variables (plus the conventional `DATABASE_URL` and `REDIS_URL`), then
+//! command-line flags. Secrets are kept in [`Secret`] and never printed.
+
+use std::{collections::HashMap, net::SocketAddr, path::Path, time::Duration};
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use switchboard_gateway::Secret;
+
+/// The settings file's shape; every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
+    pub redis_namespace: Option<String>,
+    pub company_name: Option<String>,
+    pub session_ttl_secs: Option<u64>,
+    pub login_attempts_per_minute: Option<u32>,
+    pub setup_secret: Option<String>,
+    pub log_format: Option<String>,
+    pub body_limit_bytes: Option<usize>,
+}
+
+/// Values given on the command line (they win).
+#[derive(Debug, Default, Clone)]
+pub struct Flags {
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: Secret,
+    pub redis_url: Option<Secret>,
+    pub redis_namespace: String,
+    pub company_name: String,
+    pub session_ttl: Duration,
+    pub login_attempts_per_minute: u32,
+    pub setup_secret: Option<Secret>,
+    pub log_format: LogFormat,
+    pub body_limit: usize,
+}
+
+impl Config {
+    /// Combines the layers. `env` is the process environment (a map, for tests).
+    pub fn layered(
+        file: FileConfig,
+        env: &HashMap<String, String>,
+        flags: &Flags,
+    ) -> anyhow::Result<Config> {
+        let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+        let pick = |flag: Option<&String>, env_names: &[&str], file: Option<String>| {
+            flag.cloned()
+                .or_else(|| env_names.iter().find_map(|n| var(n)))
+                .or(file)
+        };
+        let listen = pick(flags.listen.as_ref(), &["SWITCHBOARD_LISTEN"], file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen: SocketAddr = listen
+            .parse()
+            .with_context(|| format!("listen address {listen:?} is not host:port"))?;
+        let database_url = pick(
+            flags.database_url.as_ref(),
+            &["SWITCHBOARD_DATABASE_URL", "DATABASE_URL"],
+            file.database_url,
+        )
+        .unwrap_or_else(|| "sqlite://switchboard.db".into());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            bail!("the database URL must start with sqlite: or postgres://");
+        }
+        let redis_url = pick(
+            flags.redis_url.as_ref(),
+            &["SWITCHBOARD_REDIS_URL", "REDIS_URL"],
+            file.redis_url,
+        );
+        if let Some(url) = &redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                bail!("the Redis URL must start with redis:// or rediss://");
+            }
+        }
+        let number = |name: &str, file: Option<u64>| -> anyhow::Result<Option<u64>> {
+            match var(name) {
+                Some(v) => {
+                    Ok(Some(v.parse().with_context(|| {
+                        format!("{name} must be a whole number")
+                    })?))
+                }
+                None => Ok(file),
+            }
+        };
+        let session_ttl =
+            number("SWITCHBOARD_SESSION_TTL_SECS", file.session_ttl_secs)?.unwrap_or(12 * 3600);
+        if !(60..=30 * 24 * 3600).contains(&session_ttl) {
+            bail!("session_ttl_secs must be between 60 and 2592000");
+        }
+        let attempts = number(
+            "SWITCHBOARD_LOGIN_ATTEMPTS_PER_MINUTE",
+            file.login_attempts_per_minute.map(u64::from),
+        )?
+        .unwrap_or(10);
+        let body_limit = number(
+            "SWITCHBOARD_BODY_LIMIT_BYTES",
+            file.body_limit_bytes.map(|b| b as u64),
+        )?
+        .unwrap_or(256 * 1024);
+        let log_format = match pick(None, &["SWITCHBOARD_LOG_FORMAT"], file.log_format).as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => bail!("log_format {other:?}: use text or json"),
+        };
+        let setup_secret = pick(None, &["SWITCHBOARD_SETUP_SECRET"], file.setup_secret);
+        if setup_secret.as_ref().is_some_and(|s| s.len() < 16) {
+            bail!("the setup secret must be at least 16 characters");
+        }
+        Ok(Config {
+            listen,
+            database_url: Secret::new(database_url),
+            redis_url: redis_url.map(Secret::new),
+            redis_namespace: pick(None, &["SWITCHBOARD_REDIS_NAMESPACE"], file.redis_namespace)
+                .unwrap_or_else(|| "default".into()),
+            company_name: pick(None, &["SWITCHBOARD_COMPANY_NAME"], file.company_name)
+                .unwrap_or_else(|| "Switchboard".into()),
+            session_ttl: Duration::from_secs(session_ttl),
+            login_attempts_per_minute: u32::try_from(attempts).context("login attempts")?.max(1),
+            setup_secret: setup_secret.map(Secret::new),
+            log_format,
+            body_limit: usize::try_from(body_limit)
+                .context("body limit")?
+                .clamp(1024, 64 * 1024 * 1024),
+        })
+    }
+
+    /// Reads the file (`path`, or `switchboard.toml` in the working directory if present)
+    /// and the process environment.
+    pub fn load(path: Option<&Path>, flags: &Flags) -> anyhow::Result<Config> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let path = path
+            .map(Path::to_path_buf)
+            .or_else(|| env.get("SWITCHBOARD_CONFIG").map(Into::into))
+            .or_else(|| {
+                Path::new("switchboard.toml")
+                    .exists()
+                    .then(|| "switchboard.toml".into())
+            });
+        let file = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(&p)
+                    .with_context(|| format!("reading {}", p.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        Self::layered(file, &env, flags)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let c = Config::layered(FileConfig::default(), &env(&[]), &Flags::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url.expose(), "sqlite://switchboard.db");
+        assert!(c.redis_url.is_none());
+        assert_eq!(c.session_ttl, Duration::from_secs(12 * 3600));
+    }
+
+    #[test]
+    fn flags_beat_environment_beats_file() {
+        let file = FileConfig {
+            listen: Some("127.0.0.1:1".into()),
+            company_name: Some("Acme".into()),
+            database_url: Some("sqlite://file.db".into()),
+            ..FileConfig::default()
+        };
+        let e = env(&[
+            ("SWITCHBOARD_LISTEN", "127.0.0.1:2"),
+            ("DATABASE_URL", "postgres://db/x"),
+        ]);
+        let flags = Flags {
+            listen: Some("127.0.0.1:3".into()),
+            ..Flags::default()
+        };
+        let c = Config::layered(file, &e, &flags).unwrap();
+        assert_eq!(c.listen.port(), 3);
+        assert_eq!(c.database_url.expose(), "postgres://db/x");
+        assert_eq!(c.company_name, "Acme");
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        let bad = |pairs: &[(&str, &str)]| {
+            Config::layered(FileConfig::default(), &env(pairs), &Flags::default())
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(bad(&[("SWITCHBOARD_LISTEN", "nowhere")]).contains("host:port"));
+        assert!(bad(&[("DATABASE_URL", "mysql://x")]).contains("sqlite: or postgres://"));
+        assert!(bad(&[("SWITCHBOARD_SESSION_TTL_SECS", "abc")]).contains("whole number"));
+        assert!(bad(&[("SWITCHBOARD_SETUP_SECRET", "short")]).contains("16"));
+        assert!(
+            toml::from_str::<FileConfig>("lisen = '1'").is_err(),
+            "unknown keys are refused"
+        );
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let e = env(&[
+            ("DATABASE_URL", "postgres://u:hunter2@db/x"),
+            ("SWITCHBOARD_SETUP_SECRET", "0123456789abcdef-secret"),
+        ]);
+        let c = Config::layered(FileConfig::default(), &e, &Flags::default()).unwrap();
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("abcdef-secret"),
+            "{shown}"
+        );
+    }
+}

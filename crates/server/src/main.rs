@@ -1,0 +1,185 @@
+//! `switchboard`: the contact-center server and its administration commands.
+
+use std::{io::BufRead, path::PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use switchboard_dispatch::{Clock, SystemClock};
+use switchboard_gateway::{auth, PasswordHashing};
+use switchboard_server::{
+    app,
+    config::{Config, Flags, LogFormat},
+    seed,
+};
+use switchboard_store::{NewUser, Role};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Contact-center engine: ACD, agent and supervisor API"
+)]
+struct Cli {
+    /// Settings file (TOML). Default: ./switchboard.toml if present, or SWITCHBOARD_CONFIG.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Database URL (sqlite://file.db or postgres://…); overrides DATABASE_URL.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Run the server (the default).
+    Serve {
+        /// Address to listen on, e.g. 0.0.0.0:8080.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Redis URL for running as one of many instances; overrides REDIS_URL.
+        #[arg(long)]
+        redis_url: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create an admin. The password is read from SWITCHBOARD_ADMIN_PASSWORD or one line of stdin.
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "Administrator")]
+        display_name: String,
+    },
+    /// Create a small demo center (skills, queues, agents with sign-ins, scripts…). Run it
+    /// before `serve` (a running server picks the records up at its next start).
+    SeedDemo,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchboard: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut flags = Flags {
+        database_url: cli.database_url.clone(),
+        ..Flags::default()
+    };
+    if let Some(Cmd::Serve { listen, redis_url }) = &cli.command {
+        flags.listen = listen.clone();
+        flags.redis_url = redis_url.clone();
+    }
+    let config = Config::load(cli.config.as_deref(), &flags)?;
+    init_tracing(config.log_format);
+    match cli.command.unwrap_or(Cmd::Serve {
+        listen: None,
+        redis_url: None,
+    }) {
+        Cmd::Serve { .. } => {
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("binding {}", config.listen))?;
+            app::serve(config, listener, shutdown_signal()).await
+        }
+        Cmd::Migrate => {
+            let store = app::open_store(&config).await?;
+            store.close().await;
+            eprintln!("database is up to date");
+            Ok(())
+        }
+        Cmd::CreateAdmin {
+            username,
+            display_name,
+        } => {
+            let password = match std::env::var("SWITCHBOARD_ADMIN_PASSWORD") {
+                Ok(p) if !p.is_empty() => p,
+                _ => {
+                    eprintln!("password for {username} (one line):");
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            auth::check_password_policy(&password).map_err(|e| anyhow::anyhow!(e.message))?;
+            let username = username.trim().to_lowercase();
+            switchboard_domain::AgentId::parse(&username)
+                .map_err(|e| anyhow::anyhow!("username: {}", e.problem))?;
+            let store = app::open_store(&config).await?;
+            let password_hash = auth::hash_password(password, PasswordHashing::default())
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            let user = store
+                .create_user(&NewUser {
+                    username,
+                    display_name,
+                    role: Role::Admin,
+                    password_hash,
+                    agent_id: None,
+                })
+                .await?;
+            store.close().await;
+            eprintln!("admin {} created", user.username);
+            Ok(())
+        }
+        Cmd::SeedDemo => {
+            let store = app::open_store(&config).await?;
+            let seeded = seed::seed_demo(&store, SystemClock.now()).await?;
+            store.close().await;
+            eprintln!("demo: {} records created", seeded.records);
+            for (user, role, password) in &seeded.logins {
+                eprintln!(
+                    "  sign in as {user:<6} ({}) with password {password}",
+                    role.as_str()
+                );
+            }
+            if seeded.logins.is_empty() {
+                eprintln!("  (sign-ins existed already; their passwords are unchanged)");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter =
+        EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutdown requested");
+}

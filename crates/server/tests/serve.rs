@@ -1,0 +1,210 @@
+//! The real server on port 0: start, configure over HTTP, stop gracefully, start again.
+
+use std::{collections::HashMap, net::SocketAddr, path::PathBuf, time::Duration};
+
+use serde_json::{json, Value};
+use switchboard_server::{
+    app,
+    config::{Config, FileConfig, Flags},
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
+
+/// One HTTP/1.1 request on a fresh connection; the JSON (or text) answer.
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    if !body.is_empty() {
+        req.push_str("content-type: application/json\r\n");
+    }
+    if let Some(t) = token {
+        req.push_str(&format!("authorization: Bearer {t}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(&body);
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status: u16 = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap();
+    let payload = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        // De-chunk.
+        let mut out = String::new();
+        let mut rest = rest;
+        while let Some((size, tail)) = rest.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            out.push_str(&tail[..n]);
+            rest = &tail[n + 2..];
+        }
+        out
+    } else {
+        rest.to_owned()
+    };
+    (
+        status,
+        serde_json::from_str(&payload).unwrap_or(Value::String(payload)),
+    )
+}
+
+struct Running {
+    addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+async fn start(db: &str) -> Running {
+    let env: HashMap<String, String> = [
+        ("DATABASE_URL".to_string(), db.to_string()),
+        (
+            "SWITCHBOARD_SETUP_SECRET".to_string(),
+            "a-setup-secret-for-tests".to_string(),
+        ),
+    ]
+    .into();
+    let config = Config::layered(FileConfig::default(), &env, &Flags::default()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(app::serve(config, listener, async {
+        let _ = stopped.await;
+    }));
+    for _ in 0..200 {
+        if let Ok(mut s) = TcpStream::connect(addr).await {
+            let _ = s.shutdown().await;
+            let (status, _) = http(addr, "GET", "/readyz", None, None).await;
+            if status == 200 {
+                return Running { addr, stop, task };
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the server did not become ready");
+}
+
+impl Running {
+    async fn stop(self) {
+        self.stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("graceful shutdown in time")
+            .unwrap()
+            .expect("serve returned an error");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_server_starts_configures_stops_and_restarts() {
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("sb-serve-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = format!("sqlite://{}/switchboard.db", dir.display());
+
+    let server = start(&db).await;
+    let a = server.addr;
+    let (s, _) = http(a, "POST", "/api/v1/auth/setup", None, Some(json!({
+        "setup_secret": "a-setup-secret-for-tests", "username": "admin", "display_name": "Admin", "password": "a long enough password"
+    }))).await;
+    assert_eq!(s, 201);
+    let (s, login) = http(
+        a,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"username": "admin", "password": "a long enough password"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{login}");
+    let token = login["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        http(
+            a,
+            "PUT",
+            "/api/v1/skills/sales",
+            Some(&token),
+            Some(json!({"name": "sales"}))
+        )
+        .await
+        .0,
+        201
+    );
+    let (s, q) = http(
+        a,
+        "PUT",
+        "/api/v1/queues/sales",
+        Some(&token),
+        Some(json!({"id": "sales", "required_skills": [{"skill": "sales"}]})),
+    )
+    .await;
+    assert_eq!(s, 201, "{q}");
+    let agent =
+        json!({"id": "ann", "skills": {"sales": 7}, "display_name": "Ann", "number": "1001"});
+    assert_eq!(
+        http(a, "PUT", "/api/v1/agents/ann", Some(&token), Some(agent))
+            .await
+            .0,
+        201
+    );
+    let (s, snap) = http(
+        a,
+        "GET",
+        "/api/v1/queues/sales/snapshot",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, snap["agents"]["offline"].as_u64()),
+        (200, Some(1)),
+        "{snap}"
+    );
+    let (s, metrics) = http(a, "GET", "/metrics", None, None).await;
+    assert_eq!(s, 200);
+    assert!(metrics
+        .as_str()
+        .unwrap()
+        .contains("switchboard_queue_waiting{queue=\"sales\"} 0"));
+    server.stop().await;
+
+    // The same database: configuration comes back, the session is still valid, the admin
+    // setup is closed.
+    let server = start(&db).await;
+    let a = server.addr;
+    let (s, snap) = http(
+        a,
+        "GET",
+        "/api/v1/queues/sales/snapshot",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, snap["agents"]["offline"].as_u64()),
+        (200, Some(1)),
+        "{snap}"
+    );
+    let (s, e) = http(a, "POST", "/api/v1/auth/setup", None, Some(json!({
+        "setup_secret": "a-setup-secret-for-tests", "username": "other", "display_name": "X", "password": "a long enough password"
+    }))).await;
+    assert_eq!((s, e["code"].as_str()), (409, Some("already_set_up")));
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

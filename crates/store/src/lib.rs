@@ -1,0 +1,39 @@
+//! Switchboard's persistence: what must survive a restart, in SQLite or PostgreSQL.
+//!
+//! One [`Store`] (a connection pool to either database, chosen by the URL) keeps:
+//!
+//! * **users and sessions** ([`User`], [`NewUser`], [`UserUpdate`], [`Role`]): the people
+//!   who sign in, and their sessions by token hash;
+//! * **configuration documents** ([`Document`], [`Versioned`]): queues, agents, skills,
+//!   greeting scripts, dispositions, away reasons and integrations, one table per kind,
+//!   each row a JSON body with a version for optimistic concurrency;
+//! * **the event log** ([`EventFilter`]): every dispatcher [`Event`](switchboard_domain::Event)
+//!   once, idempotent by event id, fed off the hot path by the batching [`EventWriter`];
+//! * **the engine snapshot**: the in-process dispatcher's state across restarts.
+//!
+//! The schema lives in the repository's `migrations/sqlite` and `migrations/postgres` sets,
+//! embedded at compile time and applied by [`Store::migrate`]. The same SQL text serves both
+//! databases wherever it is portable.
+//!
+//! This crate knows nothing about HTTP, routing policy, password hashing or tokens: it stores
+//! what it is given (a password *hash*, a token *hash*) and answers questions about it.
+//! Time is a parameter (`now`) wherever the caller has one; the few user operations whose
+//! signature has none stamp rows with the system clock.
+//!
+//! Layout: `store.rs` (connecting, migrating, the pool enum), `user.rs`, `document.rs`,
+//! `event_log.rs`, `snapshot.rs`, `writer.rs` (the batching event-log writer), `error.rs`.
+
+mod document;
+mod error;
+mod event_log;
+mod snapshot;
+mod store;
+mod user;
+mod writer;
+
+pub use document::{Document, Versioned};
+pub use error::StoreError;
+pub use event_log::EventFilter;
+pub use store::Store;
+pub use user::{NewUser, Role, User, UserUpdate};
+pub use writer::{spawn_event_writer, EventWriter, WriterOptions};

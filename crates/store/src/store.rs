@@ -1,0 +1,151 @@
+//! Connecting to either database, migrating it, and the pool enum every operation matches on.
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgPool, PgPoolOptions},
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    },
+};
+use switchboard_domain::Timestamp;
+
+use crate::StoreError;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// How long an operation waits for a free connection before failing as `unavailable`.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections of a file SQLite pool. Writers take turns anyway (one writer at a time); WAL
+/// lets readers go on meanwhile.
+const SQLITE_FILE_CONNECTIONS: u32 = 4;
+const POSTGRES_CONNECTIONS: u32 = 10;
+
+/// A handle on the database: cheap to clone (a pool inside), safe to share between tasks.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) pool: Pool,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to whichever pool the store holds. The body is written
+/// once and compiled for both databases, so it must use SQL both accept (both take `$1`
+/// placeholders) and types both can bind and decode.
+macro_rules! with_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+impl Store {
+    /// Opens a pool on `url`:
+    ///
+    /// * `sqlite://path/to/file.db` — the file is created if missing, in WAL mode
+    ///   (`synchronous = normal`: a crash of the process loses nothing, a power cut may lose
+    ///   the last transactions), foreign keys on;
+    /// * `sqlite::memory:` — a private in-memory database on a single connection, for tests
+    ///   and demos; it lives as long as the store;
+    /// * `postgres://…` (or `postgresql://…`).
+    ///
+    /// Does not migrate: call [`Store::migrate`].
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        if url.starts_with("sqlite:") {
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let options = SqliteConnectOptions::from_str(url)?
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5));
+            let pool = if in_memory {
+                // One connection that never closes: the database exists only inside it.
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_with(options)
+                    .await?
+            } else {
+                let options = options
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal);
+                SqlitePoolOptions::new()
+                    .max_connections(SQLITE_FILE_CONNECTIONS)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_with(options)
+                    .await?
+            };
+            Ok(Store {
+                pool: Pool::Sqlite(pool),
+            })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(POSTGRES_CONNECTIONS)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(options)
+                .await?;
+            Ok(Store {
+                pool: Pool::Postgres(pool),
+            })
+        } else {
+            Err(StoreError::Invalid(
+                "database URL must start with sqlite: or postgres://".into(),
+            ))
+        }
+    }
+
+    /// Applies the embedded migrations of this database that are not applied yet. Safe to
+    /// run at every start, and from several instances at once on PostgreSQL (sqlx takes an
+    /// advisory lock).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn kind(&self) -> &'static str {
+        match &self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    /// One round trip (`select 1`), for readiness probes.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query("select 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Waits for the connections in use to be returned, then closes them all. Every clone of
+    /// this store is closed too; later operations fail as `unavailable`.
+    pub async fn close(&self) {
+        with_pool!(self, |pool| pool.close().await)
+    }
+}
+
+/// The system clock as a [`Timestamp`], for the user operations whose signature carries no
+/// `now`.
+pub(crate) fn wall_clock() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    Timestamp::from_millis(ms)
+}

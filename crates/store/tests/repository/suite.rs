@@ -1,0 +1,905 @@
+//! The scenarios. `repository_suite!(backend)` makes one `#[tokio::test]` per scenario.
+
+use std::{fmt::Debug, time::Duration};
+
+use switchboard_domain::*;
+use switchboard_store::{
+    spawn_event_writer, Document, EventFilter, NewUser, Role, Store, StoreError, UserUpdate,
+    Versioned, WriterOptions,
+};
+
+use crate::harness::TestDb;
+
+macro_rules! repository_suite {
+    ($backend:expr) => {
+        repository_suite!(@tests $backend;
+            migrations_apply_from_empty_and_again,
+            users_are_unique_by_username,
+            users_update_with_optimistic_versions,
+            user_debug_hides_the_password_hash,
+            counting_users_by_role_skips_disabled_ones,
+            sessions_expire_and_end_with_a_disabled_user,
+            deleting_a_user_deletes_their_sessions,
+            queues_are_versioned_documents,
+            agents_are_versioned_documents,
+            skills_are_versioned_documents,
+            greeting_scripts_are_versioned_documents,
+            dispositions_are_versioned_documents,
+            away_reasons_are_versioned_documents,
+            integrations_are_versioned_documents,
+            a_corrupt_stored_row_is_an_error_not_a_panic,
+            events_append_once_and_read_back,
+            events_filter_by_each_field,
+            five_thousand_events_in_one_call,
+            engine_snapshot_saves_loads_and_overwrites,
+            writer_persists_many_small_batches_exactly_once,
+            writer_flushes_after_max_delay,
+            writer_retries_while_the_database_fails,
+        );
+    };
+    (@tests $backend:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                $crate::harness::run($backend, $crate::suite::$name).await;
+            }
+        )*
+    };
+}
+
+/// 2026-01-05 09:00:00 UTC.
+const T0: i64 = 1_767_603_600_000;
+
+fn t(offset_ms: i64) -> Timestamp {
+    Timestamp::from_millis(T0 + offset_ms)
+}
+fn a(name: &str) -> AgentId {
+    AgentId::parse(name).unwrap()
+}
+fn q(name: &str) -> QueueId {
+    QueueId::parse(name).unwrap()
+}
+fn contact(n: u128) -> ContactId {
+    ContactId::from_uuid(uuid::Uuid::from_u128(
+        0x0192_f0c4_0000_7000_8000_0000_0000_0000 + n,
+    ))
+}
+
+fn new_user(username: &str, role: Role) -> NewUser {
+    NewUser {
+        username: username.into(),
+        display_name: format!("{username} (display)"),
+        role,
+        password_hash: format!("$argon2id$v=19$hash-of-{username}"),
+        agent_id: (role == Role::Agent).then(|| a(username)),
+    }
+}
+
+pub(crate) async fn migrations_apply_from_empty_and_again(db: TestDb) {
+    let s = &db.store;
+    assert_eq!(db.raw_i64("select count(*) from _sqlx_migrations").await, 4);
+    s.migrate().await.expect("migrating again is a no-op");
+    assert_eq!(db.raw_i64("select count(*) from _sqlx_migrations").await, 4);
+    s.ping().await.unwrap();
+    assert!(s.list_users().await.unwrap().is_empty());
+    assert!(s.list::<QueueConfig>().await.unwrap().is_empty());
+    assert_eq!(s.last_event_id().await.unwrap(), None);
+    assert_eq!(s.load_engine_snapshot().await.unwrap(), None);
+    assert!(["sqlite", "postgres"].contains(&s.kind()));
+}
+
+pub(crate) async fn users_are_unique_by_username(db: TestDb) {
+    let s = &db.store;
+    let ann = s.create_user(&new_user("ann", Role::Agent)).await.unwrap();
+    assert_eq!(ann.username, "ann");
+    assert_eq!(ann.display_name, "ann (display)");
+    assert_eq!(ann.role, Role::Agent);
+    assert_eq!(ann.agent_id, Some(a("ann")));
+    assert_eq!(ann.password_hash, "$argon2id$v=19$hash-of-ann");
+    assert!(!ann.disabled);
+    assert_eq!(ann.version, 1);
+    assert_eq!(ann.created_at, ann.updated_at);
+
+    let err = s
+        .create_user(&new_user("ann", Role::Admin))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(err.code(), "conflict");
+
+    let root = s.create_user(&new_user("root", Role::Admin)).await.unwrap();
+    assert!(root.user_id > ann.user_id);
+    assert_eq!(root.agent_id, None);
+    assert_eq!(s.user_by_username("ann").await.unwrap(), Some(ann.clone()));
+    assert_eq!(s.user(root.user_id).await.unwrap(), Some(root.clone()));
+    assert_eq!(s.user_by_username("nobody").await.unwrap(), None);
+    assert_eq!(s.user(root.user_id + 100).await.unwrap(), None);
+    assert_eq!(s.list_users().await.unwrap(), vec![ann, root]);
+}
+
+pub(crate) async fn users_update_with_optimistic_versions(db: TestDb) {
+    let s = &db.store;
+    let ann = s.create_user(&new_user("ann", Role::Agent)).await.unwrap();
+    let id = ann.user_id;
+
+    let renamed = UserUpdate {
+        display_name: Some("Ann Smith".into()),
+        ..UserUpdate::default()
+    };
+    let v2 = s.update_user(id, &renamed, Some(1)).await.unwrap();
+    assert_eq!(v2.version, 2);
+    assert_eq!(v2.display_name, "Ann Smith");
+    assert_eq!(
+        (
+            &v2.username,
+            v2.role,
+            &v2.password_hash,
+            &v2.agent_id,
+            v2.disabled
+        ),
+        (
+            &ann.username,
+            ann.role,
+            &ann.password_hash,
+            &ann.agent_id,
+            false
+        ),
+        "fields not named in the update stay as they were"
+    );
+    assert_eq!(v2.created_at, ann.created_at);
+    assert!(v2.updated_at >= ann.updated_at);
+
+    // A writer that read version 1 loses.
+    let err = s.update_user(id, &renamed, Some(1)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(s.user(id).await.unwrap().unwrap().version, 2);
+
+    // Without a version the last write wins; every field can change.
+    let everything = UserUpdate {
+        display_name: None,
+        role: Some(Role::Supervisor),
+        password_hash: Some("$argon2id$new".into()),
+        agent_id: Some(None),
+        disabled: Some(true),
+    };
+    let v3 = s.update_user(id, &everything, None).await.unwrap();
+    assert_eq!(v3.version, 3);
+    assert_eq!(v3.display_name, "Ann Smith");
+    assert_eq!(v3.role, Role::Supervisor);
+    assert_eq!(v3.password_hash, "$argon2id$new");
+    assert_eq!(v3.agent_id, None);
+    assert!(v3.disabled);
+
+    let relink = UserUpdate {
+        agent_id: Some(Some(a("ann-2"))),
+        disabled: Some(false),
+        ..UserUpdate::default()
+    };
+    let v4 = s.update_user(id, &relink, Some(3)).await.unwrap();
+    assert_eq!(v4.agent_id, Some(a("ann-2")));
+    assert!(!v4.disabled);
+    assert_eq!(s.user(id).await.unwrap(), Some(v4));
+
+    let err = s.update_user(id + 100, &relink, None).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    let err = s.update_user(id + 100, &relink, Some(1)).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+}
+
+pub(crate) async fn user_debug_hides_the_password_hash(db: TestDb) {
+    let ann = db
+        .store
+        .create_user(&new_user("ann", Role::Agent))
+        .await
+        .unwrap();
+    let printed = format!("{ann:?}");
+    assert!(!printed.contains("hash-of-ann"), "{printed}");
+    assert!(printed.contains("redacted"), "{printed}");
+    assert!(printed.contains("ann (display)"), "{printed}");
+}
+
+pub(crate) async fn counting_users_by_role_skips_disabled_ones(db: TestDb) {
+    let s = &db.store;
+    let root = s.create_user(&new_user("root", Role::Admin)).await.unwrap();
+    s.create_user(&new_user("admin2", Role::Admin))
+        .await
+        .unwrap();
+    s.create_user(&new_user("sue", Role::Supervisor))
+        .await
+        .unwrap();
+    assert_eq!(s.count_users_with_role(Role::Admin).await.unwrap(), 2);
+    assert_eq!(s.count_users_with_role(Role::Supervisor).await.unwrap(), 1);
+    assert_eq!(s.count_users_with_role(Role::Agent).await.unwrap(), 0);
+    let disable = UserUpdate {
+        disabled: Some(true),
+        ..UserUpdate::default()
+    };
+    s.update_user(root.user_id, &disable, None).await.unwrap();
+    assert_eq!(s.count_users_with_role(Role::Admin).await.unwrap(), 1);
+}
+
+pub(crate) async fn sessions_expire_and_end_with_a_disabled_user(db: TestDb) {
+    let s = &db.store;
+    let ann = s.create_user(&new_user("ann", Role::Agent)).await.unwrap();
+    s.create_session("h1", ann.user_id, t(0), t(1_000))
+        .await
+        .unwrap();
+    s.create_session("h2", ann.user_id, t(0), t(5_000))
+        .await
+        .unwrap();
+
+    let check = |token: &'static str, now: i64, expected: Option<i64>| async move {
+        let got = s.session_user(token, t(now)).await.unwrap();
+        assert_eq!(got.map(|u| u.user_id), expected, "{token} at +{now} ms");
+    };
+    check("h1", 0, Some(ann.user_id)).await;
+    check("h1", 999, Some(ann.user_id)).await;
+    check("h1", 1_000, None).await; // expires_at is the first instant it is invalid
+    check("nope", 0, None).await;
+
+    // A disabled user has no valid session; enabled again, the session is back.
+    let set_disabled = |d: bool| UserUpdate {
+        disabled: Some(d),
+        ..UserUpdate::default()
+    };
+    s.update_user(ann.user_id, &set_disabled(true), None)
+        .await
+        .unwrap();
+    check("h2", 0, None).await;
+    s.update_user(ann.user_id, &set_disabled(false), None)
+        .await
+        .unwrap();
+    check("h2", 0, Some(ann.user_id)).await;
+
+    // Errors: an unknown user, a token hash already in use.
+    let err = s
+        .create_session("h3", ann.user_id + 100, t(0), t(1_000))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    let err = s
+        .create_session("h2", ann.user_id, t(0), t(1_000))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+
+    // Expired ones are swept; sign-out deletes one.
+    assert_eq!(s.delete_expired_sessions(t(1_000)).await.unwrap(), 1);
+    assert_eq!(s.delete_expired_sessions(t(1_000)).await.unwrap(), 0);
+    assert!(!s.delete_session("h1").await.unwrap());
+    assert!(s.delete_session("h2").await.unwrap());
+    assert!(!s.delete_session("h2").await.unwrap());
+    check("h2", 0, None).await;
+}
+
+pub(crate) async fn deleting_a_user_deletes_their_sessions(db: TestDb) {
+    let s = &db.store;
+    let ann = s.create_user(&new_user("ann", Role::Agent)).await.unwrap();
+    let bob = s.create_user(&new_user("bob", Role::Agent)).await.unwrap();
+    for (token, user) in [("a1", &ann), ("a2", &ann), ("b1", &bob)] {
+        s.create_session(token, user.user_id, t(0), t(60_000))
+            .await
+            .unwrap();
+    }
+    assert!(s.delete_user(ann.user_id).await.unwrap());
+    assert!(!s.delete_user(ann.user_id).await.unwrap());
+    assert_eq!(s.user(ann.user_id).await.unwrap(), None);
+    assert_eq!(db.raw_i64("select count(*) from session").await, 1);
+    assert_eq!(s.session_user("a1", t(0)).await.unwrap(), None);
+    assert_eq!(
+        s.session_user("b1", t(0)).await.unwrap().map(|u| u.user_id),
+        Some(bob.user_id)
+    );
+    // The username is free again.
+    s.create_user(&new_user("ann", Role::Agent)).await.unwrap();
+}
+
+/// The whole document contract for one kind. `make(id, variant)` builds a document whose
+/// content differs with `variant`. Ids are chosen so that bytewise order (`B` < `a` < `b`)
+/// differs from a case-insensitive one.
+async fn check_document_kind<D>(s: &Store, make: impl Fn(&str, u32) -> D)
+where
+    D: Document + Clone + PartialEq + Debug,
+{
+    let conflict = |r: Result<Versioned<D>, StoreError>| match r {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("expected a conflict, got {other:?}"),
+    };
+    assert!(s.list::<D>().await.unwrap().is_empty());
+    assert_eq!(s.get::<D>("a").await.unwrap(), None);
+
+    // Create: without a version, or with version 0.
+    let b = s.put(&make("b", 0), None, t(0)).await.unwrap();
+    assert_eq!((b.version, b.created_at, b.updated_at), (1, t(0), t(0)));
+    assert_eq!(b.doc, make("b", 0));
+    let a1 = s.put(&make("a", 0), Some(0), t(1)).await.unwrap();
+    assert_eq!(a1.version, 1);
+    s.put(&make("B", 0), None, t(2)).await.unwrap();
+    assert_eq!(s.get::<D>("a").await.unwrap(), Some(a1.clone()));
+
+    let ids = |list: Vec<Versioned<D>>| list.into_iter().map(|v| v.doc.id()).collect::<Vec<_>>();
+    assert_eq!(ids(s.list::<D>().await.unwrap()), ["B", "a", "b"]);
+
+    // Replace the version read.
+    let a2 = s.put(&make("a", 1), Some(1), t(10)).await.unwrap();
+    assert_eq!((a2.version, a2.created_at, a2.updated_at), (2, t(1), t(10)));
+    assert_eq!(s.get::<D>("a").await.unwrap(), Some(a2.clone()));
+
+    // Stale or impossible versions conflict and change nothing.
+    conflict(s.put(&make("a", 2), Some(1), t(20)).await);
+    conflict(s.put(&make("a", 2), Some(0), t(20)).await);
+    conflict(s.put(&make("zz", 2), Some(3), t(20)).await);
+    assert_eq!(s.get::<D>("a").await.unwrap(), Some(a2));
+    assert_eq!(s.get::<D>("zz").await.unwrap(), None);
+
+    // No version: the last write wins.
+    let a3 = s.put(&make("a", 3), None, t(30)).await.unwrap();
+    assert_eq!((a3.version, a3.doc.clone()), (3, make("a", 3)));
+
+    // Delete: a stale version conflicts; the right one, or none, deletes.
+    assert!(matches!(
+        s.delete::<D>("a", Some(2)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(s.delete::<D>("a", Some(3)).await.unwrap());
+    assert_eq!(s.get::<D>("a").await.unwrap(), None);
+    assert!(!s.delete::<D>("a", None).await.unwrap());
+    assert!(!s.delete::<D>("a", Some(3)).await.unwrap());
+    assert!(s.delete::<D>("b", None).await.unwrap());
+    assert_eq!(ids(s.list::<D>().await.unwrap()), ["B"]);
+
+    // Created again from scratch: version 1.
+    assert_eq!(
+        s.put(&make("a", 4), Some(0), t(40)).await.unwrap().version,
+        1
+    );
+}
+
+pub(crate) async fn queues_are_versioned_documents(db: TestDb) {
+    check_document_kind(&db.store, |id, v| {
+        let mut c = QueueConfig::new(q(id));
+        c.offer_timeout = Duration::from_secs(10 + u64::from(v));
+        c.strategy = RoutingStrategy::RoundRobin;
+        c
+    })
+    .await;
+}
+
+pub(crate) async fn agents_are_versioned_documents(db: TestDb) {
+    check_document_kind(&db.store, |id, v| Agent {
+        profile: AgentProfile::new(a(id)).with_skill(
+            SkillName::parse("billing").unwrap(),
+            SkillLevel::new(5).unwrap(),
+        ),
+        display_name: format!("Agent {id}"),
+        number: format!("{}", 1000 + v),
+        extension: Some("201".into()),
+        team: None,
+    })
+    .await;
+}
+
+pub(crate) async fn skills_are_versioned_documents(db: TestDb) {
+    check_document_kind(&db.store, |id, v| Skill {
+        name: SkillName::parse(id).unwrap(),
+        description: format!("skill {id}, take {v}"),
+    })
+    .await;
+}
+
+pub(crate) async fn greeting_scripts_are_versioned_documents(db: TestDb) {
+    check_document_kind(&db.store, |id, v| GreetingScript {
+        script_id: id.into(),
+        queue: (v % 2 == 1).then(|| q("sales")),
+        language: "en".into(),
+        template: format!("Hello, {{company}}, this is {{agent_name}} ({v})."),
+    })
+    .await;
+}
+
+pub(crate) async fn dispositions_are_versioned_documents(db: TestDb) {
+    check_document_kind(&db.store, |id, v| Disposition {
+        code: id.into(),
+        label: format!("Outcome {v}"),
+        resolves: v % 2 == 0,
+    })
+    .await;
+}
+
+pub(crate) async fn away_reasons_are_versioned_documents(db: TestDb) {
+    check_document_kind(&db.store, |id, v| AwayReason {
+        code: ReasonCode::parse(id).unwrap(),
+        label: format!("Break {v}"),
+    })
+    .await;
+}
+
+pub(crate) async fn integrations_are_versioned_documents(db: TestDb) {
+    check_document_kind(&db.store, |id, v| Integration {
+        integration_id: id.into(),
+        kind: IntegrationKind::Generic,
+        secret: format!("0123456789abcdef-{v}"),
+        callback_url: Some("https://pbx.example/route".into()),
+    })
+    .await;
+}
+
+pub(crate) async fn a_corrupt_stored_row_is_an_error_not_a_panic(db: TestDb) {
+    let s = &db.store;
+    s.put(&QueueConfig::new(q("fine")), None, t(0))
+        .await
+        .unwrap();
+    // Not JSON, and JSON that fails the domain's validation.
+    db.raw(
+        "insert into queue (queue_id, body, version, created_at, updated_at) \
+         values ('garbled', 'not json', 1, 0, 0), ('invalid', '{\"id\": \"no spaces\"}', 1, 0, 0)",
+    )
+    .await;
+    for id in ["garbled", "invalid"] {
+        let err = s.get::<QueueConfig>(id).await.unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+        assert_eq!(err.code(), "corrupt");
+    }
+    assert!(matches!(
+        s.list::<QueueConfig>().await,
+        Err(StoreError::Corrupt(_))
+    ));
+    assert!(s.get::<QueueConfig>("fine").await.unwrap().is_some());
+
+    // An event body, and a user's agent id.
+    db.raw("insert into event (event_id, at, kind, body) values (1, 0, 'contact_queued', '{}')")
+        .await;
+    assert!(matches!(
+        s.events(&EventFilter::default()).await,
+        Err(StoreError::Corrupt(_))
+    ));
+    let ann = s.create_user(&new_user("ann", Role::Agent)).await.unwrap();
+    db.raw("update app_user set agent_id = 'not an id' where username = 'ann'")
+        .await;
+    assert!(matches!(
+        s.user(ann.user_id).await,
+        Err(StoreError::Corrupt(_))
+    ));
+}
+
+/// Ten events about two contacts, two agents and two queues, 1 s apart, ids 1–10.
+pub(crate) fn fixture_events() -> Vec<Event> {
+    let (c1, c2) = (contact(1), contact(2));
+    let kinds = vec![
+        EventKind::AgentPresenceChanged {
+            agent: a("ann"),
+            presence: Presence::Available,
+        },
+        EventKind::ContactQueued {
+            contact: c1,
+            queue: q("sales"),
+            channel: Channel::Voice,
+            tier: Tier::default(),
+            priority: Priority::default(),
+            arrived_at: t(1_000),
+        },
+        EventKind::ContactOffered {
+            contact: c1,
+            queue: q("sales"),
+            agent: a("ann"),
+            deadline: t(17_000),
+        },
+        EventKind::OfferAccepted {
+            contact: c1,
+            queue: q("sales"),
+            agent: a("ann"),
+            waited_ms: 2_000,
+        },
+        EventKind::ContactQueued {
+            contact: c2,
+            queue: q("support"),
+            channel: Channel::Chat,
+            tier: Tier::default(),
+            priority: Priority::default(),
+            arrived_at: t(4_000),
+        },
+        EventKind::ContactEnded {
+            contact: c1,
+            queue: q("sales"),
+            agent: a("ann"),
+            wrap_up_until: t(35_000),
+        },
+        EventKind::ContactCompleted {
+            contact: c1,
+            queue: q("sales"),
+            agent: a("ann"),
+            wrap_up: WrapUp {
+                disposition: Some("sale".into()),
+                resolved: Some(true),
+            },
+        },
+        EventKind::ContactOffered {
+            contact: c2,
+            queue: q("support"),
+            agent: a("bob"),
+            deadline: t(22_000),
+        },
+        EventKind::AgentPresenceChanged {
+            agent: a("bob"),
+            presence: Presence::Away {
+                reason: ReasonCode::parse("lunch").unwrap(),
+            },
+        },
+        EventKind::ContactTransferred {
+            contact: c2,
+            from_queue: q("support"),
+            from_agent: Some(a("bob")),
+            to: TransferTarget::Queue(q("sales")),
+        },
+    ];
+    kinds
+        .into_iter()
+        .zip(0..)
+        .map(|(kind, i)| Event {
+            id: EventId(i + 1),
+            at: t(i as i64 * 1_000),
+            kind,
+        })
+        .collect()
+}
+
+/// Simple presence events with the given ids, `at` = T0 + id ms.
+pub(crate) fn numbered_events(ids: impl IntoIterator<Item = u64>) -> Vec<Event> {
+    ids.into_iter()
+        .map(|id| Event {
+            id: EventId(id),
+            at: t(id as i64),
+            kind: EventKind::AgentPresenceChanged {
+                agent: a(&format!("agent-{}", id % 50)),
+                presence: Presence::Available,
+            },
+        })
+        .collect()
+}
+
+fn ids(events: &[Event]) -> Vec<u64> {
+    events.iter().map(|e| e.id.0).collect()
+}
+
+pub(crate) async fn events_append_once_and_read_back(db: TestDb) {
+    let s = &db.store;
+    let events = fixture_events();
+    assert_eq!(s.append_events(&[]).await.unwrap(), 0);
+    assert_eq!(s.append_events(&events[..6]).await.unwrap(), 6);
+    assert_eq!(s.last_event_id().await.unwrap(), Some(EventId(6)));
+    // Writing again is harmless: only the new ones count.
+    assert_eq!(s.append_events(&events[..6]).await.unwrap(), 0);
+    assert_eq!(s.append_events(&events).await.unwrap(), 4);
+    assert_eq!(s.last_event_id().await.unwrap(), Some(EventId(10)));
+    // The whole event comes back, field for field.
+    assert_eq!(s.events(&EventFilter::default()).await.unwrap(), events);
+    assert_eq!(db.raw_i64("select count(*) from event").await, 10);
+
+    let err = s
+        .append_events(&numbered_events([u64::MAX]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    assert_eq!(s.last_event_id().await.unwrap(), Some(EventId(10)));
+}
+
+pub(crate) async fn events_filter_by_each_field(db: TestDb) {
+    let s = &db.store;
+    s.append_events(&fixture_events()).await.unwrap();
+    let check = |filter: EventFilter, expected: &'static [u64]| async move {
+        let got = s.events(&filter).await.unwrap();
+        assert_eq!(ids(&got), expected, "{filter:?}");
+    };
+    let all = EventFilter::default;
+    check(all(), &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]).await;
+    check(
+        EventFilter {
+            contact: Some(contact(1)),
+            ..all()
+        },
+        &[2, 3, 4, 6, 7],
+    )
+    .await;
+    check(
+        EventFilter {
+            contact: Some(contact(99)),
+            ..all()
+        },
+        &[],
+    )
+    .await;
+    check(
+        EventFilter {
+            agent: Some(a("ann")),
+            ..all()
+        },
+        &[1, 3, 4, 6, 7],
+    )
+    .await;
+    check(
+        EventFilter {
+            agent: Some(a("bob")),
+            ..all()
+        },
+        &[8, 9, 10],
+    )
+    .await;
+    check(
+        EventFilter {
+            queue: Some(q("sales")),
+            ..all()
+        },
+        &[2, 3, 4, 6, 7],
+    )
+    .await;
+    check(
+        EventFilter {
+            queue: Some(q("support")),
+            ..all()
+        },
+        &[5, 8, 10],
+    )
+    .await;
+    check(
+        EventFilter {
+            kind: Some("contact_queued".into()),
+            ..all()
+        },
+        &[2, 5],
+    )
+    .await;
+    // from is inclusive, to exclusive.
+    check(
+        EventFilter {
+            from: Some(t(3_000)),
+            to: Some(t(7_000)),
+            ..all()
+        },
+        &[4, 5, 6, 7],
+    )
+    .await;
+    check(
+        EventFilter {
+            from: Some(t(8_000)),
+            ..all()
+        },
+        &[9, 10],
+    )
+    .await;
+    check(
+        EventFilter {
+            to: Some(t(1_000)),
+            ..all()
+        },
+        &[1],
+    )
+    .await;
+    check(
+        EventFilter {
+            after: Some(EventId(7)),
+            ..all()
+        },
+        &[8, 9, 10],
+    )
+    .await;
+    check(
+        EventFilter {
+            after: Some(EventId(u64::MAX)),
+            ..all()
+        },
+        &[],
+    )
+    .await;
+    // Everything together narrows further.
+    check(
+        EventFilter {
+            agent: Some(a("ann")),
+            kind: Some("contact_offered".into()),
+            queue: Some(q("sales")),
+            contact: Some(contact(1)),
+            after: Some(EventId(1)),
+            from: Some(t(0)),
+            to: Some(t(10_000)),
+            limit: 10,
+        },
+        &[3],
+    )
+    .await;
+    // The limit, clamped to 1..=1000.
+    check(EventFilter { limit: 2, ..all() }, &[1, 2]).await;
+    check(EventFilter { limit: 0, ..all() }, &[1]).await;
+    check(
+        EventFilter {
+            limit: 3,
+            after: Some(EventId(4)),
+            ..all()
+        },
+        &[5, 6, 7],
+    )
+    .await;
+}
+
+pub(crate) async fn five_thousand_events_in_one_call(db: TestDb) {
+    let s = &db.store;
+    let events = numbered_events(1..=5_000);
+    assert_eq!(s.append_events(&events).await.unwrap(), 5_000);
+    assert_eq!(s.append_events(&events).await.unwrap(), 0);
+    // A call mixing old and new ones inserts the new ones only.
+    assert_eq!(
+        s.append_events(&numbered_events(4_990..=5_010))
+            .await
+            .unwrap(),
+        10
+    );
+    assert_eq!(s.last_event_id().await.unwrap(), Some(EventId(5_010)));
+    assert_eq!(db.raw_i64("select count(*) from event").await, 5_010);
+    // Larger than one statement's worth on either database, duplicates included.
+    assert_eq!(
+        s.append_events(&numbered_events(1..=12_000)).await.unwrap(),
+        6_990
+    );
+    assert_eq!(db.raw_i64("select count(*) from event").await, 12_000);
+
+    let first = s
+        .events(&EventFilter {
+            limit: u32::MAX,
+            ..EventFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(&first), (1..=1_000).collect::<Vec<_>>());
+    assert_eq!(first, events[..1_000]);
+    // Paging with `after` reads everything once.
+    let mut seen = 0;
+    let mut after = None;
+    loop {
+        let page = s
+            .events(&EventFilter {
+                after,
+                ..EventFilter::default()
+            })
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        assert_eq!(page[0].id.0, seen + 1);
+        seen += page.len() as u64;
+        after = Some(last.id);
+    }
+    assert_eq!(seen, 12_000);
+}
+
+pub(crate) async fn engine_snapshot_saves_loads_and_overwrites(db: TestDb) {
+    let s = &db.store;
+    assert_eq!(s.load_engine_snapshot().await.unwrap(), None);
+    s.save_engine_snapshot(r#"{"agents":[]}"#, t(0))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.load_engine_snapshot().await.unwrap().as_deref(),
+        Some(r#"{"agents":[]}"#)
+    );
+    let big = format!(r#"{{"agents":["{}"]}}"#, "x".repeat(1_000_000));
+    s.save_engine_snapshot(&big, t(1_000)).await.unwrap();
+    assert_eq!(s.load_engine_snapshot().await.unwrap(), Some(big));
+    assert_eq!(db.raw_i64("select count(*) from engine_snapshot").await, 1);
+    assert_eq!(
+        db.raw_i64("select saved_at from engine_snapshot").await,
+        T0 + 1_000
+    );
+}
+
+/// Polls `lag` until it reaches zero, for at most `within`.
+async fn wait_for_zero_lag(lag: impl Fn() -> u64, within: Duration) {
+    let start = tokio::time::Instant::now();
+    while lag() > 0 {
+        assert!(
+            start.elapsed() < within,
+            "lag still {} after {within:?}",
+            lag()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+pub(crate) async fn writer_persists_many_small_batches_exactly_once(db: TestDb) {
+    let s = &db.store;
+    let options = WriterOptions {
+        max_batch: 100,
+        max_delay: Duration::from_millis(20),
+    };
+    let (writer, task) = spawn_event_writer(s.clone(), options);
+    // Three producers sending 1–7 events at a time, 3,000 events in all, the last 100 of
+    // each producer's range sent twice.
+    let mut producers = Vec::new();
+    for p in 0..3u64 {
+        let writer = writer.clone();
+        producers.push(tokio::spawn(async move {
+            let range = p * 1_000 + 1..=(p + 1) * 1_000;
+            let all: Vec<u64> = range.collect();
+            let mut k = 0;
+            let mut size = 1;
+            while k < all.len() {
+                let end = (k + size).min(all.len());
+                writer.send(numbered_events(all[k..end].iter().copied()));
+                k = end;
+                size = size % 7 + 1;
+                if k % 50 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            writer.send(numbered_events(all[900..].iter().copied()));
+            writer.close();
+        }));
+    }
+    for p in producers {
+        p.await.unwrap();
+    }
+    assert!(writer.lag() <= 3_300);
+    wait_for_zero_lag(|| writer.lag(), Duration::from_secs(30)).await;
+    writer.close();
+    assert_eq!(task.await.unwrap().unwrap(), 3_000);
+
+    assert_eq!(db.raw_i64("select count(*) from event").await, 3_000);
+    assert_eq!(
+        db.raw_i64("select count(distinct event_id) from event")
+            .await,
+        3_000
+    );
+    assert_eq!(s.last_event_id().await.unwrap(), Some(EventId(3_000)));
+    let first = s.events(&EventFilter::default()).await.unwrap();
+    assert_eq!(first, numbered_events(1..=1_000));
+
+    // Closing with nothing sent writes nothing.
+    let (writer, task) = spawn_event_writer(s.clone(), WriterOptions::default());
+    writer.close();
+    assert_eq!(task.await.unwrap().unwrap(), 0);
+}
+
+pub(crate) async fn writer_flushes_after_max_delay(db: TestDb) {
+    let s = &db.store;
+    let options = WriterOptions {
+        max_batch: 1_000,
+        max_delay: Duration::from_millis(50),
+    };
+    let (writer, task) = spawn_event_writer(s.clone(), options);
+    writer.send(numbered_events(1..=3));
+    assert_eq!(writer.lag(), 3);
+    // Far fewer than max_batch, and no close: written once max_delay has passed.
+    wait_for_zero_lag(|| writer.lag(), Duration::from_secs(10)).await;
+    assert_eq!(s.last_event_id().await.unwrap(), Some(EventId(3)));
+    // An event that can never be stored (id beyond i64::MAX) is dropped alone.
+    writer.send(numbered_events([4, u64::MAX, 5]));
+    wait_for_zero_lag(|| writer.lag(), Duration::from_secs(10)).await;
+    assert_eq!(s.last_event_id().await.unwrap(), Some(EventId(5)));
+    writer.close();
+    assert_eq!(task.await.unwrap().unwrap(), 5);
+}
+
+pub(crate) async fn writer_retries_while_the_database_fails(db: TestDb) {
+    let s = &db.store;
+    let options = WriterOptions {
+        max_batch: 10,
+        max_delay: Duration::from_millis(10),
+    };
+    let (writer, task) = spawn_event_writer(s.clone(), options);
+    writer.send(numbered_events(1..=5));
+    wait_for_zero_lag(|| writer.lag(), Duration::from_secs(10)).await;
+
+    // The event table disappears: writes fail, and the events wait.
+    db.raw("alter table event rename to event_parked").await;
+    writer.send(numbered_events(6..=30));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(writer.lag(), 25, "nothing is dropped while writes fail");
+    db.raw("alter table event_parked rename to event").await;
+
+    // It comes back: everything is written, once.
+    wait_for_zero_lag(|| writer.lag(), Duration::from_secs(30)).await;
+    writer.send(numbered_events(25..=40));
+    writer.close();
+    assert_eq!(task.await.unwrap().unwrap(), 40);
+    assert_eq!(db.raw_i64("select count(*) from event").await, 40);
+    assert_eq!(
+        s.events(&EventFilter::default()).await.unwrap(),
+        numbered_events(1..=40)
+    );
+}
