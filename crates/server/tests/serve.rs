@@ -72,7 +72,11 @@ struct Running {
 }
 
 async fn start(db: &str) -> Running {
-    let env: HashMap<String, String> = [
+    start_with(db, None).await
+}
+
+async fn start_with(db: &str, redis: Option<(&str, &str)>) -> Running {
+    let mut env: HashMap<String, String> = [
         ("DATABASE_URL".to_string(), db.to_string()),
         (
             "SWITCHBOARD_SETUP_SECRET".to_string(),
@@ -80,6 +84,10 @@ async fn start(db: &str) -> Running {
         ),
     ]
     .into();
+    if let Some((url, namespace)) = redis {
+        env.insert("REDIS_URL".into(), url.into());
+        env.insert("SWITCHBOARD_REDIS_NAMESPACE".into(), namespace.into());
+    }
     let config = Config::layered(FileConfig::default(), &env, &Flags::default()).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -207,4 +215,108 @@ async fn a_real_server_starts_configures_stops_and_restarts() {
     assert_eq!((s, e["code"].as_str()), (409, Some("already_set_up")));
     server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The same binary over PostgreSQL and Redis, as one of many instances: two servers at once
+/// on one database and one Redis namespace; a queue configured through one is live on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_postgresql_and_redis() {
+    use sqlx::Connection;
+    let admin_url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let name = format!("sb_serve_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is required for this test: {e}"));
+    sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let db = match admin_url.rfind('/') {
+        Some(i) => format!("{}/{name}", &admin_url[..i]),
+        None => panic!("DATABASE_URL has no database name"),
+    };
+    let namespace = format!("test-{}", uuid::Uuid::new_v4().simple());
+
+    let one = start_with(&db, Some((&redis_url, &namespace))).await;
+    let two = start_with(&db, Some((&redis_url, &namespace))).await;
+    let (s, body) = http(one.addr, "GET", "/readyz", None, None).await;
+    assert_eq!(
+        (
+            s,
+            body["database"]["kind"].as_str(),
+            body["dispatcher"]["kind"].as_str()
+        ),
+        (200, Some("postgres"), Some("redis"))
+    );
+    let (s, _) = http(one.addr, "POST", "/api/v1/auth/setup", None, Some(json!({
+        "setup_secret": "a-setup-secret-for-tests", "username": "admin", "display_name": "Admin", "password": "a long enough password"
+    }))).await;
+    assert_eq!(s, 201);
+    // Sign in on the second instance: one database behind both.
+    let (s, login) = http(
+        two.addr,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"username": "admin", "password": "a long enough password"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{login}");
+    let token = login["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        http(
+            one.addr,
+            "PUT",
+            "/api/v1/queues/sales",
+            Some(&token),
+            Some(json!({"id": "sales"}))
+        )
+        .await
+        .0,
+        201
+    );
+    // Configured through one, live on the other (its dispatcher replica follows the log).
+    let mut seen = 0;
+    for _ in 0..100 {
+        seen = http(
+            two.addr,
+            "GET",
+            "/api/v1/queues/sales/snapshot",
+            Some(&token),
+            None,
+        )
+        .await
+        .0;
+        if seen == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen, 200);
+    one.stop().await;
+    two.stop().await;
+
+    // Leave nothing behind.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop database {name} with (force)"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    let client = redis::Client::open(redis_url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("switchboard:{{{namespace}}}:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL")
+            .arg(&keys)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
 }
