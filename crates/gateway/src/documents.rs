@@ -53,6 +53,15 @@ pub trait Resource: Document + Clone + Serialize {
     }
 }
 
+/// Removes a queue or agent from the running dispatcher; one it never knew is fine.
+async fn forget(state: &AppState, command: Command) -> Result<(), ApiError> {
+    use switchboard_dispatch::DispatchError::{UnknownAgent, UnknownQueue};
+    match state.dispatcher.execute(command, state.clock.now()).await {
+        Ok(_) | Err(UnknownQueue(_) | UnknownAgent(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 async fn known_skills(
     state: &AppState,
     skills: impl Iterator<Item = (String, &SkillName)>,
@@ -100,14 +109,7 @@ impl Resource for QueueConfig {
         let Ok(queue) = QueueId::parse(id) else {
             return Ok(());
         };
-        match state
-            .dispatcher
-            .execute(Command::RemoveQueue { queue }, state.clock.now())
-            .await
-        {
-            Ok(_) | Err(switchboard_dispatch::DispatchError::UnknownQueue(_)) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        forget(state, Command::RemoveQueue { queue }).await
     }
 }
 
@@ -145,14 +147,7 @@ impl Resource for Agent {
         let Ok(agent) = switchboard_domain::AgentId::parse(id) else {
             return Ok(());
         };
-        match state
-            .dispatcher
-            .execute(Command::RemoveAgent { agent }, state.clock.now())
-            .await
-        {
-            Ok(_) | Err(switchboard_dispatch::DispatchError::UnknownAgent(_)) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        forget(state, Command::RemoveAgent { agent }).await
     }
 }
 

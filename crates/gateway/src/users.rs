@@ -100,20 +100,7 @@ pub async fn patch(
     let demotes_admin = current.role == Role::Admin
         && (body.role.is_some_and(|r| r != Role::Admin) || body.disabled == Some(true));
     if demotes_admin {
-        if caller.user.user_id == id {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "last_admin",
-                "you cannot demote or disable yourself",
-            ));
-        }
-        if state.store.count_users_with_role(Role::Admin).await? <= 1 {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "last_admin",
-                "the last admin cannot be demoted or disabled",
-            ));
-        }
+        keep_an_admin(&state, &caller, id, "demote or disable").await?;
     }
     let password_hash = match body.password {
         Some(p) => {
@@ -154,21 +141,33 @@ pub async fn delete(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("user {id}")))?;
     if user.role == Role::Admin {
-        if caller.user.user_id == id {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "last_admin",
-                "you cannot delete yourself",
-            ));
-        }
-        if state.store.count_users_with_role(Role::Admin).await? <= 1 {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "last_admin",
-                "the last admin cannot be deleted",
-            ));
-        }
+        keep_an_admin(&state, &caller, id, "delete").await?;
     }
     state.store.delete_user(id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Refuses to take away admin rights from the caller themselves or from the last admin, so
+/// the center can always be administered.
+async fn keep_an_admin(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    action: &str,
+) -> Result<(), ApiError> {
+    if caller.user.user_id == id {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "last_admin",
+            format!("you cannot {action} yourself"),
+        ));
+    }
+    if state.store.count_users_with_role(Role::Admin).await? <= 1 {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "last_admin",
+            format!("cannot {action} the last admin"),
+        ));
+    }
+    Ok(())
 }

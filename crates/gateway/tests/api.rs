@@ -641,3 +641,100 @@ async fn operations_endpoints() {
     assert!(res.headers().contains_key("x-request-id"));
     let _ = Duration::ZERO;
 }
+
+#[tokio::test]
+async fn users_are_administered_and_an_admin_always_remains() {
+    let api = Api::new().await;
+    let admin = api.token(Role::Admin).await;
+    let (_, me) = api
+        .call(Method::GET, "/api/v1/auth/me", Some(&admin), None)
+        .await;
+    let my_id = me["user_id"].as_i64().unwrap();
+    let (s, e) = api
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/users/{my_id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("last_admin"))
+    );
+    let (s, e) = api
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/users/{my_id}"),
+            Some(&admin),
+            Some(json!({"role": "agent"})),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::CONFLICT, Some("last_admin"))
+    );
+    // A second admin may be demoted by the first, with versions checked.
+    let (s, other) = api.call(Method::POST, "/api/v1/users", Some(&admin), Some(json!({"username": "kim", "display_name": "Kim", "role": "admin", "password": PASSWORD}))).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let path = format!("/api/v1/users/{}", other["user_id"]);
+    let (s, e) = api
+        .raw(
+            Method::PATCH,
+            &path,
+            Some(&admin),
+            Some(json!({"role": "supervisor"}).to_string()),
+            &[("if-match", "\"7\"")],
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::PRECONDITION_FAILED, Some("version_conflict")),
+        "{e}"
+    );
+    let (s, changed) = api
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&admin),
+            Some(json!({"role": "supervisor", "agent_id": null})),
+        )
+        .await;
+    assert_eq!(
+        (s, changed["role"].as_str()),
+        (StatusCode::OK, Some("supervisor")),
+        "{changed}"
+    );
+    // Disabled users cannot sign in.
+    assert_eq!(
+        api.call(
+            Method::PATCH,
+            &path,
+            Some(&admin),
+            Some(json!({"disabled": true}))
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    let (s, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "kim", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api.call(Method::DELETE, &path, Some(&admin), None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (s, users) = api
+        .call(Method::GET, "/api/v1/users", Some(&admin), None)
+        .await;
+    assert_eq!(
+        (s, users.as_array().map(Vec::len)),
+        (StatusCode::OK, Some(1))
+    );
+}
