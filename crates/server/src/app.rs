@@ -156,6 +156,21 @@ pub async fn serve(
         let _ = timers_stopped.await;
     }));
 
+    // Expired sign-ins are refused anyway; this only keeps the table small.
+    let sweeper = {
+        let (store, clock) = (store.clone(), clock.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                every.tick().await;
+                match store.delete_expired_sessions(clock.now()).await {
+                    Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions removed"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "removing expired sessions failed"),
+                }
+            }
+        })
+    };
     let app = switchboard_gateway::router(state);
     tracing::info!(
         address = %listener.local_addr()?,
@@ -173,6 +188,7 @@ pub async fn serve(
     .context("serving HTTP")?;
 
     tracing::info!("stopping: timers, event log, dispatcher state");
+    sweeper.abort();
     let _ = stop_timers.send(());
     let _ = timers.await;
     let _ = stop_forward.send(());
