@@ -3,7 +3,11 @@
 //!   log, applied, and answered with the reservation), against a trivial `EVAL` doing one
 //!   ZADD and one ZPOPMIN, both with the same number of requests in flight;
 //! - latency of the cycle at a paced 5,000 contacts/s;
-//! - Redis memory of the log per 10,000 contacts.
+//! - Redis memory of the log and of the snapshot.
+//!
+//! The center is realistic: 5,000 agents. Each round reserves every one of them (timed);
+//! then the callers hang up (untimed) so that the next round finds them free again. The
+//! snapshots the backend takes meanwhile (every 10,000 log entries) are part of the figures.
 //!
 //! `cargo bench -p switchboard-dispatch --bench redis` (Redis at REDIS_URL, default
 //! 127.0.0.1:6379; it uses a namespace of its own and deletes it).
@@ -30,7 +34,6 @@ fn url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-/// Enough free agents that every enqueue in a round is reserved at once.
 async fn center(agents: usize) -> Arc<RedisBackend> {
     let ns = format!("bench-{}", uuid::Uuid::new_v4().simple());
     let b = Arc::new(RedisBackend::ephemeral(&url(), &ns).await.expect("Redis"));
@@ -63,24 +66,68 @@ async fn center(agents: usize) -> Arc<RedisBackend> {
     b
 }
 
-/// `n` enqueues with IN_FLIGHT outstanding; returns cycles/s and checks each was reserved.
-async fn cycles(b: &Arc<RedisBackend>, n: usize) -> f64 {
+/// One reserved enqueue: its latency and the contact.
+async fn enqueue(b: Arc<RedisBackend>) -> (Duration, ContactId) {
+    let t = Instant::now();
+    let new = NewContact::new(ContactId::new(), queue_id(0), Channel::Voice);
+    let id = new.id;
+    let events = b
+        .execute(Command::Enqueue(new), Timestamp::from_millis(T0))
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::ContactOffered { .. })),
+        "every enqueue finds a free agent"
+    );
+    (t.elapsed(), id)
+}
+
+/// `n` enqueues with IN_FLIGHT outstanding; returns cycles/s and the reserved contacts.
+async fn cycles(b: &Arc<RedisBackend>, n: usize) -> (f64, Vec<ContactId>) {
     let start = Instant::now();
     let mut set = JoinSet::new();
+    let mut ids = Vec::with_capacity(n);
     for _ in 0..n {
+        set.spawn(enqueue(b.clone()));
+        if set.len() >= IN_FLIGHT {
+            ids.push(set.join_next().await.unwrap().unwrap().1);
+        }
+    }
+    while let Some(r) = set.join_next().await {
+        ids.push(r.unwrap().1);
+    }
+    (n as f64 / start.elapsed().as_secs_f64(), ids)
+}
+
+/// Paced arrivals at `rate`/s for `n` contacts: latencies and the reserved contacts.
+async fn paced(b: &Arc<RedisBackend>, rate: f64, n: usize) -> (Vec<Duration>, Vec<ContactId>) {
+    let gap = Duration::from_secs_f64(1.0 / rate);
+    let start = tokio::time::Instant::now();
+    let mut set = JoinSet::new();
+    for i in 0..n {
+        tokio::time::sleep_until(start + gap * i as u32).await;
+        set.spawn(enqueue(b.clone()));
+    }
+    let (mut lat, mut ids) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    while let Some(r) = set.join_next().await {
+        let (took, id) = r.unwrap();
+        lat.push(took);
+        ids.push(id);
+    }
+    (lat, ids)
+}
+
+/// Frees the agents again (untimed): the callers hang up.
+async fn free(b: &Arc<RedisBackend>, ids: Vec<ContactId>) {
+    let mut set = JoinSet::new();
+    for id in ids {
         let b = b.clone();
         set.spawn(async move {
-            let new = NewContact::new(ContactId::new(), queue_id(0), Channel::Voice);
-            let events = b
-                .execute(Command::Enqueue(new), Timestamp::from_millis(T0))
+            b.execute(Command::Abandon { contact: id }, Timestamp::from_millis(T0))
                 .await
                 .unwrap();
-            assert!(
-                events
-                    .iter()
-                    .any(|e| matches!(e.kind, EventKind::ContactOffered { .. })),
-                "reserved"
-            );
         });
         if set.len() >= IN_FLIGHT {
             set.join_next().await.unwrap().unwrap();
@@ -89,7 +136,6 @@ async fn cycles(b: &Arc<RedisBackend>, n: usize) -> f64 {
     while let Some(r) = set.join_next().await {
         r.unwrap();
     }
-    n as f64 / start.elapsed().as_secs_f64()
 }
 
 const CEILING: &str =
@@ -127,53 +173,6 @@ async fn ceiling(n: usize) -> f64 {
     rate
 }
 
-/// Paced arrivals at `rate`/s for `n` contacts; latency from submit to the reservation.
-async fn paced(b: &Arc<RedisBackend>, rate: f64, n: usize) -> Vec<Duration> {
-    let gap = Duration::from_secs_f64(1.0 / rate);
-    let start = tokio::time::Instant::now();
-    let mut set = JoinSet::new();
-    for i in 0..n {
-        tokio::time::sleep_until(start + gap * i as u32).await;
-        let b = b.clone();
-        set.spawn(async move {
-            let t = Instant::now();
-            let new = NewContact::new(ContactId::new(), queue_id(0), Channel::Voice);
-            let events = b
-                .execute(Command::Enqueue(new), Timestamp::from_millis(T0))
-                .await
-                .unwrap();
-            assert!(events
-                .iter()
-                .any(|e| matches!(e.kind, EventKind::ContactOffered { .. })));
-            t.elapsed()
-        });
-    }
-    let mut lat = Vec::with_capacity(n);
-    while let Some(r) = set.join_next().await {
-        lat.push(r.unwrap());
-    }
-    lat.sort_unstable();
-    lat
-}
-
-async fn log_memory(b: &Arc<RedisBackend>) -> (u64, u64) {
-    let client = redis::Client::open(url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let len = b.log_len().await.unwrap();
-    let key = format!("{b:?}");
-    // The Debug form names the log key: RedisBackend { log: "…", … }.
-    let key = key.split('"').nth(1).unwrap_or_default().to_owned();
-    let bytes: u64 = redis::cmd("MEMORY")
-        .arg("USAGE")
-        .arg(&key)
-        .arg("SAMPLES")
-        .arg(0)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    (len, bytes)
-}
-
 /// CPU seconds used so far by the Redis server and by this process.
 async fn cpu() -> (f64, f64) {
     let client = redis::Client::open(url()).unwrap();
@@ -201,27 +200,30 @@ async fn cpu() -> (f64, f64) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
-    let (rounds, per_round) = if quick { (1, 500) } else { (3, 10_000) };
-    println!("redis benchmark: {IN_FLIGHT} requests in flight, {rounds} alternating rounds of {per_round}");
-    let b = center(rounds * per_round * 2 + 30_000).await;
-    let mut ours = Vec::new();
-    let mut raw = Vec::new();
+    let agents = if quick { 500 } else { 5_000 };
+    let rounds = if quick { 1 } else { 6 };
+    println!("redis benchmark: {agents} agents, {IN_FLIGHT} requests in flight, {rounds} alternating rounds of {agents}");
+    let b = center(agents).await;
+    let (mut ours, mut raw) = (Vec::new(), Vec::new());
     let (mut cpu_raw, mut cpu_ours) = ((0.0, 0.0), (0.0, 0.0));
     for _ in 0..rounds {
         let c0 = cpu().await;
-        raw.push(ceiling(per_round).await);
+        raw.push(ceiling(agents).await);
         let c1 = cpu().await;
-        ours.push(cycles(&b, per_round).await);
+        let (rate, ids) = cycles(&b, agents).await;
         let c2 = cpu().await;
-        cpu_raw.0 += c1.0 - c0.0;
-        cpu_raw.1 += c1.1 - c0.1;
-        cpu_ours.0 += c2.0 - c1.0;
-        cpu_ours.1 += c2.1 - c1.1;
+        ours.push(rate);
+        free(&b, ids).await;
+        cpu_raw = (cpu_raw.0 + c1.0 - c0.0, cpu_raw.1 + c1.1 - c0.1);
+        cpu_ours = (cpu_ours.0 + c2.0 - c1.0, cpu_ours.1 + c2.1 - c1.1);
     }
-    let per_op = |s: f64| s / (rounds * per_round) as f64 * 1e6;
+    let per_op = |s: f64| s / (rounds * agents) as f64 * 1e6;
     println!(
         "CPU per op: raw EVAL: redis {:.1} µs + client {:.1} µs; enqueue->reserve: redis {:.1} µs + instance {:.1} µs",
-        per_op(cpu_raw.0), per_op(cpu_raw.1), per_op(cpu_ours.0), per_op(cpu_ours.1)
+        per_op(cpu_raw.0),
+        per_op(cpu_raw.1),
+        per_op(cpu_ours.0),
+        per_op(cpu_ours.1)
     );
     let median = |v: &mut Vec<f64>| {
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -232,15 +234,27 @@ async fn main() {
         "enqueue->reserve: {o:.0} cycles/s; raw EVAL (ZADD+ZPOPMIN) ceiling: {r:.0}/s; ratio {:.2}",
         o / r
     );
-    let n = if quick { 500 } else { 25_000 };
-    let lat = paced(&b, 5_000.0, n).await;
+    let paced_rounds = if quick { 1 } else { 5 };
+    let mut lat = Vec::new();
+    for _ in 0..paced_rounds {
+        let (round, ids) = paced(&b, 5_000.0, agents).await;
+        lat.extend(round);
+        free(&b, ids).await;
+    }
+    lat.sort_unstable();
     println!(
-        "paced 5,000 contacts/s x {n}: p50 {}, p99 {}, max {}",
+        "paced 5,000 contacts/s x {}: p50 {}, p99 {}, max {}",
+        lat.len(),
         fmt_us(percentile(&lat, 0.5)),
         fmt_us(percentile(&lat, 0.99)),
         fmt_us(*lat.last().unwrap())
     );
-    let (len, bytes) = log_memory(&b).await;
-    println!("command log: {len} entries, {:.1} MiB in Redis = {:.0} B/entry ({:.2} MiB per 10,000 contacts, one entry each)",
-        bytes as f64 / 1048576.0, bytes as f64 / len as f64, bytes as f64 / len as f64 * 10_000.0 / 1048576.0);
+    let len = b.log_len().await.unwrap();
+    let (log, snapshot) = b.memory_usage().await.unwrap();
+    println!(
+        "Redis memory: command log {len} entries, {:.2} MiB ({:.0} B/entry); snapshot {:.2} MiB",
+        log as f64 / 1048576.0,
+        log as f64 / len.max(1) as f64,
+        snapshot as f64 / 1048576.0
+    );
 }

@@ -280,6 +280,29 @@ impl RedisBackend {
         self.inner.lock_engine().snapshot()
     }
 
+    /// Bytes Redis uses for the command log and for the stored snapshot.
+    pub async fn memory_usage(&self) -> Result<(u64, u64), DispatchError> {
+        let mut conn = self.inner.conn.clone();
+        let mut usage = |key: String| {
+            let mut conn = conn.clone();
+            async move {
+                redis::cmd("MEMORY")
+                    .arg("USAGE")
+                    .arg(key)
+                    .arg("SAMPLES")
+                    .arg(0)
+                    .query_async::<Option<u64>>(&mut conn)
+                    .await
+                    .map(Option::unwrap_or_default)
+                    .map_err(backend)
+            }
+        };
+        let log = usage(self.inner.keys.log.clone()).await?;
+        let snapshot = usage(self.inner.keys.snapshot.clone()).await?;
+        let _ = &mut conn;
+        Ok((log, snapshot))
+    }
+
     /// Number of entries in the command log.
     pub async fn log_len(&self) -> Result<u64, DispatchError> {
         let mut conn = self.inner.conn.clone();
