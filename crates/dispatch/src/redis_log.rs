@@ -282,8 +282,8 @@ impl RedisBackend {
 
     /// Bytes Redis uses for the command log and for the stored snapshot.
     pub async fn memory_usage(&self) -> Result<(u64, u64), DispatchError> {
-        let mut conn = self.inner.conn.clone();
-        let mut usage = |key: String| {
+        let conn = self.inner.conn.clone();
+        let usage = |key: String| {
             let mut conn = conn.clone();
             async move {
                 redis::cmd("MEMORY")
@@ -299,7 +299,6 @@ impl RedisBackend {
         };
         let log = usage(self.inner.keys.log.clone()).await?;
         let snapshot = usage(self.inner.keys.snapshot.clone()).await?;
-        let _ = &mut conn;
         Ok((log, snapshot))
     }
 

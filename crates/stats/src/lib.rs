@@ -10,11 +10,25 @@
 //! * [`ErlangA`] and [`erlang_a_staffing`] model M/M/N+M, in which callers abandon after an
 //!   exponentially distributed patience; it stays meaningful when the queue is overloaded.
 //!
+//! The second part, [`metrics`], defines the contact-center figures over the dispatcher's
+//! events: a fold of events into per-contact segments ([`Segments`]), reports for any filter
+//! and time range and their intervals ([`Report`]: offered, answered, abandoned, service
+//! level, ASA, waits, AHT, offers per agent, FCR, CSAT, NPS), and live per-queue counters
+//! ([`LiveQueueStats`]).
+//!
 //! This crate does no I/O, reads no clock, and knows nothing of HTTP, SQL or Redis: every
 //! function is a deterministic computation on its arguments. Bad input is reported as a
-//! [`StaffingError`], never as a panic.
+//! [`StaffingError`] or a [`MetricsError`], never as a panic.
 
+pub mod metrics;
 mod staffing;
+
+pub use metrics::{
+    csat, nps, AgentOffers, Csat, Entry, Filter, HandleTime, HandledSegment, IntervalLength,
+    Intervals, LiveQueueStats, MetricsConfig, MetricsError, Nps, Offer, OfferOutcome, Query,
+    QueueOutcome, QueuedSegment, Ratio, Refusal, Report, ReportInputs, Segments, ServiceLevel,
+    ServiceLevelFormula, SurveyAnswer, SurveyScale, TimeRange, TrueFcr, MAX_INTERVALS,
+};
 
 pub use staffing::{
     asa, erlang_a_staffing, erlang_b, erlang_c_metrics, erlang_c_staffing, occupancy,
