@@ -14,6 +14,7 @@
 pub mod auth;
 pub mod documents;
 pub mod error;
+pub mod hooks;
 pub mod live;
 pub mod metrics;
 pub mod ops;

@@ -22,13 +22,16 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{auth, documents, error::ApiError, live, ops, state::AppState, users};
+use crate::{auth, documents, error::ApiError, hooks, live, ops, state::AppState, users};
 
 /// Who may call a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
     Public,
     Roles(&'static [Role]),
+    /// No session: the request is signed with an integration's secret (or carries its
+    /// token); refused with 401 otherwise.
+    Integration,
 }
 
 pub const ADMIN: Access = Access::Roles(&[Role::Admin]);
@@ -93,6 +96,9 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/api/v1/queues/{queue_id}/snapshot", STAFF, "live", "A queue now: waiting, ringing, longest wait, agents by state", None, get(live::queue_snapshot)),
         route!(GET "/api/v1/contacts/{contact_id}/position", STAFF, "live", "A waiting contact's position and estimated wait", None, get(live::position)),
         route!(GET "/api/v1/events", STAFF, "live", "The event log, filtered and paginated", None, get(live::events)),
+        route!(POST "/api/v1/contacts", STAFF, "live", "Create a contact (chat, e-mail, ticket…) in a queue", Some("ContactRequest"), post(hooks::create_contact)),
+        route!(POST "/api/v1/hooks/{integration_id}", Access::Integration, "telephony", "A signed call event from a PBX/IVR (call.arrived, call.answered, call.held, call.resumed, call.transferred, call.ended)", Some("CallEvent"), post(hooks::generic)),
+        route!(POST "/api/v1/cti/{token}", Access::Integration, "telephony", "Zammad generic CTI (newCall, answer, hangup), JSON or form-encoded", Some("CtiEvent"), post(hooks::cti)),
     ];
     all.extend(documents!(
         QueueConfig,
@@ -259,9 +265,15 @@ pub fn openapi() -> Value {
             ("400", "malformed request"),
             ("422", "invalid input (details.field names it)"),
         ];
-        if r.access != Access::Public {
-            errors.push(("401", "no valid session token"));
-            errors.push(("403", "role not allowed"));
+        match r.access {
+            Access::Public => {}
+            Access::Integration => {
+                errors.push(("401", "wrong signature, stale timestamp or unknown token"))
+            }
+            Access::Roles(_) => {
+                errors.push(("401", "no valid session token"));
+                errors.push(("403", "role not allowed"));
+            }
         }
         if r.path.contains('{') {
             errors.push(("404", "not found"));
@@ -279,6 +291,9 @@ pub fn openapi() -> Value {
             responses.insert(code.into(), e);
         }
         op.insert("responses".into(), Value::Object(responses));
+        if r.access == Access::Integration {
+            op.insert("security".into(), json!([{ "hmac": [] }]));
+        }
         if let Access::Roles(roles) = r.access {
             op.insert("security".into(), json!([{ "bearer": [] }]));
             op.insert(
@@ -297,7 +312,10 @@ pub fn openapi() -> Value {
         "info": { "title": "Switchboard API", "version": env!("CARGO_PKG_VERSION") },
         "paths": paths,
         "components": {
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "The token from POST /api/v1/auth/login" } },
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer", "description": "The token from POST /api/v1/auth/login" },
+                "hmac": { "type": "apiKey", "in": "header", "name": "x-switchboard-signature", "description": "sha256=<hex HMAC-SHA256(integration secret, \"{x-switchboard-timestamp}.{body}\")>; the timestamp (Unix seconds) within 5 minutes. The CTI route carries the integration's token in its path instead." }
+            },
             "schemas": {
                 "Error": {
                     "type": "object", "required": ["code", "message"],
@@ -332,6 +350,38 @@ pub fn openapi() -> Value {
                         "display_name": { "type": "string" }, "role": { "enum": ["agent", "supervisor", "admin"] },
                         "password": { "type": "string", "minLength": 10 }, "agent_id": { "type": ["string", "null"] },
                         "disabled": { "type": "boolean" }
+                    }
+                },
+                "ContactRequest": {
+                    "type": "object", "required": ["queue", "channel"], "additionalProperties": false,
+                    "properties": {
+                        "queue": { "type": "string" }, "channel": { "enum": ["voice", "chat", "email", "ticket", "callback"] },
+                        "skills": { "type": "array", "items": { "type": "object", "properties": { "skill": { "type": "string" }, "min_level": { "type": "integer", "minimum": 1, "maximum": 10 } } } },
+                        "tier": { "enum": ["standard", "silver", "gold", "platinum"] }, "urgency": { "type": "integer", "minimum": 0, "maximum": 9 },
+                        "attributes": { "type": "object", "additionalProperties": { "type": "string" } }
+                    }
+                },
+                "CallEvent": {
+                    "type": "object", "required": ["event_id", "type", "call_id"],
+                    "properties": {
+                        "event_id": { "type": "string", "description": "unique per delivery; a repeat gets the first answer" },
+                        "type": { "enum": ["call.arrived", "call.answered", "call.held", "call.resumed", "call.transferred", "call.ended"] },
+                        "call_id": { "type": "string" },
+                        "queue": { "type": "string", "description": "call.arrived: the queue the IVR chose; call.transferred: target queue" },
+                        "agent": { "type": "string", "description": "call.answered: who picked up; call.transferred: target agent" },
+                        "caller": { "type": "string" }, "dialed": { "type": "string" }, "language": { "type": "string" },
+                        "customer": { "type": "string" }, "tier": { "type": "string" }, "urgency": { "type": "integer" },
+                        "skills": { "type": "array" }, "ivr": { "type": "object" }, "cause": { "type": "string" }
+                    }
+                },
+                "CtiEvent": {
+                    "type": "object", "required": ["event", "callId"],
+                    "properties": {
+                        "event": { "enum": ["newCall", "answer", "hangup"] }, "callId": { "type": "string" },
+                        "direction": { "enum": ["in", "out"] }, "from": { "type": "string" },
+                        "to": { "type": "string", "description": "the PBX queue's name, unless queue is given" },
+                        "queue": { "type": "string" }, "user": { "type": "string" }, "answeringNumber": { "type": "string" },
+                        "cause": { "enum": ["normalClearing", "busy", "cancel", "noAnswer", "congestion", "notFound", "forwarded"] }
                     }
                 },
                 "queue": document("queue's routing settings (QueueConfig)"),

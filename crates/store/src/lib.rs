@@ -28,6 +28,7 @@ mod error;
 mod event_log;
 mod snapshot;
 mod store;
+mod telephony;
 mod user;
 mod writer;
 
@@ -35,5 +36,6 @@ pub use document::{Document, Versioned};
 pub use error::StoreError;
 pub use event_log::EventFilter;
 pub use store::Store;
+pub use telephony::CallRecord;
 pub use user::{NewUser, Role, User, UserUpdate};
 pub use writer::{spawn_event_writer, EventWriter, WriterOptions};

@@ -35,6 +35,8 @@ macro_rules! repository_suite {
             writer_persists_many_small_batches_exactly_once,
             writer_flushes_after_max_delay,
             writer_retries_while_the_database_fails,
+            calls_are_claimed_once_and_remember_their_end,
+            hook_answers_are_kept_once,
         );
     };
     (@tests $backend:expr; $($name:ident),* $(,)?) => {
@@ -902,4 +904,63 @@ pub(crate) async fn writer_retries_while_the_database_fails(db: TestDb) {
         s.events(&EventFilter::default()).await.unwrap(),
         numbered_events(1..=40)
     );
+}
+
+pub(crate) async fn calls_are_claimed_once_and_remember_their_end(db: TestDb) {
+    let s = &db.store;
+    assert_eq!(s.call("pbx", "1545241916.41").await.unwrap(), None);
+    let (first, second) = (ContactId::new(), ContactId::new());
+    let claimed = s
+        .claim_call("pbx", "1545241916.41", first, t(0))
+        .await
+        .unwrap();
+    assert_eq!(claimed.contact_id, Some(first));
+    // A racing second delivery sees the first contact, not its own.
+    let again = s
+        .claim_call("pbx", "1545241916.41", second, t(1))
+        .await
+        .unwrap();
+    assert_eq!(again.contact_id, Some(first));
+    // The same call id of another integration is another call.
+    assert_eq!(
+        s.claim_call("other", "1545241916.41", second, t(1))
+            .await
+            .unwrap()
+            .contact_id,
+        Some(second)
+    );
+    s.end_call("pbx", "1545241916.41", t(5)).await.unwrap();
+    s.end_call("pbx", "1545241916.41", t(9)).await.unwrap();
+    assert_eq!(
+        s.call("pbx", "1545241916.41").await.unwrap(),
+        Some(switchboard_store::CallRecord {
+            contact_id: Some(first),
+            ended_at: Some(t(5))
+        }),
+        "the first end counts"
+    );
+    // A hang-up before the arrival leaves a record without contact, and the arrival then
+    // claims nothing.
+    s.end_call("pbx", "early", t(0)).await.unwrap();
+    let late = s
+        .claim_call("pbx", "early", ContactId::new(), t(1))
+        .await
+        .unwrap();
+    assert_eq!((late.contact_id, late.ended_at), (None, Some(t(0))));
+}
+
+pub(crate) async fn hook_answers_are_kept_once(db: TestDb) {
+    let s = &db.store;
+    assert_eq!(s.hook_response("pbx", "ev-1").await.unwrap(), None);
+    s.save_hook_response("pbx", "ev-1", r#"{"contact_id":"a"}"#, t(0))
+        .await
+        .unwrap();
+    s.save_hook_response("pbx", "ev-1", r#"{"contact_id":"b"}"#, t(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.hook_response("pbx", "ev-1").await.unwrap().as_deref(),
+        Some(r#"{"contact_id":"a"}"#)
+    );
+    assert_eq!(s.hook_response("other", "ev-1").await.unwrap(), None);
 }

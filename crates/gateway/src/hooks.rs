@@ -1,0 +1,675 @@
+//! The telephony side: how a PBX or IVR tells us about calls, and how chats, e-mails and
+//! tickets are created.
+//!
+//! - **Generic signed hooks**, `POST /api/v1/hooks/{integration_id}`: JSON events
+//!   `call.arrived`, `call.answered`, `call.held`, `call.resumed`, `call.transferred`,
+//!   `call.ended`, each with a sender-chosen `event_id`. Signed with HMAC-SHA256 over
+//!   `"{timestamp}.{body}"` with the integration's secret (`x-switchboard-timestamp`: Unix
+//!   seconds; `x-switchboard-signature: sha256=<hex>`); a timestamp more than 5 minutes off is
+//!   refused. Idempotent: a repeated `event_id` gets the first answer again and changes
+//!   nothing. Tolerant of order: a hang-up before the arrival keeps the call from being
+//!   queued later; a hold for a call no longer handled is answered "ignored", never an error
+//!   that makes the PBX retry forever.
+//! - **Zammad generic CTI**, `POST /api/v1/cti/{token}` (JSON or form-encoded): `newCall`,
+//!   `answer`, `hangup`, so PBX bridges that already speak it work unchanged — but made
+//!   idempotent: a repeated `newCall` or a `hangup` for an unknown call is answered `{}`.
+//! - **Contacts API**, `POST /api/v1/contacts`: chats, e-mails, tickets (any channel) created
+//!   by a signed-in supervisor or admin.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    Json,
+};
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::Sha256;
+use switchboard_dispatch::{DispatchError, QueueBackend};
+use switchboard_domain::{
+    AgentId, Channel, Command, ContactId, ContactState, EventKind, Integration, IntegrationKind,
+    NewContact, QueueId, SkillRequirement, Tier, TransferTarget, Urgency, ValidationError,
+};
+
+use crate::{
+    error::{ApiError, ApiJson, ApiPath},
+    state::AppState,
+};
+
+pub const TIMESTAMP_HEADER: &str = "x-switchboard-timestamp";
+pub const SIGNATURE_HEADER: &str = "x-switchboard-signature";
+/// How far a hook's timestamp may be from our clock.
+pub const REPLAY_WINDOW: Duration = Duration::from_secs(300);
+
+/// `sha256=<hex HMAC-SHA256(secret, "{timestamp}.{body}")>`: what a sender puts in
+/// [`SIGNATURE_HEADER`].
+pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256={hex}")
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn unauthorized(code: &'static str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+}
+
+/// One generic hook delivery.
+#[derive(Debug, Deserialize)]
+pub struct Delivery {
+    pub event_id: String,
+    #[serde(flatten)]
+    pub event: CallEvent,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type")]
+pub enum CallEvent {
+    #[serde(rename = "call.arrived")]
+    Arrived {
+        call_id: String,
+        /// The queue the IVR chose.
+        queue: QueueId,
+        #[serde(default)]
+        caller: Option<String>,
+        #[serde(default)]
+        dialed: Option<String>,
+        /// Skills the IVR chose beyond the queue's (e.g. a language).
+        #[serde(default)]
+        skills: Vec<SkillRequirement>,
+        #[serde(default)]
+        language: Option<String>,
+        /// The customer's reference in the CRM, if the IVR identified them.
+        #[serde(default)]
+        customer: Option<String>,
+        #[serde(default)]
+        tier: Tier,
+        #[serde(default)]
+        urgency: Urgency,
+        /// Whatever else the IVR collected (menu choices, account number…).
+        #[serde(default)]
+        ivr: BTreeMap<String, String>,
+    },
+    #[serde(rename = "call.answered")]
+    Answered {
+        call_id: String,
+        #[serde(default)]
+        agent: Option<AgentId>,
+    },
+    #[serde(rename = "call.held")]
+    Held { call_id: String },
+    #[serde(rename = "call.resumed")]
+    Resumed { call_id: String },
+    #[serde(rename = "call.transferred")]
+    Transferred {
+        call_id: String,
+        #[serde(default)]
+        queue: Option<QueueId>,
+        #[serde(default)]
+        agent: Option<AgentId>,
+    },
+    #[serde(rename = "call.ended")]
+    Ended {
+        call_id: String,
+        #[serde(default)]
+        cause: Option<String>,
+    },
+}
+
+fn check_call_id(call_id: &str) -> Result<(), ApiError> {
+    if call_id.is_empty() || call_id.len() > 128 || call_id.chars().any(char::is_control) {
+        return Err(ApiError::invalid(&ValidationError::new(
+            "call_id",
+            "must be 1 to 128 printable characters",
+        )));
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/hooks/{integration_id}`
+pub async fn generic(
+    State(state): State<AppState>,
+    ApiPath(integration_id): ApiPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    // Unknown integration and wrong signature look the same to the caller.
+    let integration = state
+        .store
+        .get::<Integration>(&integration_id)
+        .await?
+        .map(|v| v.doc)
+        .filter(|i| i.kind == IntegrationKind::Generic)
+        .ok_or_else(|| unauthorized("bad_signature", "unknown integration or wrong signature"))?;
+    let timestamp: i64 = headers
+        .get(TIMESTAMP_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| {
+            unauthorized(
+                "bad_signature",
+                "missing or malformed x-switchboard-timestamp",
+            )
+        })?;
+    let now = state.clock.now();
+    let skew = (now.as_millis() / 1000 - timestamp).unsigned_abs();
+    if skew > REPLAY_WINDOW.as_secs() {
+        return Err(unauthorized(
+            "stale_request",
+            "the timestamp is more than 5 minutes off",
+        ));
+    }
+    let given = headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let expected = sign(&integration.secret, timestamp, &body);
+    if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        return Err(unauthorized(
+            "bad_signature",
+            "unknown integration or wrong signature",
+        ));
+    }
+    let delivery: Delivery = serde_json::from_slice(&body).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string())
+        } else {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
+        }
+    })?;
+    if delivery.event_id.is_empty() || delivery.event_id.len() > 128 {
+        return Err(ApiError::invalid(&ValidationError::new(
+            "event_id",
+            "must be 1 to 128 characters",
+        )));
+    }
+    if let Some(previous) = state
+        .store
+        .hook_response(&integration_id, &delivery.event_id)
+        .await?
+    {
+        // A retry: the same answer, nothing done again.
+        return serde_json::from_str(&previous)
+            .map(Json)
+            .map_err(ApiError::internal);
+    }
+    let answer = handle(&state, &integration_id, delivery.event).await?;
+    state
+        .store
+        .save_hook_response(
+            &integration_id,
+            &delivery.event_id,
+            &answer.to_string(),
+            now,
+        )
+        .await?;
+    Ok(Json(answer))
+}
+
+/// What a call event does. Errors are only for requests that can never succeed as sent;
+/// anything that is merely late or out of order is answered `ignored`.
+async fn handle(state: &AppState, integration: &str, event: CallEvent) -> Result<Value, ApiError> {
+    match event {
+        CallEvent::Arrived {
+            call_id,
+            queue,
+            caller,
+            dialed,
+            skills,
+            language,
+            customer,
+            tier,
+            urgency,
+            ivr,
+        } => {
+            check_call_id(&call_id)?;
+            let mut attributes: BTreeMap<String, String> = ivr
+                .into_iter()
+                .map(|(k, v)| (format!("ivr.{k}"), v))
+                .collect();
+            for (key, value) in [
+                ("caller", caller),
+                ("dialed", dialed),
+                ("language", language),
+                ("customer", customer),
+            ] {
+                if let Some(v) = value {
+                    attributes.insert(key.into(), v);
+                }
+            }
+            attributes.insert("call_id".into(), call_id.clone());
+            let new = NewContact {
+                id: ContactId::new(),
+                queue,
+                channel: Channel::Voice,
+                skills,
+                urgency,
+                tier,
+                attributes,
+            };
+            arrive(state, integration, &call_id, new).await
+        }
+        CallEvent::Ended { call_id, cause } => {
+            check_call_id(&call_id)?;
+            end(state, integration, &call_id, cause).await
+        }
+        CallEvent::Answered { call_id, agent } => {
+            check_call_id(&call_id)?;
+            let Some(contact) = known_contact(state, integration, &call_id).await? else {
+                return Ok(json!({ "status": "ignored", "reason": "unknown call" }));
+            };
+            answered(state, contact, agent).await
+        }
+        CallEvent::Held { call_id } => {
+            apply_to_call(state, integration, &call_id, |contact| Command::Hold {
+                contact,
+            })
+            .await
+        }
+        CallEvent::Resumed { call_id } => {
+            apply_to_call(state, integration, &call_id, |contact| Command::Resume {
+                contact,
+            })
+            .await
+        }
+        CallEvent::Transferred {
+            call_id,
+            queue,
+            agent,
+        } => {
+            let to = match (queue, agent) {
+                (Some(q), None) => TransferTarget::Queue(q),
+                (None, Some(a)) => TransferTarget::Agent(a),
+                _ => {
+                    return Err(ApiError::invalid(&ValidationError::new(
+                        "queue",
+                        "name exactly one of queue or agent",
+                    )));
+                }
+            };
+            apply_to_call(state, integration, &call_id, move |contact| {
+                Command::Transfer { contact, to }
+            })
+            .await
+        }
+    }
+}
+
+async fn known_contact(
+    state: &AppState,
+    integration: &str,
+    call_id: &str,
+) -> Result<Option<ContactId>, ApiError> {
+    Ok(state
+        .store
+        .call(integration, call_id)
+        .await?
+        .and_then(|c| c.contact_id))
+}
+
+/// Runs a command on the call's contact; a call no longer in a state for it is `ignored`.
+async fn apply_to_call(
+    state: &AppState,
+    integration: &str,
+    call_id: &str,
+    command: impl FnOnce(ContactId) -> Command,
+) -> Result<Value, ApiError> {
+    check_call_id(call_id)?;
+    let Some(contact) = known_contact(state, integration, call_id).await? else {
+        return Ok(json!({ "status": "ignored", "reason": "unknown call" }));
+    };
+    match state
+        .dispatcher
+        .execute(command(contact), state.clock.now())
+        .await
+    {
+        Ok(_) => Ok(json!({ "status": "ok", "contact_id": contact })),
+        Err(e @ (DispatchError::UnknownContact(_) | DispatchError::InvalidTransition { .. })) => {
+            Ok(json!({ "status": "ignored", "reason": e.to_string(), "contact_id": contact }))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A call enters the ACD (once, whatever the retries): the answer carries the contact id,
+/// its position and the estimated wait for the IVR to announce.
+async fn arrive(
+    state: &AppState,
+    integration: &str,
+    call_id: &str,
+    new: NewContact,
+) -> Result<Value, ApiError> {
+    let now = state.clock.now();
+    let record = state
+        .store
+        .claim_call(integration, call_id, new.id, now)
+        .await?;
+    if record.ended_at.is_some() {
+        return Ok(json!({ "status": "ignored", "reason": "the call already ended" }));
+    }
+    let Some(contact) = record.contact_id else {
+        return Ok(json!({ "status": "ignored", "reason": "the call already ended" }));
+    };
+    let queue = new.queue.clone();
+    let new = NewContact { id: contact, ..new };
+    match state.dispatcher.execute(Command::Enqueue(new), now).await {
+        Ok(events) => {
+            if events
+                .iter()
+                .any(|e| matches!(e.kind, EventKind::ContactRefused { .. }))
+            {
+                return Ok(
+                    json!({ "status": "refused", "reason": "no agent is logged in to this queue", "contact_id": contact }),
+                );
+            }
+        }
+        // A retry of an arrival that was queued already.
+        Err(DispatchError::DuplicateContact(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let position = state.dispatcher.position(contact, now).await?;
+    Ok(json!({
+        "status": "ok",
+        "contact_id": contact,
+        "queue": queue,
+        "position": position.as_ref().map(|p| p.position),
+        "estimated_wait": position.and_then(|p| p.estimated_wait).map(|d| d.as_secs_f64()),
+    }))
+}
+
+/// The caller hung up: a waiting or ringing call is abandoned, a call in conversation ends
+/// (wrap-up starts). A hang-up first, arrival later: the arrival is then ignored.
+async fn end(
+    state: &AppState,
+    integration: &str,
+    call_id: &str,
+    cause: Option<String>,
+) -> Result<Value, ApiError> {
+    let now = state.clock.now();
+    let contact = known_contact(state, integration, call_id).await?;
+    state.store.end_call(integration, call_id, now).await?;
+    let Some(contact) = contact else {
+        return Ok(json!({ "status": "ignored", "reason": "unknown call" }));
+    };
+    let command = match state.dispatcher.contact(contact).await? {
+        Some(ContactState::Queued { .. } | ContactState::Offered { .. }) => {
+            Command::Abandon { contact }
+        }
+        Some(ContactState::Assigned { .. } | ContactState::Held { .. }) => {
+            Command::Complete { contact }
+        }
+        _ => {
+            return Ok(
+                json!({ "status": "ignored", "reason": "the contact is no longer in the ACD", "contact_id": contact }),
+            )
+        }
+    };
+    match state.dispatcher.execute(command, now).await {
+        Ok(_) => Ok(json!({ "status": "ok", "contact_id": contact, "cause": cause })),
+        Err(e @ (DispatchError::UnknownContact(_) | DispatchError::InvalidTransition { .. })) => {
+            Ok(json!({ "status": "ignored", "reason": e.to_string(), "contact_id": contact }))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The PBX connected the call. If it names the agent the call is ringing at, that is the
+/// agent's accept (they picked up the phone).
+async fn answered(
+    state: &AppState,
+    contact: ContactId,
+    agent: Option<AgentId>,
+) -> Result<Value, ApiError> {
+    let ringing_at = match state.dispatcher.contact(contact).await? {
+        Some(ContactState::Offered { agent, .. }) => Some(agent),
+        _ => None,
+    };
+    match (ringing_at, agent) {
+        (Some(ringing), Some(named)) if ringing == named => {
+            match state
+                .dispatcher
+                .execute(
+                    Command::Accept {
+                        contact,
+                        agent: named,
+                    },
+                    state.clock.now(),
+                )
+                .await
+            {
+                Ok(_) => Ok(json!({ "status": "ok", "contact_id": contact })),
+                Err(e @ (DispatchError::NotOffered { .. } | DispatchError::UnknownContact(_))) => {
+                    Ok(
+                        json!({ "status": "ignored", "reason": e.to_string(), "contact_id": contact }),
+                    )
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        _ => Ok(
+            json!({ "status": "ignored", "reason": "not ringing at that agent", "contact_id": contact }),
+        ),
+    }
+}
+
+/// `POST /api/v1/cti/{token}` — the Zammad generic CTI format.
+pub async fn cti(
+    State(state): State<AppState>,
+    ApiPath(token): ApiPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let integration = state
+        .store
+        .list::<Integration>()
+        .await?
+        .into_iter()
+        .map(|v| v.doc)
+        .find(|i| {
+            i.kind == IntegrationKind::ZammadCti
+                && constant_time_eq(i.secret.as_bytes(), token.as_bytes())
+        })
+        .ok_or_else(|| unauthorized("unauthorized", "unknown CTI token"))?;
+    let json_body = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let fields: BTreeMap<String, String> = if json_body {
+        let value: Value = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()))?;
+        let Value::Object(map) = value else {
+            return Err(ApiError::invalid(&ValidationError::new(
+                "body",
+                "must be a JSON object",
+            )));
+        };
+        map.into_iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    Value::String(s) => s,
+                    Value::Array(items) => items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    other => other.to_string(),
+                };
+                (k.trim_end_matches("[]").to_owned(), text)
+            })
+            .collect()
+    } else {
+        let mut map: BTreeMap<String, String> = BTreeMap::new();
+        for (k, v) in form_urlencoded::parse(&body) {
+            let key = k.trim_end_matches("[]").to_owned();
+            map.entry(key)
+                .and_modify(|e| {
+                    e.push(',');
+                    e.push_str(&v)
+                })
+                .or_insert_with(|| v.into_owned());
+        }
+        map
+    };
+    let field = |name: &str| fields.get(name).map(|s| s.trim()).filter(|s| !s.is_empty());
+    let event = field("event")
+        .ok_or_else(|| ApiError::invalid(&ValidationError::new("event", "is required")))?;
+    let call_id = field("callId")
+        .ok_or_else(|| ApiError::invalid(&ValidationError::new("callId", "is required")))?;
+    check_call_id(call_id)?;
+    let direction = field("direction");
+    if !matches!(direction, None | Some("in" | "out")) {
+        return Err(ApiError::invalid(&ValidationError::new(
+            "direction",
+            "must be in or out",
+        )));
+    }
+    let integration_id = integration.integration_id;
+    match event {
+        "newCall" if direction == Some("out") => Ok(Json(json!({}))),
+        "newCall" => {
+            let queue_name = field("queue").or(field("to")).ok_or_else(|| {
+                ApiError::invalid(&ValidationError::new(
+                    "queue",
+                    "newCall needs a queue (or the queue's name in to)",
+                ))
+            })?;
+            let queue = QueueId::parse(queue_name).map_err(|mut e| {
+                e.field = "queue".into();
+                ApiError::invalid(&e)
+            })?;
+            let mut attributes = BTreeMap::new();
+            for key in ["from", "to", "user"] {
+                if let Some(v) = field(key) {
+                    attributes.insert(
+                        if key == "from" {
+                            "caller".to_owned()
+                        } else {
+                            key.to_owned()
+                        },
+                        v.to_owned(),
+                    );
+                }
+            }
+            attributes.insert("call_id".into(), call_id.to_owned());
+            let new = NewContact {
+                id: ContactId::new(),
+                queue,
+                channel: Channel::Voice,
+                skills: Vec::new(),
+                urgency: Urgency::default(),
+                tier: Tier::default(),
+                attributes,
+            };
+            let answer = arrive(&state, &integration_id, call_id, new).await?;
+            if answer["status"] == "refused" {
+                return Ok(Json(json!({ "action": "reject", "reason": "busy" })));
+            }
+            Ok(Json(json!({})))
+        }
+        "hangup" => {
+            end(
+                &state,
+                &integration_id,
+                call_id,
+                field("cause").map(str::to_owned),
+            )
+            .await?;
+            Ok(Json(json!({})))
+        }
+        "answer" => {
+            if let Some(contact) = known_contact(&state, &integration_id, call_id).await? {
+                let agent = field("user")
+                    .or(field("answeringNumber"))
+                    .and_then(|u| AgentId::parse(u).ok());
+                answered(&state, contact, agent).await?;
+            }
+            Ok(Json(json!({})))
+        }
+        other => Err(ApiError::invalid(&ValidationError::new(
+            "event",
+            format!("unknown event {other:?}; use newCall, answer or hangup"),
+        ))),
+    }
+}
+
+/// A contact created through the API (chat, e-mail, ticket…).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactRequest {
+    pub queue: QueueId,
+    pub channel: Channel,
+    #[serde(default)]
+    pub skills: Vec<SkillRequirement>,
+    #[serde(default)]
+    pub tier: Tier,
+    #[serde(default)]
+    pub urgency: Urgency,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// `POST /api/v1/contacts`
+pub async fn create_contact(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<ContactRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if req.attributes.len() > 50
+        || req
+            .attributes
+            .iter()
+            .any(|(k, v)| k.len() > 64 || v.len() > 1_000)
+    {
+        return Err(ApiError::invalid(&ValidationError::new(
+            "attributes",
+            "at most 50, keys ≤ 64 and values ≤ 1000 characters",
+        )));
+    }
+    let now = state.clock.now();
+    let new = NewContact {
+        id: ContactId::new(),
+        queue: req.queue,
+        channel: req.channel,
+        skills: req.skills,
+        urgency: req.urgency,
+        tier: req.tier,
+        attributes: req.attributes,
+    };
+    let (id, queue) = (new.id, new.queue.clone());
+    let events = state.dispatcher.execute(Command::Enqueue(new), now).await?;
+    if events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::ContactRefused { .. }))
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "refused",
+            "no agent is logged in to this queue, and it refuses contacts then",
+        ));
+    }
+    let position = state.dispatcher.position(id, now).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "contact_id": id,
+            "queue": queue,
+            "state": state.dispatcher.contact(id).await?.map(|s| s.name()),
+            "position": position.as_ref().map(|p| p.position),
+            "estimated_wait": position.and_then(|p| p.estimated_wait).map(|d| d.as_secs_f64()),
+        })),
+    ))
+}
