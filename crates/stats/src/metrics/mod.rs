@@ -1,0 +1,36 @@
+//! Contact-center metrics defined over the dispatcher's events.
+//!
+//! Three layers, all pure (no I/O, no clock: `now` is always a parameter):
+//!
+//! 1. [`Segments`] folds events into per-contact **segments**: a [`QueuedSegment`] for each
+//!    stay in a queue (entered by `ContactQueued`, `ContactOverflowed` into it or
+//!    `ContactTransferred` into it; ended by an answer, an abandon, an exit, an overflow or a
+//!    transfer) and a [`HandledSegment`] for each handling by an agent (answer, holds, end of
+//!    conversation, wrap-up with its disposition and `resolved` flag). Offers (rejected,
+//!    missed…) hang on the queued segment they were made for.
+//! 2. [`Segments::report`] and [`Segments::intervals`] compute a [`Report`] for a [`Query`]
+//!    (filter by queue, agent, channel; a time range; the [`MetricsConfig`] settings). Each
+//!    figure's definition is documented on its field of [`Report`]. Segments belong to the
+//!    range or interval in which they **entered their queue**.
+//! 3. [`LiveQueueStats`] keeps the main figures of one queue up to date event by event.
+//!
+//! Surveys ([`SurveyAnswer`]) and the contact → customer map (for true FCR) are inputs of
+//! their own ([`ReportInputs`]): events do not carry them.
+
+mod live;
+mod report;
+mod segments;
+mod survey;
+
+#[cfg(test)]
+mod tests;
+
+pub use live::LiveQueueStats;
+pub use report::{
+    AgentOffers, Filter, HandleTime, IntervalLength, Intervals, MetricsConfig, Query, Ratio,
+    Report, ReportInputs, ServiceLevel, ServiceLevelFormula, TimeRange, TrueFcr, MAX_INTERVALS,
+};
+pub use segments::{
+    Entry, HandledSegment, Offer, OfferOutcome, QueueOutcome, QueuedSegment, Refusal, Segments,
+};
+pub use survey::{csat, nps, Csat, MetricsError, Nps, SurveyAnswer, SurveyScale};

@@ -1,0 +1,545 @@
+//! Property tests of the metric definitions over random, well-formed event logs: per-contact
+//! lifecycles generated one by one, then merged by time.
+
+use proptest::prelude::*;
+use switchboard_domain::{
+    AgentId, Channel, ContactId, Event, EventId, EventKind, ExitReason, Priority, QueueId, Tier,
+    Timestamp, TransferTarget, WrapUp,
+};
+use switchboard_stats::{
+    Filter, IntervalLength, Intervals, LiveQueueStats, MetricsConfig, Query, Report, ReportInputs,
+    Segments, ServiceLevelFormula, TimeRange,
+};
+
+const T0: i64 = 1_704_067_200_000; // a midnight, UTC
+const QUEUES: [&str; 3] = ["sales", "billing", "support"];
+const AGENTS: [&str; 3] = ["ann", "bob", "cat"];
+const CHANNELS: [Channel; 3] = [Channel::Voice, Channel::Chat, Channel::Email];
+
+fn q(i: usize) -> QueueId {
+    QueueId::parse(QUEUES[i % QUEUES.len()]).unwrap()
+}
+
+fn a(i: usize) -> AgentId {
+    AgentId::parse(AGENTS[i % AGENTS.len()]).unwrap()
+}
+
+fn c(n: usize) -> ContactId {
+    format!("00000000-0000-0000-0000-{n:012}").parse().unwrap()
+}
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millis(T0 + ms)
+}
+
+/// One stay in a queue and what ends it.
+#[derive(Clone, Debug)]
+struct Step {
+    wait_ms: i64,
+    outcome: u8,
+    agent: usize,
+    /// Before the outcome, an offer to `agent + 1` that is rejected (0), missed (1) or none.
+    decline: u8,
+    talk_ms: i64,
+    hold: Option<(i64, i64)>,
+    wrap_ms: i64,
+    resolved: Option<bool>,
+    /// After an answer: transfer on (to a queue, or to an agent) instead of ending.
+    transfer: Option<(bool, usize)>,
+    target: usize,
+}
+
+#[derive(Clone, Debug)]
+struct Lifecycle {
+    arrival_ms: i64,
+    queue: usize,
+    channel: usize,
+    steps: Vec<Step>,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    (
+        (0i64..90_000, 0u8..8, 0usize..3, 0u8..3),
+        (
+            1i64..400_000,
+            proptest::option::of((0i64..50_000, 0i64..50_000)),
+        ),
+        (0i64..60_000, proptest::option::of(any::<bool>())),
+        (proptest::option::of((any::<bool>(), 0usize..3)), 1usize..3),
+    )
+        .prop_map(
+            |(
+                (wait_ms, outcome, agent, decline),
+                (talk_ms, hold),
+                (wrap_ms, resolved),
+                (transfer, target),
+            )| Step {
+                wait_ms,
+                outcome,
+                agent,
+                decline,
+                talk_ms,
+                hold,
+                wrap_ms,
+                resolved,
+                transfer,
+                target,
+            },
+        )
+}
+
+fn lifecycle() -> impl Strategy<Value = Lifecycle> {
+    (
+        0i64..3 * 3_600_000,
+        0usize..3,
+        0usize..3,
+        proptest::collection::vec(step(), 1..4),
+    )
+        .prop_map(|(arrival_ms, queue, channel, steps)| Lifecycle {
+            arrival_ms,
+            queue,
+            channel,
+            steps,
+        })
+}
+
+/// The events of one contact, in its own order.
+fn events_of(n: usize, l: &Lifecycle) -> Vec<(i64, EventKind)> {
+    let contact = c(n);
+    let mut out = Vec::new();
+    let mut queue = q(l.queue);
+    let mut entered = l.arrival_ms;
+    out.push((
+        entered,
+        EventKind::ContactQueued {
+            contact,
+            queue: queue.clone(),
+            channel: CHANNELS[l.channel],
+            tier: Tier::Standard,
+            priority: Priority::default(),
+            arrived_at: ts(entered),
+        },
+    ));
+    for (i, s) in l.steps.iter().enumerate() {
+        let last = i + 1 == l.steps.len();
+        let t = entered + s.wait_ms;
+        let agent = a(s.agent);
+        let other = q(l.queue + s.target);
+        let other = if other == queue {
+            q(l.queue + s.target + 1)
+        } else {
+            other
+        };
+        if s.decline < 2 {
+            let decliner = a(s.agent + 1);
+            out.push((
+                t,
+                EventKind::ContactOffered {
+                    contact,
+                    queue: queue.clone(),
+                    agent: decliner.clone(),
+                    deadline: ts(t + 15_000),
+                },
+            ));
+            let kind = if s.decline == 0 {
+                EventKind::OfferRejected {
+                    contact,
+                    queue: queue.clone(),
+                    agent: decliner,
+                }
+            } else {
+                EventKind::OfferTimedOut {
+                    contact,
+                    queue: queue.clone(),
+                    agent: decliner,
+                }
+            };
+            out.push((t, kind));
+        }
+        let waited_ms = (t - entered) as u64;
+        match s.outcome {
+            0..=2 => {
+                out.push((
+                    t,
+                    EventKind::ContactOffered {
+                        contact,
+                        queue: queue.clone(),
+                        agent: agent.clone(),
+                        deadline: ts(t + 15_000),
+                    },
+                ));
+                out.push((
+                    t,
+                    EventKind::OfferAccepted {
+                        contact,
+                        queue: queue.clone(),
+                        agent: agent.clone(),
+                        waited_ms,
+                    },
+                ));
+                let end = t + s.talk_ms;
+                if let Some((start, len)) = s.hold {
+                    let start = (t + start).min(end);
+                    let stop = (start + len).min(end);
+                    out.push((
+                        start,
+                        EventKind::ContactHeld {
+                            contact,
+                            agent: agent.clone(),
+                        },
+                    ));
+                    if stop < end {
+                        out.push((
+                            stop,
+                            EventKind::ContactResumed {
+                                contact,
+                                agent: agent.clone(),
+                            },
+                        ));
+                    }
+                }
+                let transfer = s.transfer.filter(|_| !last);
+                if let Some((to_queue, target)) = transfer {
+                    let to = if to_queue {
+                        TransferTarget::Queue(other.clone())
+                    } else {
+                        TransferTarget::Agent(a(target))
+                    };
+                    out.push((
+                        end,
+                        EventKind::ContactTransferred {
+                            contact,
+                            from_queue: queue.clone(),
+                            from_agent: Some(agent.clone()),
+                            to,
+                        },
+                    ));
+                }
+                out.push((
+                    end,
+                    EventKind::ContactEnded {
+                        contact,
+                        queue: queue.clone(),
+                        agent: agent.clone(),
+                        wrap_up_until: ts(end + 60_000),
+                    },
+                ));
+                out.push((
+                    end + s.wrap_ms,
+                    EventKind::ContactCompleted {
+                        contact,
+                        queue: queue.clone(),
+                        agent,
+                        wrap_up: WrapUp {
+                            disposition: None,
+                            resolved: s.resolved,
+                        },
+                    },
+                ));
+                match transfer {
+                    Some((true, _)) => queue = other,
+                    Some((false, _)) => {}
+                    None => break,
+                }
+                entered = end;
+            }
+            3 => {
+                out.push((
+                    t,
+                    EventKind::ContactAbandoned {
+                        contact,
+                        queue: queue.clone(),
+                        waited_ms,
+                    },
+                ));
+                break;
+            }
+            4 => {
+                let reason = if s.agent == 0 {
+                    ExitReason::NoAgents
+                } else {
+                    ExitReason::MaxWait
+                };
+                out.push((
+                    t,
+                    EventKind::ContactExited {
+                        contact,
+                        queue: queue.clone(),
+                        reason,
+                    },
+                ));
+                break;
+            }
+            5 if !last => {
+                out.push((
+                    t,
+                    EventKind::ContactOverflowed {
+                        contact,
+                        from_queue: queue.clone(),
+                        to_queue: other.clone(),
+                    },
+                ));
+                queue = other;
+                entered = t;
+            }
+            6 if !last => {
+                out.push((
+                    t,
+                    EventKind::ContactTransferred {
+                        contact,
+                        from_queue: queue.clone(),
+                        from_agent: None,
+                        to: TransferTarget::Queue(other.clone()),
+                    },
+                ));
+                queue = other;
+                entered = t;
+            }
+            // Still waiting.
+            _ => break,
+        }
+    }
+    out
+}
+
+/// Every contact's events merged by time (a contact's own order kept on ties), up to `now`.
+fn log(lifecycles: &[Lifecycle], now_ms: i64) -> Vec<Event> {
+    let mut all: Vec<(i64, usize, usize, EventKind)> = Vec::new();
+    for (n, l) in lifecycles.iter().enumerate() {
+        for (k, (t, kind)) in events_of(n, l).into_iter().enumerate() {
+            all.push((t, n, k, kind));
+        }
+    }
+    all.sort_by_key(|e| (e.0, e.1, e.2));
+    all.into_iter()
+        .filter(|e| e.0 <= now_ms)
+        .enumerate()
+        .map(|(i, (t, _, _, kind))| Event {
+            id: EventId(i as u64),
+            at: ts(t),
+            kind,
+        })
+        .collect()
+}
+
+fn filters() -> Vec<Filter> {
+    let mut out = vec![Filter::default()];
+    for (i, channel) in CHANNELS.into_iter().enumerate() {
+        out.push(Filter {
+            queue: Some(q(i)),
+            ..Filter::default()
+        });
+        out.push(Filter {
+            agent: Some(a(i)),
+            ..Filter::default()
+        });
+        out.push(Filter {
+            channel: Some(channel),
+            ..Filter::default()
+        });
+    }
+    out
+}
+
+fn check_report(r: &Report, segs: &Segments, query: &Query) -> Result<(), TestCaseError> {
+    prop_assert_eq!(
+        r.offered,
+        r.answered
+            + r.abandoned
+            + r.short_abandoned
+            + r.timed_out
+            + r.exited_no_agents
+            + r.overflowed
+            + r.transferred_out
+            + r.waiting
+    );
+    if let Some(sl) = r.service_level.ratio.value {
+        prop_assert!((0.0..=1.0).contains(&sl), "{sl}");
+    }
+    let h = &r.handle_time;
+    if let Some(aht) = h.aht_ms {
+        let parts = h.mean_talk_ms.unwrap() + h.mean_hold_ms.unwrap() + h.mean_wrap_up_ms.unwrap();
+        prop_assert!(
+            (parts - aht).abs() <= 1e-9 * aht.max(1.0),
+            "{parts} vs {aht}"
+        );
+    }
+    // talk + hold = answer → end, wrap-up = end → completion: the total is answer → completion.
+    let f = &query.filter;
+    let expected: i64 = segs
+        .handled()
+        .iter()
+        .filter(|s| {
+            r.range.contains(s.entered_at)
+                && f.queue.as_ref().is_none_or(|x| *x == s.queue)
+                && f.agent.as_ref().is_none_or(|x| *x == s.agent)
+                && f.channel.is_none_or(|x| Some(x) == s.channel)
+        })
+        .filter_map(|s| Some(s.completed_at?.as_millis() - s.answered_at.as_millis()))
+        .sum();
+    prop_assert_eq!(h.talk_ms + h.hold_ms + h.wrap_up_ms, expected as u64);
+    for v in [
+        r.fcr_reported.value,
+        r.fcr_true.ratio.value,
+        r.abandon_rate.value,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        prop_assert!((0.0..=1.0).contains(&v));
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn reports_partition_and_stay_in_bounds(
+        lifecycles in proptest::collection::vec(lifecycle(), 0..40),
+        now_ms in 0i64..5 * 3_600_000,
+        formula in 0usize..3,
+    ) {
+        let events = log(&lifecycles, now_ms);
+        let segs = Segments::from_events(&events);
+        prop_assert_eq!(segs.ignored(), 0);
+        let config = MetricsConfig {
+            service_level_formula: [
+                ServiceLevelFormula::AnsweredPlusAbandonedAfterT,
+                ServiceLevelFormula::AnsweredOnly,
+                ServiceLevelFormula::AnsweredPlusAbandoned,
+            ][formula],
+            ..MetricsConfig::default()
+        };
+        for filter in filters() {
+            let query = Query {
+                filter,
+                range: TimeRange::new(ts(0), ts(5 * 3_600_000)).unwrap(),
+                config,
+            };
+            let r = segs.report(&query, &ReportInputs::default(), ts(now_ms)).unwrap();
+            check_report(&r, &segs, &query)?;
+        }
+        // Every queued segment is in the unfiltered report.
+        let all = Query {
+            filter: Filter::default(),
+            range: TimeRange::new(ts(0), ts(5 * 3_600_000)).unwrap(),
+            config,
+        };
+        let r = segs.report(&all, &ReportInputs::default(), ts(now_ms)).unwrap();
+        prop_assert_eq!(r.offered, segs.queued().len() as u64);
+    }
+
+    #[test]
+    fn intervals_add_up_to_the_report(
+        lifecycles in proptest::collection::vec(lifecycle(), 0..40),
+        start in 0i64..3_600_000,
+        len in 0i64..4 * 3_600_000,
+        length in 0usize..3,
+    ) {
+        let events = log(&lifecycles, i64::MAX);
+        let segs = Segments::from_events(&events);
+        let query = Query {
+            filter: Filter::default(),
+            range: TimeRange::new(ts(start), ts(start + len)).unwrap(),
+            config: MetricsConfig::default(),
+        };
+        let now = ts(10 * 3_600_000);
+        let whole = segs.report(&query, &ReportInputs::default(), now).unwrap();
+        let spec = Intervals {
+            length: [IntervalLength::Minutes15, IntervalLength::Minutes30, IntervalLength::Minutes60][length],
+            utc_offset_minutes: 0,
+        };
+        let parts = segs.intervals(&query, spec, &ReportInputs::default(), now).unwrap();
+        let sum = |f: fn(&Report) -> u64| parts.iter().map(f).sum::<u64>();
+        prop_assert_eq!(sum(|r| r.offered), whole.offered);
+        prop_assert_eq!(sum(|r| r.answered), whole.answered);
+        prop_assert_eq!(sum(|r| r.abandoned), whole.abandoned);
+        prop_assert_eq!(sum(|r| r.handle_time.count), whole.handle_time.count);
+        prop_assert_eq!(sum(|r| r.handle_time.talk_ms), whole.handle_time.talk_ms);
+        for w in parts.windows(2) {
+            prop_assert_eq!(w[0].range.end, w[1].range.start);
+        }
+    }
+
+    #[test]
+    fn live_counters_equal_the_batch_report(
+        lifecycles in proptest::collection::vec(lifecycle(), 0..40),
+        now_ms in 0i64..5 * 3_600_000,
+        start in 0i64..2 * 3_600_000,
+        len in 0i64..3 * 3_600_000,
+        queue in 0usize..3,
+        formula in 0usize..3,
+    ) {
+        let events = log(&lifecycles, now_ms);
+        let range = TimeRange::new(ts(start), ts(start + len)).unwrap();
+        let config = MetricsConfig {
+            service_level_formula: [
+                ServiceLevelFormula::AnsweredPlusAbandonedAfterT,
+                ServiceLevelFormula::AnsweredOnly,
+                ServiceLevelFormula::AnsweredPlusAbandoned,
+            ][formula],
+            ..MetricsConfig::default()
+        };
+        let mut live = LiveQueueStats::new(q(queue), range, config);
+        for e in &events {
+            live.apply(e);
+        }
+        let query = Query {
+            filter: Filter { queue: Some(q(queue)), ..Filter::default() },
+            range,
+            config,
+        };
+        let r = Segments::from_events(&events)
+            .report(&query, &ReportInputs::default(), ts(now_ms))
+            .unwrap();
+        prop_assert_eq!(live.offered(), r.offered);
+        prop_assert_eq!(live.answered(), r.answered);
+        prop_assert_eq!(live.abandoned(), r.abandoned);
+        prop_assert_eq!(live.short_abandoned(), r.short_abandoned);
+        prop_assert_eq!(live.service_level(), r.service_level);
+        prop_assert_eq!(live.asa_ms(), r.asa_ms);
+        // Waiting now: every segment of the queue still open, whenever it entered.
+        let all_time = Query {
+            range: TimeRange::new(ts(-1), ts(i64::MAX - T0)).unwrap(),
+            ..query
+        };
+        let everything = Segments::from_events(&events)
+            .report(&all_time, &ReportInputs::default(), ts(now_ms))
+            .unwrap();
+        prop_assert_eq!(live.waiting_now(), everything.waiting);
+    }
+
+    #[test]
+    fn any_order_of_events_folds_without_panicking(
+        lifecycles in proptest::collection::vec(lifecycle(), 0..15),
+        seed in any::<u64>(),
+    ) {
+        let mut events = log(&lifecycles, i64::MAX);
+        // A reproducible shuffle.
+        let mut x = seed | 1;
+        for i in (1..events.len()).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            events.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        let segs = Segments::from_events(&events);
+        let query = Query {
+            filter: Filter::default(),
+            range: TimeRange::new(ts(-10 * 3_600_000), ts(10 * 3_600_000)).unwrap(),
+            config: MetricsConfig::default(),
+        };
+        let r = segs.report(&query, &ReportInputs::default(), ts(0)).unwrap();
+        check_report(&r, &segs, &query).ok();
+        prop_assert_eq!(
+            r.offered,
+            r.answered + r.abandoned + r.short_abandoned + r.timed_out + r.exited_no_agents
+                + r.overflowed + r.transferred_out + r.waiting
+        );
+        let mut live = LiveQueueStats::new(q(0), query.range, MetricsConfig::default());
+        for e in &events {
+            live.apply(e);
+        }
+    }
+}
