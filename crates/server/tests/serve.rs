@@ -20,6 +20,41 @@ async fn http(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
+    http_with(addr, method, path, token, body, &[]).await
+}
+
+/// A call event signed as a PBX would sign it.
+async fn signed_hook(addr: SocketAddr, secret: &str, body: Value) -> (u16, Value) {
+    let ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let signature = switchboard_gateway::hooks::sign(secret, ts, body.to_string().as_bytes());
+    let ts = ts.to_string();
+    let headers = [
+        ("x-switchboard-timestamp", ts.as_str()),
+        ("x-switchboard-signature", signature.as_str()),
+    ];
+    http_with(
+        addr,
+        "POST",
+        "/api/v1/hooks/pbx",
+        None,
+        Some(body),
+        &headers,
+    )
+    .await
+}
+
+/// [`http`] with extra headers.
+async fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    extra: &[(&str, &str)],
+) -> (u16, Value) {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let mut req = format!(
@@ -31,6 +66,9 @@ async fn http(
     }
     if let Some(t) = token {
         req.push_str(&format!("authorization: Bearer {t}\r\n"));
+    }
+    for (k, v) in extra {
+        req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
     req.push_str(&body);
@@ -190,10 +228,43 @@ async fn a_real_server_starts_configures_stops_and_restarts() {
         .as_str()
         .unwrap()
         .contains("switchboard_queue_waiting{queue=\"sales\"} 0"));
+    // A call comes in from the PBX and waits (nobody is logged in).
+    let secret = "pbx-secret-0123456789abcdef";
+    let integration = json!({"integration_id": "pbx", "kind": "generic", "secret": secret});
+    assert_eq!(
+        http(
+            a,
+            "PUT",
+            "/api/v1/integrations/pbx",
+            Some(&token),
+            Some(integration)
+        )
+        .await
+        .0,
+        201
+    );
+    let (s, arrived) = signed_hook(a, secret, json!({"event_id": "ev-1", "type": "call.arrived", "call_id": "1545241916.41", "queue": "sales"})).await;
+    assert_eq!(
+        (s, arrived["position"].as_u64()),
+        (200, Some(1)),
+        "{arrived}"
+    );
     server.stop().await;
 
-    // The same database: configuration comes back, the session is still valid, the admin
-    // setup is closed.
+    // Nothing was lost by stopping: the event log has the call, written before the stop.
+    let store = switchboard_store::Store::connect(&db).await.unwrap();
+    let events = store
+        .events(&switchboard_store::EventFilter::default())
+        .await
+        .unwrap();
+    assert!(
+        events.iter().any(|e| e.kind.name() == "contact_queued"),
+        "the event log lost the call: {events:?}"
+    );
+    store.close().await;
+
+    // The same database: configuration comes back, the waiting call too (the dispatcher's
+    // state was saved at the stop), the session is still valid, the admin setup is closed.
     let server = start(&db).await;
     let a = server.addr;
     let (s, snap) = http(
@@ -205,10 +276,17 @@ async fn a_real_server_starts_configures_stops_and_restarts() {
     )
     .await;
     assert_eq!(
-        (s, snap["agents"]["offline"].as_u64()),
-        (200, Some(1)),
+        (
+            s,
+            snap["agents"]["offline"].as_u64(),
+            snap["waiting"].as_u64()
+        ),
+        (200, Some(1), Some(1)),
         "{snap}"
     );
+    // The PBX's retry of the same delivery is recognised across the restart.
+    let (s, again) = signed_hook(a, "pbx-secret-0123456789abcdef", json!({"event_id": "ev-1", "type": "call.arrived", "call_id": "1545241916.41", "queue": "sales"})).await;
+    assert_eq!((s, &again["contact_id"]), (200, &arrived["contact_id"]));
     let (s, e) = http(a, "POST", "/api/v1/auth/setup", None, Some(json!({
         "setup_secret": "a-setup-secret-for-tests", "username": "other", "display_name": "X", "password": "a long enough password"
     }))).await;
