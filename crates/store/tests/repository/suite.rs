@@ -77,11 +77,37 @@ fn new_user(username: &str, role: Role) -> NewUser {
     }
 }
 
+/// Migrations in each set (`migrations/sqlite`, `migrations/postgres`).
+const MIGRATIONS: i64 = 5;
+
 pub(crate) async fn migrations_apply_from_empty_and_again(db: TestDb) {
+    let files = |set: &str| {
+        std::fs::read_dir(format!(
+            "{}/../../migrations/{set}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+        .filter(|f| {
+            f.as_ref()
+                .is_ok_and(|f| f.path().extension().is_some_and(|e| e == "sql"))
+        })
+        .count() as i64
+    };
+    assert_eq!(
+        (files("sqlite"), files("postgres")),
+        (MIGRATIONS, MIGRATIONS),
+        "both sets move together"
+    );
     let s = &db.store;
-    assert_eq!(db.raw_i64("select count(*) from _sqlx_migrations").await, 4);
+    assert_eq!(
+        db.raw_i64("select count(*) from _sqlx_migrations").await,
+        MIGRATIONS
+    );
     s.migrate().await.expect("migrating again is a no-op");
-    assert_eq!(db.raw_i64("select count(*) from _sqlx_migrations").await, 4);
+    assert_eq!(
+        db.raw_i64("select count(*) from _sqlx_migrations").await,
+        MIGRATIONS
+    );
     s.ping().await.unwrap();
     assert!(s.list_users().await.unwrap().is_empty());
     assert!(s.list::<QueueConfig>().await.unwrap().is_empty());
