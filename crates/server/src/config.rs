@@ -229,6 +229,17 @@ mod tests {
     }
 
     #[test]
+    fn the_example_settings_file_is_valid() {
+        let text = include_str!("../../../deploy/switchboard.toml.example");
+        let file: FileConfig = toml::from_str(text).unwrap();
+        let c = Config::layered(file, &env(&[]), &Flags::default()).unwrap();
+        assert_eq!(
+            (c.listen.port(), c.company_name.as_str(), c.log_format),
+            (8080, "Acme Support", LogFormat::Json)
+        );
+    }
+
+    #[test]
     fn secrets_never_print() {
         let e = env(&[
             ("DATABASE_URL", "postgres://u:hunter2@db/x"),
