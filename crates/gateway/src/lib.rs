@@ -19,6 +19,7 @@ pub mod live;
 pub mod metrics;
 pub mod ops;
 pub mod routes;
+pub mod staffing;
 pub mod state;
 pub mod users;
 

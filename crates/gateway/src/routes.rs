@@ -22,7 +22,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{auth, documents, error::ApiError, hooks, live, ops, state::AppState, users};
+use crate::{auth, documents, error::ApiError, hooks, live, ops, staffing, state::AppState, users};
 
 /// Who may call a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +96,8 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/api/v1/queues/{queue_id}/snapshot", STAFF, "live", "A queue now: waiting, ringing, longest wait, agents by state", None, get(live::queue_snapshot)),
         route!(GET "/api/v1/contacts/{contact_id}/position", STAFF, "live", "A waiting contact's position and estimated wait", None, get(live::position)),
         route!(GET "/api/v1/events", STAFF, "live", "The event log, filtered and paginated", None, get(live::events)),
+        route!(POST "/api/v1/staffing/erlang-c", STAFF, "staffing", "Agents needed for a forecast (Erlang C): agents, scheduled agents after shrinkage, predicted SL, ASA, occupancy, P(wait)", Some("ErlangCInput"), post(staffing::erlang_c)),
+        route!(POST "/api/v1/staffing/erlang-a", STAFF, "staffing", "Agents needed when callers hang up (Erlang A): adds patience and abandonment", Some("ErlangAInput"), post(staffing::erlang_a)),
         route!(POST "/api/v1/contacts", STAFF, "live", "Create a contact (chat, e-mail, ticket…) in a queue", Some("ContactRequest"), post(hooks::create_contact)),
         route!(POST "/api/v1/hooks/{integration_id}", Access::Integration, "telephony", "A signed call event from a PBX/IVR (call.arrived, call.answered, call.held, call.resumed, call.transferred, call.ended)", Some("CallEvent"), post(hooks::generic)),
         route!(POST "/api/v1/cti/{token}", Access::Integration, "telephony", "Zammad generic CTI (newCall, answer, hangup), JSON or form-encoded", Some("CtiEvent"), post(hooks::cti)),
@@ -350,6 +352,27 @@ pub fn openapi() -> Value {
                         "display_name": { "type": "string" }, "role": { "enum": ["agent", "supervisor", "admin"] },
                         "password": { "type": "string", "minLength": 10 }, "agent_id": { "type": ["string", "null"] },
                         "disabled": { "type": "boolean" }
+                    }
+                },
+                "ErlangCInput": {
+                    "type": "object", "required": ["arrivals", "interval_secs", "aht_secs", "target_answer_secs", "target_service_level"],
+                    "properties": {
+                        "arrivals": { "type": "number", "description": "contacts expected in the interval" },
+                        "interval_secs": { "type": "number", "description": "e.g. 1800" },
+                        "aht_secs": { "type": "number", "description": "average handle time" },
+                        "target_answer_secs": { "type": "number", "description": "the 20 in 80/20" },
+                        "target_service_level": { "type": "number", "description": "the 0.8 in 80/20" },
+                        "max_occupancy": { "type": ["number", "null"] },
+                        "shrinkage": { "type": "number", "description": "0..1, default 0" }
+                    }
+                },
+                "ErlangAInput": {
+                    "type": "object", "required": ["arrivals", "interval_secs", "aht_secs", "patience_secs", "target_answer_secs", "target_service_level"],
+                    "properties": {
+                        "arrivals": { "type": "number" }, "interval_secs": { "type": "number" }, "aht_secs": { "type": "number" },
+                        "patience_secs": { "type": "number", "description": "mean time callers wait before hanging up" },
+                        "target_answer_secs": { "type": "number" }, "target_service_level": { "type": "number" },
+                        "max_abandonment": { "type": ["number", "null"] }, "shrinkage": { "type": "number" }
                     }
                 },
                 "ContactRequest": {

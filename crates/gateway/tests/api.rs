@@ -1053,3 +1053,50 @@ mod telephony {
         );
     }
 }
+
+#[tokio::test]
+async fn staffing_calculators() {
+    let api = Api::new().await;
+    let supervisor = api.token(Role::Supervisor).await;
+    let forecast = json!({"arrivals": 100, "interval_secs": 1800, "aht_secs": 180, "target_answer_secs": 20, "target_service_level": 0.8});
+    let (s, c) = api
+        .call(
+            Method::POST,
+            "/api/v1/staffing/erlang-c",
+            Some(&supervisor),
+            Some(forecast.clone()),
+        )
+        .await;
+    assert_eq!((s, c["agents"].as_u64()), (StatusCode::OK, Some(14)), "{c}");
+    assert!((c["metrics"]["service_level"].as_f64().unwrap() - 0.888).abs() < 0.002);
+    let mut patient = forecast.clone();
+    patient["patience_secs"] = json!(120);
+    let (s, a) = api
+        .call(
+            Method::POST,
+            "/api/v1/staffing/erlang-a",
+            Some(&supervisor),
+            Some(patient),
+        )
+        .await;
+    assert_eq!((s, a["agents"].as_u64()), (StatusCode::OK, Some(12)), "{a}");
+    let mut bad = forecast;
+    bad["aht_secs"] = json!(-3);
+    let (s, e) = api
+        .call(
+            Method::POST,
+            "/api/v1/staffing/erlang-c",
+            Some(&supervisor),
+            Some(bad),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str(), e["details"]["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("invalid"),
+            Some("aht_secs")
+        ),
+        "{e}"
+    );
+}

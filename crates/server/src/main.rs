@@ -54,6 +54,32 @@ enum Cmd {
     /// Create a small demo center (skills, queues, agents with sign-ins, scripts…). Run it
     /// before `serve` (a running server picks the records up at its next start).
     SeedDemo,
+    /// How many agents a forecast needs (Erlang C; Erlang A with --patience-secs).
+    Staffing {
+        /// Contacts expected in the interval.
+        #[arg(long)]
+        calls: f64,
+        /// Interval length in seconds.
+        #[arg(long, default_value_t = 1800.0)]
+        interval_secs: f64,
+        /// Average handle time in seconds (talk + hold + wrap-up).
+        #[arg(long)]
+        aht_secs: f64,
+        /// Target answer time in seconds (the 20 in 80/20).
+        #[arg(long, default_value_t = 20.0)]
+        answer_secs: f64,
+        /// Target service level, a fraction (the 0.8 in 80/20).
+        #[arg(long, default_value_t = 0.8)]
+        service_level: f64,
+        #[arg(long)]
+        max_occupancy: Option<f64>,
+        /// Share of paid time agents are not on the phones (breaks, training…).
+        #[arg(long, default_value_t = 0.0)]
+        shrinkage: f64,
+        /// Mean caller patience in seconds: switches to Erlang A (callers hang up).
+        #[arg(long)]
+        patience_secs: Option<f64>,
+    },
 }
 
 #[tokio::main]
@@ -76,6 +102,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Cmd::Serve { listen, redis_url }) = &cli.command {
         flags.listen = listen.clone();
         flags.redis_url = redis_url.clone();
+    }
+    if let Some(Cmd::Staffing {
+        calls,
+        interval_secs,
+        aht_secs,
+        answer_secs,
+        service_level,
+        max_occupancy,
+        shrinkage,
+        patience_secs,
+    }) = cli.command
+    {
+        return staffing(
+            calls,
+            interval_secs,
+            aht_secs,
+            answer_secs,
+            service_level,
+            max_occupancy,
+            shrinkage,
+            patience_secs,
+        );
     }
     let config = Config::load(cli.config.as_deref(), &flags)?;
     init_tracing(config.log_format);
@@ -129,6 +177,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("admin {} created", user.username);
             Ok(())
         }
+        Cmd::Staffing { .. } => unreachable!("handled before the configuration is read"),
         Cmd::SeedDemo => {
             let store = app::open_store(&config).await?;
             let seeded = seed::seed_demo(&store, SystemClock.now()).await?;
@@ -146,6 +195,89 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Prints the staffing for a forecast (the CLI's output is its purpose).
+#[allow(clippy::too_many_arguments)]
+fn staffing(
+    calls: f64,
+    interval_secs: f64,
+    aht_secs: f64,
+    answer_secs: f64,
+    service_level: f64,
+    max_occupancy: Option<f64>,
+    shrinkage: f64,
+    patience_secs: Option<f64>,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match patience_secs {
+        None => {
+            let input = switchboard_stats::ErlangCInput {
+                arrivals: calls,
+                interval_secs,
+                aht_secs,
+                target_answer_secs: answer_secs,
+                target_service_level: service_level,
+                max_occupancy,
+                shrinkage,
+            };
+            let s = switchboard_stats::erlang_c_staffing(&input)?;
+            let m = s.metrics;
+            writeln!(out, "Erlang C: {calls} contacts in {interval_secs} s, AHT {aht_secs} s, target {:.0}% in {answer_secs} s", service_level * 100.0)?;
+            writeln!(out, "  traffic          {:.2} Erlangs", m.traffic_erlangs)?;
+            writeln!(out, "  agents needed    {}", s.agents)?;
+            writeln!(
+                out,
+                "  to schedule      {} (shrinkage {:.0}%)",
+                s.scheduled_agents,
+                shrinkage * 100.0
+            )?;
+            writeln!(out, "  service level    {:.1}%", m.service_level * 100.0)?;
+            writeln!(out, "  ASA              {:.1} s", m.asa_secs)?;
+            writeln!(out, "  occupancy        {:.1}%", m.occupancy * 100.0)?;
+            writeln!(
+                out,
+                "  P(wait)          {:.1}%",
+                m.probability_of_waiting * 100.0
+            )?;
+        }
+        Some(patience) => {
+            let input = switchboard_stats::ErlangAInput {
+                arrivals: calls,
+                interval_secs,
+                aht_secs,
+                patience_secs: patience,
+                target_answer_secs: answer_secs,
+                target_service_level: service_level,
+                max_abandonment: None,
+                shrinkage,
+            };
+            let s = switchboard_stats::erlang_a_staffing(&input)?;
+            let m = s.metrics;
+            writeln!(out, "Erlang A: {calls} contacts in {interval_secs} s, AHT {aht_secs} s, patience {patience} s, target {:.0}% in {answer_secs} s", service_level * 100.0)?;
+            writeln!(out, "  agents needed    {}", s.agents)?;
+            writeln!(
+                out,
+                "  to schedule      {} (shrinkage {:.0}%)",
+                s.scheduled_agents,
+                shrinkage * 100.0
+            )?;
+            writeln!(
+                out,
+                "  service level    {:.1}% of all callers",
+                m.service_level * 100.0
+            )?;
+            writeln!(
+                out,
+                "  abandonment      {:.1}%",
+                m.probability_of_abandonment * 100.0
+            )?;
+            writeln!(out, "  ASA (answered)   {:.1} s", m.asa_secs)?;
+            writeln!(out, "  occupancy        {:.1}%", m.occupancy * 100.0)?;
+        }
+    }
+    Ok(())
 }
 
 fn init_tracing(format: LogFormat) {
