@@ -18,6 +18,7 @@ pub mod hooks;
 pub mod live;
 pub mod metrics;
 pub mod ops;
+pub mod reports;
 pub mod routes;
 pub mod staffing;
 pub mod state;

@@ -22,7 +22,9 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{auth, documents, error::ApiError, hooks, live, ops, staffing, state::AppState, users};
+use crate::{
+    auth, documents, error::ApiError, hooks, live, ops, reports, staffing, state::AppState, users,
+};
 
 /// Who may call a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +98,7 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/api/v1/queues/{queue_id}/snapshot", STAFF, "live", "A queue now: waiting, ringing, longest wait, agents by state", None, get(live::queue_snapshot)),
         route!(GET "/api/v1/contacts/{contact_id}/position", STAFF, "live", "A waiting contact's position and estimated wait", None, get(live::position)),
         route!(GET "/api/v1/events", STAFF, "live", "The event log, filtered and paginated", None, get(live::events)),
+        route!(GET "/api/v1/reports", STAFF, "reports", "Service level, ASA, abandonment, AHT, FCR… for a range (?from&to ms, queue, agent, channel, interval=15m|30m|60m|day, sl_target_secs, sl_formula, format=json|csv)", None, get(reports::report)),
         route!(POST "/api/v1/staffing/erlang-c", STAFF, "staffing", "Agents needed for a forecast (Erlang C): agents, scheduled agents after shrinkage, predicted SL, ASA, occupancy, P(wait)", Some("ErlangCInput"), post(staffing::erlang_c)),
         route!(POST "/api/v1/staffing/erlang-a", STAFF, "staffing", "Agents needed when callers hang up (Erlang A): adds patience and abandonment", Some("ErlangAInput"), post(staffing::erlang_a)),
         route!(POST "/api/v1/contacts", STAFF, "live", "Create a contact (chat, e-mail, ticket…) in a queue", Some("ContactRequest"), post(hooks::create_contact)),

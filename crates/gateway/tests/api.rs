@@ -1100,3 +1100,136 @@ async fn staffing_calculators() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn reports_from_the_event_log_as_json_and_csv() {
+    use switchboard_dispatch::{Clock, Engine};
+    use switchboard_domain::*;
+    let api = Api::new().await;
+    let supervisor = api.token(Role::Supervisor).await;
+    // A short day in the event log: one call answered after 8 s and handled, one abandoned
+    // after 40 s, one short abandon.
+    let t0 = SystemClock.now().plus(Duration::from_secs(0));
+    let t = |s: i64| Timestamp::from_millis(t0.as_millis() - 3_600_000 + s * 1000);
+    let mut e = Engine::new();
+    let mut log = Vec::new();
+    let q = QueueId::parse("sales").unwrap();
+    let ann = AgentId::parse("ann").unwrap();
+    let mut run = |cmd, at| log.extend(e.apply(cmd, at).unwrap());
+    let mut queue = QueueConfig::new(q.clone());
+    queue.wrap_up = Duration::from_secs(10);
+    run(Command::UpsertQueue(queue), t(0));
+    run(Command::UpsertAgent(AgentProfile::new(ann.clone())), t(0));
+    let (c1, c2, c3) = (ContactId::new(), ContactId::new(), ContactId::new());
+    run(
+        Command::Enqueue(NewContact::new(c1, q.clone(), Channel::Voice)),
+        t(0),
+    );
+    run(
+        Command::SetPresence {
+            agent: ann.clone(),
+            presence: Presence::Available,
+        },
+        t(8),
+    );
+    run(
+        Command::Accept {
+            contact: c1,
+            agent: ann.clone(),
+        },
+        t(8),
+    );
+    run(
+        Command::Enqueue(NewContact::new(c2, q.clone(), Channel::Voice)),
+        t(10),
+    );
+    run(
+        Command::Enqueue(NewContact::new(c3, q.clone(), Channel::Voice)),
+        t(11),
+    );
+    run(Command::Abandon { contact: c3 }, t(13));
+    run(Command::Complete { contact: c1 }, t(100));
+    run(
+        Command::FinishWrapUp {
+            contact: c1,
+            agent: ann.clone(),
+            wrap_up: WrapUp {
+                disposition: Some("resolved".into()),
+                resolved: Some(true),
+            },
+        },
+        t(105),
+    );
+    run(Command::Abandon { contact: c2 }, t(50));
+    api.state.store.append_events(&log).await.unwrap();
+
+    let (from, to) = (t(-1).as_millis(), t(3600).as_millis());
+    let (s, body) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports?from={from}&to={to}&queue=sales"),
+            Some(&supervisor),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let r = &body["reports"][0];
+    assert_eq!(
+        (
+            r["offered"].as_u64(),
+            r["answered"].as_u64(),
+            r["abandoned"].as_u64(),
+            r["short_abandoned"].as_u64()
+        ),
+        (Some(3), Some(1), Some(1), Some(1)),
+        "{r}"
+    );
+    // SL 80/20: answered within 20 s / (answered + abandoned after 20 s) = 1 / 2.
+    assert_eq!(
+        r["service_level"]["ratio"]["value"].as_f64(),
+        Some(0.5),
+        "{r}"
+    );
+    assert_eq!(r["asa_ms"].as_f64(), Some(8_000.0));
+    let (s, csv) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/reports?from={from}&to={to}&interval=60m&format=csv"),
+            Some(&supervisor),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let csv = csv.as_str().unwrap().to_owned();
+    assert!(
+        csv.starts_with("start,end,offered,answered,abandoned"),
+        "{csv}"
+    );
+    let offered: u64 = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(offered, 3, "the intervals add up: {csv}");
+    for bad in [
+        "from=10&to=5",
+        "from=0&to=99999999999",
+        "from=1&to=2&interval=7m",
+        "from=1&to=2&format=pdf",
+        "to=5",
+    ] {
+        let (s, e) = api
+            .call(
+                Method::GET,
+                &format!("/api/v1/reports?{bad}"),
+                Some(&supervisor),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (s, e["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("bad_request")),
+            "{bad}: {e}"
+        );
+    }
+}

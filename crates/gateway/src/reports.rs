@@ -1,0 +1,219 @@
+//! Historical reports from the event log: the figures of `switchboard_stats` for a queue,
+//! agent or channel over a time range, whole or per interval, as JSON or CSV.
+//!
+//! The report reads the raw event log of the range (plus a day on each side, so contacts
+//! that entered in the range are followed to their end). That is fine for days to weeks on
+//! the event volume of a mid-size center; pre-computed interval aggregates for month-long
+//! reports are not built yet, so the range is capped.
+
+use std::{fmt::Write, time::Duration};
+
+use axum::{
+    extract::{rejection::QueryRejection, Query, State},
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Deserialize;
+use switchboard_domain::{AgentId, Channel, EventId, QueueId, Timestamp};
+use switchboard_stats::{
+    Filter, IntervalLength, Intervals, MetricsConfig, Query as ReportQuery, Report, ReportInputs,
+    Segments, ServiceLevelFormula, TimeRange,
+};
+use switchboard_store::EventFilter;
+
+use crate::{error::ApiError, state::AppState};
+
+/// Longest range one report covers.
+pub const MAX_RANGE: Duration = Duration::from_secs(93 * 24 * 3600);
+/// Most events one report reads.
+pub const MAX_EVENTS: usize = 2_000_000;
+/// How far past the range events are read, to follow contacts to their end.
+const MARGIN: Duration = Duration::from_secs(24 * 3600);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportParams {
+    /// Start, milliseconds since the epoch (inclusive).
+    pub from: i64,
+    /// End, milliseconds since the epoch (exclusive).
+    pub to: i64,
+    pub queue: Option<QueueId>,
+    pub agent: Option<AgentId>,
+    pub channel: Option<Channel>,
+    /// `15m`, `30m`, `60m` or `day`; absent: one report for the whole range.
+    pub interval: Option<String>,
+    /// For interval boundaries: minutes east of UTC (e.g. 60), default 0.
+    #[serde(default)]
+    pub utc_offset_minutes: i32,
+    /// Service-level target in seconds, default 20.
+    pub sl_target_secs: Option<u64>,
+    /// `answered_plus_abandoned_after_t` (default), `answered_only`, `answered_plus_abandoned`.
+    pub sl_formula: Option<ServiceLevelFormula>,
+    /// Short-abandon threshold in seconds, default 5.
+    pub short_abandon_secs: Option<u64>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+}
+
+/// `GET /api/v1/reports`
+pub async fn report(
+    State(state): State<AppState>,
+    params: Result<Query<ReportParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(p) = params.map_err(|e| bad(e.body_text()))?;
+    let (from, to) = (Timestamp::from_millis(p.from), Timestamp::from_millis(p.to));
+    if to <= from {
+        return Err(bad("to must be after from"));
+    }
+    if to.since(from) > MAX_RANGE {
+        return Err(bad("the range may span at most 93 days"));
+    }
+    let interval = match p.interval.as_deref() {
+        None => None,
+        Some("15m") => Some(IntervalLength::Minutes15),
+        Some("30m") => Some(IntervalLength::Minutes30),
+        Some("60m") => Some(IntervalLength::Minutes60),
+        Some("day") => Some(IntervalLength::Day),
+        Some(other) => return Err(bad(format!("interval {other:?}: use 15m, 30m, 60m or day"))),
+    };
+    if !(-14 * 60..=14 * 60).contains(&p.utc_offset_minutes) {
+        return Err(bad("utc_offset_minutes must be within ±840"));
+    }
+    let csv = match p.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => return Err(bad(format!("format {other:?}: use json or csv"))),
+    };
+    let defaults = MetricsConfig::default();
+    let config = MetricsConfig {
+        service_level_target: p
+            .sl_target_secs
+            .map_or(defaults.service_level_target, Duration::from_secs),
+        service_level_formula: p.sl_formula.unwrap_or(defaults.service_level_formula),
+        short_abandon: p
+            .short_abandon_secs
+            .map_or(defaults.short_abandon, Duration::from_secs),
+        ..defaults
+    };
+
+    // Read the log: the range, a margin before (contacts already waiting) and after.
+    let now = state.clock.now();
+    let read_from = Timestamp::from_millis(from.as_millis() - MARGIN.as_millis() as i64);
+    let read_to = to.plus(MARGIN).min(now.plus(Duration::from_millis(1)));
+    let mut events = Vec::new();
+    let mut after: Option<EventId> = None;
+    loop {
+        let filter = EventFilter {
+            after,
+            from: Some(read_from),
+            to: Some(read_to),
+            limit: EventFilter::MAX_LIMIT,
+            ..EventFilter::default()
+        };
+        let page = state.store.events(&filter).await?;
+        let full = page.len() == EventFilter::MAX_LIMIT as usize;
+        after = page.last().map(|e| e.id);
+        events.extend(page);
+        if events.len() > MAX_EVENTS {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "range_too_large",
+                "too many events in this range; ask for a shorter one",
+            ));
+        }
+        if !full {
+            break;
+        }
+    }
+    let segments = Segments::from_events(&events);
+    let query = ReportQuery {
+        filter: Filter {
+            queue: p.queue,
+            agent: p.agent,
+            channel: p.channel,
+        },
+        range: TimeRange::new(from, to).map_err(|e| bad(e.to_string()))?,
+        config,
+    };
+    let inputs = ReportInputs::default();
+    let reports = match interval {
+        None => vec![segments
+            .report(&query, &inputs, now)
+            .map_err(|e| bad(e.to_string()))?],
+        Some(length) => segments
+            .intervals(
+                &query,
+                Intervals {
+                    length,
+                    utc_offset_minutes: p.utc_offset_minutes,
+                },
+                &inputs,
+                now,
+            )
+            .map_err(|e| bad(e.to_string()))?,
+    };
+    if csv {
+        let body = to_csv(&reports);
+        return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response());
+    }
+    Ok(
+        Json(serde_json::json!({ "reports": reports, "events_read": events.len() }))
+            .into_response(),
+    )
+}
+
+fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn secs(ms: Option<f64>) -> String {
+    opt(ms.map(|m| format!("{:.1}", m / 1000.0)))
+}
+
+/// One line per report; times in milliseconds since the epoch, durations in seconds, shares
+/// as fractions; empty where there is nothing to compute.
+pub fn to_csv(reports: &[Report]) -> String {
+    let mut out = String::from(
+        "start,end,offered,answered,abandoned,short_abandoned,timed_out,overflowed,transferred_out,waiting,refused,\
+         abandon_rate,asa_s,mean_wait_s,max_wait_s,service_level,service_level_formula,service_level_target_s,\
+         handled,aht_s,talk_s,hold_s,wrap_up_s,fcr_reported,fcr_true,fcr_true_final\n",
+    );
+    for r in reports {
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\",{},{},{},{},{},{},{},{},{}",
+            r.range.start.as_millis(),
+            r.range.end.as_millis(),
+            r.offered,
+            r.answered,
+            r.abandoned,
+            r.short_abandoned,
+            r.timed_out,
+            r.overflowed,
+            r.transferred_out,
+            r.waiting,
+            r.refused,
+            opt(r.abandon_rate.value.map(|v| format!("{v:.4}"))),
+            secs(r.asa_ms),
+            secs(r.mean_wait_ms),
+            secs(r.max_wait_ms.map(|m| m as f64)),
+            opt(r.service_level.ratio.value.map(|v| format!("{v:.4}"))),
+            r.service_level.formula_name,
+            r.service_level.target_ms / 1000,
+            r.handle_time.count,
+            secs(r.handle_time.aht_ms),
+            secs(r.handle_time.mean_talk_ms),
+            secs(r.handle_time.mean_hold_ms),
+            secs(r.handle_time.mean_wrap_up_ms),
+            opt(r.fcr_reported.value.map(|v| format!("{v:.4}"))),
+            opt(r.fcr_true.ratio.value.map(|v| format!("{v:.4}"))),
+            r.fcr_true.is_final,
+        );
+    }
+    out
+}
