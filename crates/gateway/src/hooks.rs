@@ -366,6 +366,13 @@ async fn arrive(
         return Ok(json!({ "status": "ignored", "reason": "the call already ended" }));
     };
     let queue = new.queue.clone();
+    // Who the customer is, for repeat-contact detection: the IVR's reference, else the
+    // caller's number.
+    let customer = new
+        .attributes
+        .get("customer")
+        .or(new.attributes.get("caller"))
+        .cloned();
     let new = NewContact { id: contact, ..new };
     match state.dispatcher.execute(Command::Enqueue(new), now).await {
         Ok(events) => {
@@ -381,6 +388,12 @@ async fn arrive(
         // A retry of an arrival that was queued already.
         Err(DispatchError::DuplicateContact(_)) => {}
         Err(e) => return Err(e.into()),
+    }
+    if let Some(customer) = customer {
+        state
+            .store
+            .set_contact_customer(contact, &customer, now)
+            .await?;
     }
     let position = state.dispatcher.position(contact, now).await?;
     Ok(json!({
@@ -650,7 +663,11 @@ pub async fn create_contact(
         attributes: req.attributes,
     };
     let (id, queue) = (new.id, new.queue.clone());
+    let customer = new.attributes.get("customer").cloned();
     let events = state.dispatcher.execute(Command::Enqueue(new), now).await?;
+    if let Some(customer) = customer {
+        state.store.set_contact_customer(id, &customer, now).await?;
+    }
     if events
         .iter()
         .any(|e| matches!(e.kind, EventKind::ContactRefused { .. }))
@@ -672,4 +689,38 @@ pub async fn create_contact(
             "estimated_wait": position.and_then(|p| p.estimated_wait).map(|d| d.as_secs_f64()),
         })),
     ))
+}
+
+/// A post-contact survey answer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyRequest {
+    pub contact_id: ContactId,
+    /// `csat5` (1–5) or `nps10` (0–10).
+    pub scale: switchboard_stats::SurveyScale,
+    pub score: u8,
+}
+
+/// `POST /api/v1/surveys`: feeds CSAT and NPS in the reports.
+pub async fn survey(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<SurveyRequest>,
+) -> Result<StatusCode, ApiError> {
+    let answer = switchboard_stats::SurveyAnswer {
+        contact: req.contact_id,
+        score: req.score,
+        scale: req.scale,
+    };
+    answer
+        .validate()
+        .map_err(|e| ApiError::invalid(&ValidationError::new("score", e.to_string())))?;
+    let scale = serde_json::to_value(req.scale)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    state
+        .store
+        .add_survey_answer(req.contact_id, &scale, req.score, state.clock.now())
+        .await?;
+    Ok(StatusCode::CREATED)
 }

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use switchboard_domain::{AgentId, Channel, EventId, QueueId, Timestamp};
 use switchboard_stats::{
     Filter, IntervalLength, Intervals, MetricsConfig, Query as ReportQuery, Report, ReportInputs,
-    Segments, ServiceLevelFormula, TimeRange,
+    Segments, ServiceLevelFormula, SurveyAnswer, TimeRange,
 };
 use switchboard_store::EventFilter;
 
@@ -140,7 +140,34 @@ pub async fn report(
         range: TimeRange::new(from, to).map_err(|e| bad(e.to_string()))?,
         config,
     };
-    let inputs = ReportInputs::default();
+    // What events do not carry: customers (for repeat contacts, a window either side) and
+    // survey answers (given after the contact, so up to now).
+    let window = config.fcr_window;
+    let customers = state
+        .store
+        .contact_customers_between(
+            Timestamp::from_millis(read_from.as_millis() - window.as_millis() as i64),
+            read_to.plus(window),
+        )
+        .await?;
+    let surveys: Vec<SurveyAnswer> = state
+        .store
+        .survey_answers_between(read_from, now.plus(Duration::from_millis(1)))
+        .await?
+        .into_iter()
+        .filter_map(|(contact, scale, score)| {
+            let scale = serde_json::from_value(serde_json::Value::String(scale)).ok()?;
+            Some(SurveyAnswer {
+                contact,
+                score,
+                scale,
+            })
+        })
+        .collect();
+    let inputs = ReportInputs {
+        customers: &customers,
+        surveys: &surveys,
+    };
     let reports = match interval {
         None => vec![segments
             .report(&query, &inputs, now)

@@ -101,6 +101,7 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/api/v1/reports", STAFF, "reports", "Service level, ASA, abandonment, AHT, FCR… for a range (?from&to ms, queue, agent, channel, interval=15m|30m|60m|day, sl_target_secs, sl_formula, format=json|csv)", None, get(reports::report)),
         route!(POST "/api/v1/staffing/erlang-c", STAFF, "staffing", "Agents needed for a forecast (Erlang C): agents, scheduled agents after shrinkage, predicted SL, ASA, occupancy, P(wait)", Some("ErlangCInput"), post(staffing::erlang_c)),
         route!(POST "/api/v1/staffing/erlang-a", STAFF, "staffing", "Agents needed when callers hang up (Erlang A): adds patience and abandonment", Some("ErlangAInput"), post(staffing::erlang_a)),
+        route!(POST "/api/v1/surveys", STAFF, "reports", "A post-contact survey answer (csat5: 1-5, nps10: 0-10) for CSAT and NPS", Some("SurveyAnswer"), post(hooks::survey)),
         route!(POST "/api/v1/contacts", STAFF, "live", "Create a contact (chat, e-mail, ticket…) in a queue", Some("ContactRequest"), post(hooks::create_contact)),
         route!(POST "/api/v1/hooks/{integration_id}", Access::Integration, "telephony", "A signed call event from a PBX/IVR (call.arrived, call.answered, call.held, call.resumed, call.transferred, call.ended)", Some("CallEvent"), post(hooks::generic)),
         route!(POST "/api/v1/cti/{token}", Access::Integration, "telephony", "Zammad generic CTI (newCall, answer, hangup), JSON or form-encoded", Some("CtiEvent"), post(hooks::cti)),
@@ -376,6 +377,14 @@ pub fn openapi() -> Value {
                         "patience_secs": { "type": "number", "description": "mean time callers wait before hanging up" },
                         "target_answer_secs": { "type": "number" }, "target_service_level": { "type": "number" },
                         "max_abandonment": { "type": ["number", "null"] }, "shrinkage": { "type": "number" }
+                    }
+                },
+                "SurveyAnswer": {
+                    "type": "object", "required": ["contact_id", "scale", "score"], "additionalProperties": false,
+                    "properties": {
+                        "contact_id": { "type": "string", "format": "uuid" },
+                        "scale": { "enum": ["csat5", "nps10"] },
+                        "score": { "type": "integer", "minimum": 0, "maximum": 10 }
                     }
                 },
                 "ContactRequest": {

@@ -1162,6 +1162,34 @@ async fn reports_from_the_event_log_as_json_and_csv() {
     );
     run(Command::Abandon { contact: c2 }, t(50));
     api.state.store.append_events(&log).await.unwrap();
+    api.state
+        .store
+        .set_contact_customer(c1, "CRM-7", t(0))
+        .await
+        .unwrap();
+    for (scale, score) in [("csat5", 5), ("nps10", 10)] {
+        let (s, e) = api
+            .call(
+                Method::POST,
+                "/api/v1/surveys",
+                Some(&supervisor),
+                Some(json!({"contact_id": c1, "scale": scale, "score": score})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{e}");
+    }
+    let (s, e) = api
+        .call(
+            Method::POST,
+            "/api/v1/surveys",
+            Some(&supervisor),
+            Some(json!({"contact_id": c1, "scale": "csat5", "score": 9})),
+        )
+        .await;
+    assert_eq!(
+        (s, e["details"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("score"))
+    );
 
     let (from, to) = (t(-1).as_millis(), t(3600).as_millis());
     let (s, body) = api
@@ -1191,6 +1219,23 @@ async fn reports_from_the_event_log_as_json_and_csv() {
         "{r}"
     );
     assert_eq!(r["asa_ms"].as_f64(), Some(8_000.0));
+    assert_eq!(
+        (
+            r["csat"]["responses"].as_u64(),
+            r["nps"]["responses"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+    // Resolved on the first contact, with no repeat yet; final only once the window passed.
+    assert_eq!(
+        (
+            r["fcr_true"]["ratio"]["numerator"].as_u64(),
+            r["fcr_true"]["final"].as_bool()
+        ),
+        (Some(1), Some(false)),
+        "{r}"
+    );
     let (s, csv) = api
         .call(
             Method::GET,

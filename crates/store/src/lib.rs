@@ -36,6 +36,6 @@ pub use document::{Document, Versioned};
 pub use error::StoreError;
 pub use event_log::EventFilter;
 pub use store::Store;
-pub use telephony::CallRecord;
+pub use telephony::{CallRecord, StoredSurveyAnswer};
 pub use user::{NewUser, Role, User, UserUpdate};
 pub use writer::{spawn_event_writer, EventWriter, WriterOptions};

@@ -1,4 +1,5 @@
-//! Calls by the PBX's call id, and the answers to hook deliveries already processed.
+//! What events do not carry: calls by the PBX's call id, the answers to hook deliveries
+//! already processed, the customer each contact belongs to, and survey answers.
 
 use switchboard_domain::{ContactId, Timestamp};
 
@@ -127,5 +128,104 @@ impl crate::Store {
             .await?;
         });
         Ok(())
+    }
+}
+
+/// A survey answer as stored: contact, scale name (`csat5`, `nps10`), score.
+pub type StoredSurveyAnswer = (ContactId, String, u8);
+
+impl crate::Store {
+    /// Remembers which customer a contact belongs to (the first reference given wins).
+    pub async fn set_contact_customer(
+        &self,
+        contact: ContactId,
+        customer: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "insert into contact_customer (contact_id, customer_ref, created_at) values ($1, $2, $3) \
+                 on conflict (contact_id) do nothing",
+            )
+            .bind(contact.to_string())
+            .bind(customer)
+            .bind(now.as_millis())
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Customer references of the contacts created in `[from, to)`.
+    pub async fn contact_customers_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<std::collections::BTreeMap<ContactId, String>, StoreError> {
+        let rows: Vec<(String, String)> = with_pool!(self, |pool| {
+            sqlx::query_as("select contact_id, customer_ref from contact_customer where created_at >= $1 and created_at < $2")
+                .bind(from.as_millis())
+                .bind(to.as_millis())
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(c, r)| {
+                Ok((
+                    c.parse().map_err(|_| {
+                        StoreError::Corrupt(format!("contact_customer.contact_id {c:?}"))
+                    })?,
+                    r,
+                ))
+            })
+            .collect()
+    }
+
+    /// Records a survey answer (a new one for the same contact and scale replaces it).
+    pub async fn add_survey_answer(
+        &self,
+        contact: ContactId,
+        scale: &str,
+        score: u8,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "insert into survey_answer (contact_id, scale, score, answered_at) values ($1, $2, $3, $4) \
+                 on conflict (contact_id, scale) do update set score = excluded.score, answered_at = excluded.answered_at",
+            )
+            .bind(contact.to_string())
+            .bind(scale)
+            .bind(i32::from(score))
+            .bind(now.as_millis())
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Survey answers given in `[from, to)`.
+    pub async fn survey_answers_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<StoredSurveyAnswer>, StoreError> {
+        let rows: Vec<(String, String, i32)> = with_pool!(self, |pool| {
+            sqlx::query_as("select contact_id, scale, score from survey_answer where answered_at >= $1 and answered_at < $2 order by contact_id, scale")
+                .bind(from.as_millis())
+                .bind(to.as_millis())
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(c, scale, score)| {
+                let contact = c
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("survey_answer.contact_id {c:?}")))?;
+                let score = u8::try_from(score)
+                    .map_err(|_| StoreError::Corrupt(format!("survey_answer.score {score}")))?;
+                Ok((contact, scale, score))
+            })
+            .collect()
     }
 }

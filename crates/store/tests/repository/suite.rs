@@ -37,6 +37,7 @@ macro_rules! repository_suite {
             writer_retries_while_the_database_fails,
             calls_are_claimed_once_and_remember_their_end,
             hook_answers_are_kept_once,
+            customers_and_survey_answers_are_kept_for_reports,
         );
     };
     (@tests $backend:expr; $($name:ident),* $(,)?) => {
@@ -78,7 +79,7 @@ fn new_user(username: &str, role: Role) -> NewUser {
 }
 
 /// Migrations in each set (`migrations/sqlite`, `migrations/postgres`).
-const MIGRATIONS: i64 = 5;
+const MIGRATIONS: i64 = 6;
 
 pub(crate) async fn migrations_apply_from_empty_and_again(db: TestDb) {
     let files = |set: &str| {
@@ -989,4 +990,32 @@ pub(crate) async fn hook_answers_are_kept_once(db: TestDb) {
         Some(r#"{"contact_id":"a"}"#)
     );
     assert_eq!(s.hook_response("other", "ev-1").await.unwrap(), None);
+}
+
+pub(crate) async fn customers_and_survey_answers_are_kept_for_reports(db: TestDb) {
+    let s = &db.store;
+    let (a, b) = (ContactId::new(), ContactId::new());
+    s.set_contact_customer(a, "CRM-1", t(0)).await.unwrap();
+    s.set_contact_customer(a, "CRM-2", t(1)).await.unwrap();
+    s.set_contact_customer(b, "CRM-1", t(10_000)).await.unwrap();
+    let early = s.contact_customers_between(t(0), t(5_000)).await.unwrap();
+    assert_eq!(
+        early.into_iter().collect::<Vec<_>>(),
+        vec![(a, "CRM-1".to_owned())],
+        "the first reference wins"
+    );
+    s.add_survey_answer(a, "csat5", 2, t(100)).await.unwrap();
+    s.add_survey_answer(a, "csat5", 5, t(200)).await.unwrap();
+    s.add_survey_answer(a, "nps10", 9, t(200)).await.unwrap();
+    let mut got = s.survey_answers_between(t(0), t(1_000)).await.unwrap();
+    got.sort_by(|x, y| x.1.cmp(&y.1));
+    assert_eq!(
+        got,
+        vec![(a, "csat5".to_owned(), 5), (a, "nps10".to_owned(), 9)]
+    );
+    assert!(s
+        .survey_answers_between(t(1_000), t(2_000))
+        .await
+        .unwrap()
+        .is_empty());
 }
