@@ -59,6 +59,10 @@ pub enum EventKind {
         priority: Priority,
         /// First arrival in the ACD; kept across re-queues, overflows and transfers.
         arrived_at: Timestamp,
+        /// What came with the contact (caller number, language, customer, IVR choices…), for
+        /// the agent's screen.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        attributes: std::collections::BTreeMap<String, String>,
     },
     /// Not admitted: the queue refuses contacts while nobody can serve it.
     ContactRefused {

@@ -12,6 +12,7 @@
 //! `switchboard_store::Store`.
 
 pub mod auth;
+pub mod console;
 pub mod documents;
 pub mod error;
 pub mod hooks;

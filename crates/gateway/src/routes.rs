@@ -23,7 +23,8 @@ use tower_http::{
 };
 
 use crate::{
-    auth, documents, error::ApiError, hooks, live, ops, reports, staffing, state::AppState, users,
+    auth, console, documents, error::ApiError, hooks, live, ops, reports, staffing,
+    state::AppState, users,
 };
 
 /// Who may call a route.
@@ -34,6 +35,10 @@ pub enum Access {
     /// No session: the request is signed with an integration's secret (or carries its
     /// token); refused with 401 otherwise.
     Integration,
+    /// A session of a user linked to an agent, checked by the handler (the token may also
+    /// come as `?token=`, for browsers' WebSockets): 401 without one, 403 for a user who is
+    /// not an agent.
+    Console,
 }
 
 pub const ADMIN: Access = Access::Roles(&[Role::Admin]);
@@ -89,6 +94,7 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/api/v1/auth/setup", Access::Public, "auth", "Create the first admin with the one-time setup secret", Some("SetupRequest"), post(auth::setup)),
         route!(POST "/api/v1/auth/login", Access::Public, "auth", "Sign in; returns a session token", Some("LoginRequest"), post(auth::login)),
         route!(POST "/api/v1/auth/logout", SIGNED_IN, "auth", "Sign out (revokes the token)", None, post(auth::logout)),
+        route!(GET "/api/v1/agent/ws", Access::Console, "live", "The agent console's WebSocket (session token in Authorization or ?token=; ?resume_from=<seq>)", None, get(console::connect)),
         route!(GET "/api/v1/auth/me", SIGNED_IN, "auth", "Who am I", None, get(auth::me)),
         route!(GET "/api/v1/users", ADMIN, "users", "List users", None, get(users::list)),
         route!(POST "/api/v1/users", ADMIN, "users", "Create a user", Some("NewUser"), post(users::create)),
@@ -276,7 +282,7 @@ pub fn openapi() -> Value {
             Access::Integration => {
                 errors.push(("401", "wrong signature, stale timestamp or unknown token"))
             }
-            Access::Roles(_) => {
+            Access::Roles(_) | Access::Console => {
                 errors.push(("401", "no valid session token"));
                 errors.push(("403", "role not allowed"));
             }
@@ -299,6 +305,9 @@ pub fn openapi() -> Value {
         op.insert("responses".into(), Value::Object(responses));
         if r.access == Access::Integration {
             op.insert("security".into(), json!([{ "hmac": [] }]));
+        }
+        if r.access == Access::Console {
+            op.insert("security".into(), json!([{ "bearer": [] }]));
         }
         if let Access::Roles(roles) = r.access {
             op.insert("security".into(), json!([{ "bearer": [] }]));

@@ -84,6 +84,8 @@ pub struct AppState {
     pub limiter: Arc<LoginLimiter>,
     /// Events waiting to be written to the event log (for /metrics and /readyz).
     pub event_log_lag: Arc<dyn Fn() -> u64 + Send + Sync>,
+    /// The agents' console outboxes (fed by `console::run`).
+    pub consoles: Arc<crate::console::Consoles>,
 }
 
 impl fmt::Debug for AppState {
@@ -112,6 +114,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             limiter,
             event_log_lag: Arc::new(|| 0),
+            consoles: Arc::default(),
         }
     }
 }

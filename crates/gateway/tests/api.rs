@@ -173,7 +173,7 @@ async fn role_matrix() {
                 "{} {path}: {status}",
                 r.method
             ),
-            Access::Roles(_) | Access::Integration => assert_eq!(
+            Access::Roles(_) | Access::Integration | Access::Console => assert_eq!(
                 status,
                 StatusCode::UNAUTHORIZED,
                 "{} {path} without a token",
@@ -193,6 +193,8 @@ async fn role_matrix() {
             let allowed = match r.access {
                 Access::Public => true,
                 Access::Roles(roles) => roles.contains(&role.unwrap()),
+                // None of these users is linked to an agent.
+                Access::Console => false,
                 Access::Integration => {
                     // A session is no substitute for the integration's signature.
                     assert_eq!(

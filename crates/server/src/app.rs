@@ -127,6 +127,7 @@ pub async fn serve(
     let mut state = AppState::new(store.clone(), dispatcher.clone(), clock.clone(), settings);
     state.event_log_lag = Arc::new(move || lag_writer.lag());
     let metrics = state.metrics.clone();
+    let consoles = tokio::spawn(switchboard_gateway::console::run(state.clone()));
     let forward = tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -189,6 +190,7 @@ pub async fn serve(
 
     tracing::info!("stopping: timers, event log, dispatcher state");
     sweeper.abort();
+    consoles.abort();
     let _ = stop_timers.send(());
     let _ = timers.await;
     let _ = stop_forward.send(());

@@ -118,6 +118,7 @@ fn events_of(n: usize, l: &Lifecycle) -> Vec<(i64, EventKind)> {
             tier: Tier::Standard,
             priority: Priority::default(),
             arrived_at: ts(entered),
+            attributes: Default::default(),
         },
     ));
     for (i, s) in l.steps.iter().enumerate() {

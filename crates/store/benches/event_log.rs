@@ -69,6 +69,7 @@ fn workload(n: usize) -> (Vec<Event>, Vec<Row>) {
                 tier: Tier::default(),
                 priority: Priority::default(),
                 arrived_at: at,
+                attributes: Default::default(),
             },
             1 => EventKind::ContactOffered {
                 contact,

@@ -588,6 +588,7 @@ impl Engine {
                 tier: new.tier,
                 priority: slot.priority(),
                 arrived_at: now,
+                attributes: new.attributes,
             },
         );
         self.contacts.insert(new.id, slot);

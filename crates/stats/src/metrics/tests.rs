@@ -62,6 +62,7 @@ impl Log {
                 tier: Tier::Standard,
                 priority: Priority::default(),
                 arrived_at: at(s),
+                attributes: Default::default(),
             },
         )
     }

@@ -506,6 +506,7 @@ pub(crate) fn fixture_events() -> Vec<Event> {
             tier: Tier::default(),
             priority: Priority::default(),
             arrived_at: t(1_000),
+            attributes: Default::default(),
         },
         EventKind::ContactOffered {
             contact: c1,
@@ -526,6 +527,7 @@ pub(crate) fn fixture_events() -> Vec<Event> {
             tier: Tier::default(),
             priority: Priority::default(),
             arrived_at: t(4_000),
+            attributes: Default::default(),
         },
         EventKind::ContactEnded {
             contact: c1,

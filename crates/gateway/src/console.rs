@@ -1,0 +1,642 @@
+//! The agent console's WebSocket, `GET /api/v1/agent/ws`.
+//!
+//! Versioned JSON messages, each with a sequence number per agent (`seq`):
+//! - server → agent: `hello` (profile, state, the contacts in hand), `offer` (the contact, its
+//!   data, the queue's greeting rendered for this agent and customer, the accept deadline),
+//!   `offer_withdrawn` (rejected, missed, withdrawn — with why), `assigned`, `ended` (wrap-up
+//!   starts), `completed`, `state` (presence), `ack`, `error`, `pong`;
+//! - agent → server: `set_state`, `accept`, `reject`, `hold`, `resume`, `end`, `transfer`,
+//!   `wrap_up`, `ping`; an optional `id` is echoed as `in_reply_to`.
+//!
+//! Every message for an agent is kept in a bounded outbox, so a console that reconnects with
+//! `?resume_from=<last seq seen>` gets exactly what it missed; if that is no longer in the
+//! outbox (or it reconnects to another instance) it gets a fresh `hello`. Malformed, unknown
+//! or out-of-turn messages get an `error` frame and the connection stays up. When an agent's
+//! last connection closes they are set away (`disconnected`): their offers are withdrawn at
+//! once and go to other agents. A console that cannot keep up (its socket's send buffer
+//! full for 10 s) is disconnected rather than slowing anyone else.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    extract::{
+        ws::{Message, WebSocket, WebSocketUpgrade},
+        Query, State,
+    },
+    http::{header, HeaderMap},
+    response::{IntoResponse, Response},
+};
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use switchboard_dispatch::QueueBackend;
+use switchboard_domain::{
+    Agent, AgentId, Command, ContactId, Event, EventKind, GreetingScript, Presence, ReasonCode,
+    TransferTarget, WrapUp,
+};
+use tokio::sync::{broadcast, Notify};
+
+use crate::{auth::token_hash, error::ApiError, state::AppState};
+
+/// Protocol version in every message.
+pub const VERSION: u32 = 1;
+/// Messages kept per agent for resuming.
+const OUTBOX: usize = 1024;
+/// How long one send may take before the console counts as stuck.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Default)]
+struct Outbox {
+    next_seq: u64,
+    messages: VecDeque<(u64, Arc<str>)>,
+    connections: usize,
+    wake: Arc<Notify>,
+}
+
+impl Outbox {
+    fn push(&mut self, mut message: Value) -> u64 {
+        self.next_seq += 1;
+        message["v"] = json!(VERSION);
+        message["seq"] = json!(self.next_seq);
+        self.messages
+            .push_back((self.next_seq, Arc::from(message.to_string())));
+        while self.messages.len() > OUTBOX {
+            self.messages.pop_front();
+        }
+        self.wake.notify_waiters();
+        self.next_seq
+    }
+}
+
+/// Contact data the offer shows, remembered from `contact_queued` until the contact leaves.
+#[derive(Debug, Clone)]
+struct ContactInfo {
+    channel: String,
+    tier: String,
+    attributes: std::collections::BTreeMap<String, String>,
+}
+
+/// The outboxes of every agent this instance has seen, fed by the dispatcher's events.
+#[derive(Debug, Default)]
+pub struct Consoles {
+    outboxes: Mutex<HashMap<AgentId, Outbox>>,
+    contacts: Mutex<HashMap<ContactId, ContactInfo>>,
+}
+
+impl Consoles {
+    fn with<R>(&self, agent: &AgentId, f: impl FnOnce(&mut Outbox) -> R) -> R {
+        let mut boxes = self.outboxes.lock().unwrap_or_else(|p| p.into_inner());
+        f(boxes.entry(agent.clone()).or_default())
+    }
+
+    fn push(&self, agent: &AgentId, message: Value) -> u64 {
+        self.with(agent, |o| o.push(message))
+    }
+}
+
+/// Follows the dispatcher's events and turns those about an agent into console messages.
+pub async fn run(state: AppState) {
+    let mut events = state.dispatcher.subscribe();
+    loop {
+        match events.recv().await {
+            Ok(e) => on_event(&state, &e).await,
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::error!(
+                    missed = n,
+                    "agent consoles fell behind the dispatcher; consoles will resync"
+                );
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+async fn on_event(state: &AppState, e: &Event) {
+    let consoles = &state.consoles;
+    match &e.kind {
+        EventKind::ContactQueued {
+            contact,
+            channel,
+            tier,
+            attributes,
+            ..
+        } => {
+            consoles
+                .contacts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(
+                    *contact,
+                    ContactInfo {
+                        channel: channel.as_str().into(),
+                        tier: tier.as_str().into(),
+                        attributes: attributes.clone(),
+                    },
+                );
+        }
+        EventKind::ContactOffered {
+            contact,
+            queue,
+            agent,
+            deadline,
+        } => {
+            let info = consoles
+                .contacts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(contact)
+                .cloned();
+            let greeting = greeting(state, agent, queue.as_str(), info.as_ref()).await;
+            consoles.push(agent, json!({
+                "type": "offer", "contact_id": contact, "queue": queue, "deadline": deadline,
+                "channel": info.as_ref().map(|i| i.channel.clone()), "tier": info.as_ref().map(|i| i.tier.clone()),
+                "data": info.map(|i| i.attributes), "greeting": greeting,
+            }));
+        }
+        EventKind::OfferRejected { contact, agent, .. } => {
+            consoles.push(
+                agent,
+                json!({ "type": "offer_withdrawn", "contact_id": contact, "reason": "rejected" }),
+            );
+        }
+        EventKind::OfferTimedOut { contact, agent, .. } => {
+            consoles.push(
+                agent,
+                json!({ "type": "offer_withdrawn", "contact_id": contact, "reason": "timed_out" }),
+            );
+        }
+        EventKind::OfferWithdrawn {
+            contact,
+            agent,
+            reason,
+            ..
+        } => {
+            consoles.push(
+                agent,
+                json!({ "type": "offer_withdrawn", "contact_id": contact, "reason": reason }),
+            );
+        }
+        EventKind::OfferAccepted {
+            contact,
+            agent,
+            queue,
+            ..
+        } => {
+            consoles.push(
+                agent,
+                json!({ "type": "assigned", "contact_id": contact, "queue": queue }),
+            );
+        }
+        EventKind::ContactEnded {
+            contact,
+            agent,
+            wrap_up_until,
+            ..
+        } => {
+            consoles.push(
+                agent,
+                json!({ "type": "ended", "contact_id": contact, "wrap_up_until": wrap_up_until }),
+            );
+        }
+        EventKind::ContactCompleted { contact, agent, .. } => {
+            consoles.push(agent, json!({ "type": "completed", "contact_id": contact }));
+        }
+        EventKind::AgentPresenceChanged { agent, presence } => {
+            consoles.push(agent, json!({ "type": "state", "presence": presence }));
+        }
+        _ => {}
+    }
+    // Forget contacts that left the ACD.
+    if let EventKind::ContactAbandoned { contact, .. }
+    | EventKind::ContactExited { contact, .. }
+    | EventKind::ContactRefused { contact, .. } = &e.kind
+    {
+        consoles
+            .contacts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(contact);
+    }
+}
+
+/// The queue's greeting for this contact's language (else the default script), with the
+/// company, the agent and the customer filled in.
+async fn greeting(
+    state: &AppState,
+    agent: &AgentId,
+    queue: &str,
+    info: Option<&ContactInfo>,
+) -> Option<String> {
+    let language = info
+        .and_then(|i| i.attributes.get("language"))
+        .map(String::as_str)
+        .unwrap_or("en");
+    let scripts = state.store.list::<GreetingScript>().await.ok()?;
+    let rank = |s: &GreetingScript| {
+        let queue_match = s.queue.as_ref().map(|q| q.as_str() == queue);
+        let lang_match =
+            s.language == language || language.starts_with(&format!("{}-", s.language));
+        match (queue_match, lang_match) {
+            (Some(true), true) => 0,
+            (None, true) => 1,
+            (Some(true), false) => 2,
+            (None, false) => 3,
+            (Some(false), _) => 9,
+        }
+    };
+    let script = scripts
+        .iter()
+        .map(|v| &v.doc)
+        .filter(|s| rank(s) < 9)
+        .min_by_key(|s| rank(s))?;
+    let profile = state
+        .store
+        .get::<Agent>(agent.as_str())
+        .await
+        .ok()
+        .flatten()
+        .map(|v| v.doc);
+    let attr = |k: &str| info.and_then(|i| i.attributes.get(k)).cloned();
+    let values = [
+        ("company", state.settings.company_name.clone()),
+        (
+            "agent_name",
+            profile
+                .as_ref()
+                .map_or_else(|| agent.to_string(), |p| p.display_name.clone()),
+        ),
+        (
+            "agent_number",
+            profile
+                .as_ref()
+                .map_or_else(String::new, |p| p.number.clone()),
+        ),
+        ("customer_name", attr("customer_name").unwrap_or_default()),
+        (
+            "customer_tier",
+            info.map(|i| i.tier.clone()).unwrap_or_default(),
+        ),
+        ("queue", queue.to_owned()),
+        ("language", language.to_owned()),
+    ];
+    let mut text = script.template.clone();
+    for (name, value) in values {
+        text = text.replace(&format!("{{{name}}}"), &value);
+    }
+    // A greeting with an empty name reads badly: "How can I help you, ?" → "How can I help you?"
+    Some(text.replace(", ?", "?").replace(" ,", ","))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConnectParams {
+    /// The session token, for browsers that cannot set headers on a WebSocket.
+    pub token: Option<String>,
+    /// The last `seq` this console saw; missed messages are replayed.
+    pub resume_from: Option<u64>,
+}
+
+/// `GET /api/v1/agent/ws`
+pub async fn connect(
+    State(state): State<AppState>,
+    query: Result<Query<ConnectParams>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let Ok(Query(params)) = query else {
+        return ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "bad_request",
+            "bad query",
+        )
+        .into_response();
+    };
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned)
+        .or(params.token);
+    let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 200) else {
+        return ApiError::unauthorized().into_response();
+    };
+    let user = match state
+        .store
+        .session_user(&token_hash(&token), state.clock.now())
+        .await
+    {
+        Ok(Some(u)) => u,
+        Ok(None) => return ApiError::unauthorized().into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let Some(agent) = user.agent_id.clone() else {
+        return ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "forbidden",
+            "this user is not linked to an agent",
+        )
+        .into_response();
+    };
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(e) => {
+            return ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "not_a_websocket",
+                e.to_string(),
+            )
+            .into_response()
+        }
+    };
+    ws.on_upgrade(move |socket| session(state, agent, params.resume_from, socket))
+}
+
+async fn session(state: AppState, agent: AgentId, resume_from: Option<u64>, socket: WebSocket) {
+    let consoles = state.consoles.clone();
+    let wake = consoles.with(&agent, |o| {
+        o.connections += 1;
+        o.wake.clone()
+    });
+    // Resume if everything after `resume_from` is still in the outbox; else a fresh hello.
+    let resumable = consoles.with(&agent, |o| match (resume_from, o.messages.front()) {
+        (Some(n), Some(&(first, _))) => n + 1 >= first && n <= o.next_seq,
+        (Some(n), None) => n == o.next_seq,
+        (None, _) => false,
+    });
+    let mut sent = if resumable {
+        resume_from.unwrap_or(0)
+    } else {
+        let hello = hello(&state, &agent).await;
+        consoles.push(&agent, hello) - 1
+    };
+    let (mut tx, mut rx) = socket.split();
+    loop {
+        // Everything queued after `sent`.
+        let pending: Vec<(u64, Arc<str>)> = consoles.with(&agent, |o| {
+            o.messages
+                .iter()
+                .filter(|(seq, _)| *seq > sent)
+                .cloned()
+                .collect()
+        });
+        let notified = wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let mut broken = false;
+        for (seq, text) in pending {
+            match tokio::time::timeout(
+                SEND_TIMEOUT,
+                tx.send(Message::Text(text.to_string().into())),
+            )
+            .await
+            {
+                Ok(Ok(())) => sent = seq,
+                _ => {
+                    broken = true;
+                    break;
+                }
+            }
+        }
+        if broken {
+            break;
+        }
+        tokio::select! {
+            () = &mut notified => {}
+            incoming = rx.next() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    let reply = handle(&state, &agent, text.as_str()).await;
+                    consoles.push(&agent, reply);
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    consoles.push(&agent, json!({ "type": "error", "code": "bad_message", "message": "send JSON text frames" }));
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    let last = consoles.with(&agent, |o| {
+        o.connections -= 1;
+        o.connections == 0
+    });
+    if last {
+        // Nobody can answer offers now: set away, which withdraws them for other agents.
+        let away = Presence::Away {
+            reason: ReasonCode::parse("disconnected").expect("a valid reason"),
+        };
+        let logged_in = !matches!(
+            state.dispatcher.agent_status(&agent).await,
+            Ok(Some(
+                switchboard_domain::AgentStatus::Offline
+                    | switchboard_domain::AgentStatus::Away { .. }
+            )) | Ok(None)
+                | Err(_)
+        );
+        if logged_in {
+            if let Err(e) = state
+                .dispatcher
+                .execute(
+                    Command::SetPresence {
+                        agent: agent.clone(),
+                        presence: away,
+                    },
+                    state.clock.now(),
+                )
+                .await
+            {
+                tracing::warn!(agent = %agent, error = %e, "could not set a disconnected agent away");
+            }
+        }
+    }
+}
+
+async fn hello(state: &AppState, agent: &AgentId) -> Value {
+    let profile = state
+        .store
+        .get::<Agent>(agent.as_str())
+        .await
+        .ok()
+        .flatten()
+        .map(|v| v.doc);
+    let status = state.dispatcher.agent_status(agent).await.ok().flatten();
+    json!({
+        "type": "hello",
+        "agent": agent,
+        "display_name": profile.as_ref().map(|p| p.display_name.clone()),
+        "number": profile.as_ref().map(|p| p.number.clone()),
+        "status": status,
+    })
+}
+
+/// What a console may send.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum Request {
+    SetState {
+        #[serde(default)]
+        id: Option<Value>,
+        presence: Presence,
+    },
+    Accept {
+        #[serde(default)]
+        id: Option<Value>,
+        contact_id: ContactId,
+    },
+    Reject {
+        #[serde(default)]
+        id: Option<Value>,
+        contact_id: ContactId,
+    },
+    Hold {
+        #[serde(default)]
+        id: Option<Value>,
+        contact_id: ContactId,
+    },
+    Resume {
+        #[serde(default)]
+        id: Option<Value>,
+        contact_id: ContactId,
+    },
+    End {
+        #[serde(default)]
+        id: Option<Value>,
+        contact_id: ContactId,
+    },
+    Transfer {
+        #[serde(default)]
+        id: Option<Value>,
+        contact_id: ContactId,
+        to: TransferTarget,
+    },
+    WrapUp {
+        #[serde(default)]
+        id: Option<Value>,
+        contact_id: ContactId,
+        #[serde(default)]
+        disposition: Option<String>,
+        #[serde(default)]
+        resolved: Option<bool>,
+    },
+    Ping {
+        #[serde(default)]
+        id: Option<Value>,
+    },
+}
+
+async fn handle(state: &AppState, agent: &AgentId, text: &str) -> Value {
+    let request: Request = match serde_json::from_str(text) {
+        Ok(r) => r,
+        Err(e) => {
+            return json!({ "type": "error", "code": "bad_message", "message": e.to_string() })
+        }
+    };
+    let (id, command) = match request {
+        Request::Ping { id } => return json!({ "type": "pong", "in_reply_to": id }),
+        Request::SetState { id, presence } => (
+            id,
+            Command::SetPresence {
+                agent: agent.clone(),
+                presence,
+            },
+        ),
+        Request::Accept { id, contact_id } => (
+            id,
+            Command::Accept {
+                contact: contact_id,
+                agent: agent.clone(),
+            },
+        ),
+        Request::Reject { id, contact_id } => (
+            id,
+            Command::Reject {
+                contact: contact_id,
+                agent: agent.clone(),
+            },
+        ),
+        Request::Hold { id, contact_id } => (
+            id,
+            Command::Hold {
+                contact: contact_id,
+            },
+        ),
+        Request::Resume { id, contact_id } => (
+            id,
+            Command::Resume {
+                contact: contact_id,
+            },
+        ),
+        Request::End { id, contact_id } => (
+            id,
+            Command::Complete {
+                contact: contact_id,
+            },
+        ),
+        Request::Transfer { id, contact_id, to } => (
+            id,
+            Command::Transfer {
+                contact: contact_id,
+                to,
+            },
+        ),
+        Request::WrapUp {
+            id,
+            contact_id,
+            disposition,
+            resolved,
+        } => (
+            id,
+            Command::FinishWrapUp {
+                contact: contact_id,
+                agent: agent.clone(),
+                wrap_up: WrapUp {
+                    disposition,
+                    resolved,
+                },
+            },
+        ),
+    };
+    // An agent acts on their own contacts only.
+    if let Some(contact) = contact_of(&command) {
+        let mine = match state.dispatcher.contact(contact).await {
+            Ok(Some(s)) => {
+                holder(&s).is_none_or(|h| &h == agent)
+                    || matches!(command, Command::FinishWrapUp { .. })
+            }
+            Ok(None) => true,
+            Err(_) => false,
+        };
+        if !mine {
+            return json!({ "type": "error", "in_reply_to": id, "code": "not_yours", "message": "that contact is another agent's" });
+        }
+    }
+    match state.dispatcher.execute(command, state.clock.now()).await {
+        Ok(_) => json!({ "type": "ack", "in_reply_to": id }),
+        Err(e) => {
+            json!({ "type": "error", "in_reply_to": id, "code": e.code(), "message": e.to_string() })
+        }
+    }
+}
+
+fn contact_of(command: &Command) -> Option<ContactId> {
+    match command {
+        Command::Hold { contact }
+        | Command::Resume { contact }
+        | Command::Complete { contact }
+        | Command::Transfer { contact, .. } => Some(*contact),
+        _ => None,
+    }
+}
+
+fn holder(state: &switchboard_domain::ContactState) -> Option<AgentId> {
+    use switchboard_domain::ContactState::*;
+    match state {
+        Offered { agent, .. }
+        | Assigned { agent, .. }
+        | Held { agent, .. }
+        | WrapUp { agent, .. } => Some(agent.clone()),
+        Queued { .. } => None,
+    }
+}

@@ -1,0 +1,357 @@
+//! The agent console over a real WebSocket (tokio-tungstenite against a server on port 0).
+
+use std::{sync::Arc, time::Duration};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use switchboard_dispatch::{AnyBackend, MemoryBackend, SystemClock};
+use switchboard_gateway::{
+    auth::{hash_password, token_hash},
+    console, router, AppState, PasswordHashing, Settings,
+};
+use switchboard_store::{NewUser, Role, Store};
+use tokio::net::TcpStream;
+use tokio_tungstenite::{connect_async, tungstenite::Message, MaybeTlsStream, WebSocketStream};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+struct Center {
+    state: AppState,
+    addr: std::net::SocketAddr,
+    agent_token: String,
+    admin_token: String,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Center {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn session(store: &Store, username: &str, role: Role, agent: Option<&str>) -> String {
+    let cheap = PasswordHashing {
+        memory_kib: 256,
+        iterations: 1,
+    };
+    let user = store
+        .create_user(&NewUser {
+            username: username.into(),
+            display_name: username.into(),
+            role,
+            password_hash: hash_password("irrelevant password".into(), cheap)
+                .await
+                .unwrap(),
+            agent_id: agent.map(|a| switchboard_domain::AgentId::parse(a).unwrap()),
+        })
+        .await
+        .unwrap();
+    let token = format!("token-{}", uuid::Uuid::new_v4().simple());
+    store
+        .create_session(
+            &token_hash(&token),
+            user.user_id,
+            switchboard_domain::Timestamp::from_millis(0),
+            switchboard_domain::Timestamp::from_millis(i64::MAX / 2),
+        )
+        .await
+        .unwrap();
+    token
+}
+
+async fn center() -> Center {
+    let dir = std::env::temp_dir().join(format!("sb-console-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::connect(&format!("sqlite://{}/t.db", dir.display()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let state = AppState::new(
+        store.clone(),
+        Arc::new(AnyBackend::Memory(MemoryBackend::new())),
+        Arc::new(SystemClock),
+        Settings::default(),
+    );
+    tokio::spawn(console::run(state.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = router(state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let agent_token = session(&store, "ann", Role::Agent, Some("ann")).await;
+    let admin_token = session(&store, "boss", Role::Admin, None).await;
+    Center {
+        state,
+        addr,
+        agent_token,
+        admin_token,
+        dir,
+    }
+}
+
+impl Center {
+    async fn admin(&self, method: &str, path: &str, body: Value) -> Value {
+        let mut stream = TcpStream::connect(self.addr).await.unwrap();
+        let body = body.to_string();
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\nauthorization: Bearer {}\r\ncontent-length: {}\r\n\r\n{body}",
+            self.admin_token,
+            body.len()
+        );
+        tokio::io::AsyncWriteExt::write_all(&mut stream, req.as_bytes())
+            .await
+            .unwrap();
+        let mut raw = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut raw)
+            .await
+            .unwrap();
+        assert!(raw.starts_with("HTTP/1.1 2"), "{method} {path}: {raw}");
+        let payload = raw.split_once("\r\n\r\n").unwrap().1;
+        serde_json::from_str(payload).unwrap_or(Value::Null)
+    }
+
+    async fn connect(&self, query: &str) -> Ws {
+        let url = format!(
+            "ws://{}/api/v1/agent/ws?token={}{query}",
+            self.addr, self.agent_token
+        );
+        connect_async(url).await.expect("the console connects").0
+    }
+}
+
+/// The next message matching `pred`, skipping others; fails after 5 s.
+async fn expect(ws: &mut Ws, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let msg = ws
+                .next()
+                .await
+                .expect("the socket stays open")
+                .expect("a frame");
+            if let Message::Text(text) = msg {
+                let v: Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(v["v"], 1, "versioned: {v}");
+                if pred(&v) {
+                    return v;
+                }
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {what} within 5 s"))
+}
+
+fn of_type(t: &'static str) -> impl Fn(&Value) -> bool {
+    move |v| v["type"] == t
+}
+
+async fn send(ws: &mut Ws, v: Value) {
+    ws.send(Message::Text(v.to_string().into())).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_takes_a_call_from_offer_to_wrap_up() {
+    let c = center().await;
+    c.admin(
+        "PUT",
+        "/api/v1/queues/sales",
+        json!({"id": "sales", "wrap_up": 30}),
+    )
+    .await;
+    c.admin(
+        "PUT",
+        "/api/v1/agents/ann",
+        json!({"id": "ann", "display_name": "Ann Lee", "number": "1001"}),
+    )
+    .await;
+    c.admin("PUT", "/api/v1/scripts/default-en", json!({"script_id": "default-en", "language": "en",
+        "template": "Hello, {company}, this is {agent_name}, agent {agent_number}. How can I help you, {customer_name}?"})).await;
+    let mut ws = c.connect("").await;
+    let hello = expect(&mut ws, "hello", of_type("hello")).await;
+    assert_eq!(
+        (
+            hello["display_name"].as_str(),
+            hello["status"]["state"].as_str()
+        ),
+        (Some("Ann Lee"), Some("offline")),
+        "{hello}"
+    );
+
+    send(
+        &mut ws,
+        json!({"type": "set_state", "id": 1, "presence": {"presence": "available"}}),
+    )
+    .await;
+    expect(&mut ws, "ack", |v| {
+        v["type"] == "ack" && v["in_reply_to"] == 1
+    })
+    .await;
+    expect(&mut ws, "state", of_type("state")).await;
+
+    let created = c
+        .admin(
+            "POST",
+            "/api/v1/contacts",
+            json!({"queue": "sales", "channel": "voice", "tier": "gold",
+        "attributes": {"customer_name": "Mr. Smith", "language": "en"}}),
+        )
+        .await;
+    let contact = created["contact_id"].as_str().unwrap().to_owned();
+    let offer = expect(&mut ws, "offer", of_type("offer")).await;
+    assert_eq!(offer["contact_id"], contact.as_str());
+    assert_eq!(
+        offer["greeting"],
+        "Hello, Switchboard, this is Ann Lee, agent 1001. How can I help you, Mr. Smith?"
+    );
+    assert_eq!(
+        (
+            offer["tier"].as_str(),
+            offer["data"]["customer_name"].as_str()
+        ),
+        (Some("gold"), Some("Mr. Smith"))
+    );
+    assert!(offer["deadline"].is_number());
+
+    send(&mut ws, json!({"type": "accept", "contact_id": contact})).await;
+    expect(&mut ws, "assigned", of_type("assigned")).await;
+    send(&mut ws, json!({"type": "hold", "contact_id": contact})).await;
+    send(&mut ws, json!({"type": "resume", "contact_id": contact})).await;
+    send(&mut ws, json!({"type": "end", "contact_id": contact})).await;
+    let ended = expect(&mut ws, "ended", of_type("ended")).await;
+    assert!(ended["wrap_up_until"].is_number());
+    send(&mut ws, json!({"type": "wrap_up", "contact_id": contact, "disposition": "resolved", "resolved": true})).await;
+    expect(&mut ws, "completed", of_type("completed")).await;
+
+    // Bad messages get an error frame; the connection stays up.
+    ws.send(Message::Text("{not json".into())).await.unwrap();
+    let e = expect(&mut ws, "error", of_type("error")).await;
+    assert_eq!(e["code"], "bad_message");
+    send(
+        &mut ws,
+        json!({"type": "accept", "id": "x", "contact_id": uuid::Uuid::new_v4()}),
+    )
+    .await;
+    let e = expect(&mut ws, "error", |v| {
+        v["type"] == "error" && v["in_reply_to"] == "x"
+    })
+    .await;
+    assert_eq!(e["code"], "unknown_contact");
+    send(&mut ws, json!({"type": "ping", "id": 7})).await;
+    expect(&mut ws, "pong", |v| {
+        v["type"] == "pong" && v["in_reply_to"] == 7
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_console_resumes_without_losing_anything_and_its_offer_moves_on() {
+    let c = center().await;
+    c.admin("PUT", "/api/v1/queues/sales", json!({"id": "sales"}))
+        .await;
+    c.admin(
+        "PUT",
+        "/api/v1/agents/ann",
+        json!({"id": "ann", "display_name": "Ann", "number": "1"}),
+    )
+    .await;
+    c.admin(
+        "PUT",
+        "/api/v1/agents/bob",
+        json!({"id": "bob", "display_name": "Bob", "number": "2"}),
+    )
+    .await;
+    let mut ws = c.connect("").await;
+    expect(&mut ws, "hello", of_type("hello")).await;
+    send(
+        &mut ws,
+        json!({"type": "set_state", "presence": {"presence": "available"}}),
+    )
+    .await;
+    let state = expect(&mut ws, "state", of_type("state")).await;
+    let created = c
+        .admin(
+            "POST",
+            "/api/v1/contacts",
+            json!({"queue": "sales", "channel": "voice"}),
+        )
+        .await;
+    let offer = expect(&mut ws, "offer", of_type("offer")).await;
+    assert_eq!(offer["contact_id"], created["contact_id"]);
+    let last_seen = offer["seq"].as_u64().unwrap();
+    assert!(last_seen > state["seq"].as_u64().unwrap());
+
+    // Bob is available too; Ann's console drops while the call rings at her.
+    use switchboard_dispatch::QueueBackend;
+    let bob = switchboard_domain::AgentId::parse("bob").unwrap();
+    c.state
+        .dispatcher
+        .execute(
+            switchboard_domain::Command::SetPresence {
+                agent: bob.clone(),
+                presence: switchboard_domain::Presence::Available,
+            },
+            switchboard_dispatch::Clock::now(&SystemClock),
+        )
+        .await
+        .unwrap();
+    drop(ws);
+    let contact: switchboard_domain::ContactId =
+        created["contact_id"].as_str().unwrap().parse().unwrap();
+    let mut moved = false;
+    for _ in 0..100 {
+        if let Ok(Some(switchboard_domain::ContactState::Offered { agent, .. })) =
+            c.state.dispatcher.contact(contact).await
+        {
+            if agent == bob {
+                moved = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(moved, "the offer to the disconnected agent went to Bob");
+
+    // Reconnecting with the last seq seen replays exactly what was missed, in order.
+    let mut ws = c.connect(&format!("&resume_from={last_seen}")).await;
+    let first = expect(&mut ws, "the first missed message", |_| true).await;
+    assert_eq!(first["seq"].as_u64(), Some(last_seen + 1), "{first}");
+    assert_ne!(first["type"], "hello", "resumed, not restarted");
+    // What was missed: she was set away ("disconnected") and the offer withdrawn.
+    let second = expect(&mut ws, "the second missed message", |_| true).await;
+    assert_eq!(second["seq"].as_u64(), Some(last_seen + 2));
+    let (state, withdrawn) = if first["type"] == "state" {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    assert_eq!(state["presence"]["reason"], "disconnected", "{state}");
+    assert_eq!(
+        (withdrawn["type"].as_str(), withdrawn["reason"].as_str()),
+        (Some("offer_withdrawn"), Some("agent_unavailable")),
+        "{withdrawn}"
+    );
+    drop(ws);
+    // Too old to resume: a fresh hello.
+    let mut ws = c.connect("&resume_from=999999").await;
+    expect(&mut ws, "hello", of_type("hello")).await;
+}
+
+#[tokio::test]
+async fn only_signed_in_agents_get_a_console() {
+    let c = center().await;
+    for (query, status) in [("", 401u16), ("?token=wrong", 401)] {
+        let url = format!("ws://{}/api/v1/agent/ws{query}", c.addr);
+        match connect_async(url).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+                assert_eq!(res.status().as_u16(), status)
+            }
+            other => panic!("expected HTTP {status}, got {:?}", other.map(|_| ())),
+        }
+    }
+    let url = format!("ws://{}/api/v1/agent/ws?token={}", c.addr, c.admin_token);
+    match connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+            assert_eq!(res.status().as_u16(), 403, "an admin who is not an agent")
+        }
+        other => panic!("expected 403, got {:?}", other.map(|_| ())),
+    }
+}
