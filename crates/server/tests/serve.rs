@@ -373,7 +373,79 @@ async fn two_servers_share_postgresql_and_redis() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(seen, 200);
+
+    // An agent's console is on instance two; the call's hook arrives at instance one.
+    let agent = json!({"id": "ann", "display_name": "Ann", "number": "1001"});
+    assert_eq!(
+        http(
+            one.addr,
+            "PUT",
+            "/api/v1/agents/ann",
+            Some(&token),
+            Some(agent)
+        )
+        .await
+        .0,
+        201
+    );
+    let (s, _) = http(one.addr, "POST", "/api/v1/users", Some(&token), Some(json!({
+        "username": "ann", "display_name": "Ann", "role": "agent", "password": "ann's long password", "agent_id": "ann"
+    }))).await;
+    assert_eq!(s, 201);
+    let (_, ann) = http(
+        two.addr,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"username": "ann", "password": "ann's long password"})),
+    )
+    .await;
+    let ann_token = ann["token"].as_str().unwrap().to_owned();
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!(
+        "ws://{}/api/v1/agent/ws?token={ann_token}",
+        two.addr
+    ))
+    .await
+    .unwrap();
+    next_of(&mut ws, "hello").await;
+    send_json(
+        &mut ws,
+        json!({"type": "set_state", "presence": {"presence": "available"}}),
+    )
+    .await;
+    next_of(&mut ws, "state").await;
+    let secret = "pbx-secret-0123456789abcdef";
+    let integration = json!({"integration_id": "pbx", "kind": "generic", "secret": secret});
+    assert_eq!(
+        http(
+            one.addr,
+            "PUT",
+            "/api/v1/integrations/pbx",
+            Some(&token),
+            Some(integration)
+        )
+        .await
+        .0,
+        201
+    );
+    let call =
+        json!({"event_id": "x1", "type": "call.arrived", "call_id": "c-1", "queue": "sales"});
+    let (s, arrived) = signed_hook(one.addr, secret, call).await;
+    assert_eq!(s, 200, "{arrived}");
+    let offer = next_of(&mut ws, "offer").await;
+    assert_eq!(
+        offer["contact_id"], arrived["contact_id"],
+        "the hook on one rang the console on two"
+    );
+    // Instance one goes away mid-offer: nothing is lost, the agent answers through two.
     one.stop().await;
+    send_json(
+        &mut ws,
+        json!({"type": "accept", "contact_id": arrived["contact_id"]}),
+    )
+    .await;
+    next_of(&mut ws, "assigned").await;
+    drop(ws);
     two.stop().await;
 
     // Leave nothing behind.
@@ -397,4 +469,32 @@ async fn two_servers_share_postgresql_and_redis() {
             .await
             .unwrap();
     }
+}
+
+type Console = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+/// The next console message of type `want`, skipping others; fails after 5 s.
+async fn next_of(ws: &mut Console, want: &str) -> Value {
+    use futures_util::StreamExt;
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) = ws.next().await {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["type"] == want {
+                    return v;
+                }
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {want} on the console"))
+}
+
+async fn send_json(ws: &mut Console, v: Value) {
+    use futures_util::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        v.to_string().into(),
+    ))
+    .await
+    .unwrap();
 }
