@@ -185,13 +185,11 @@ async fn four_instances_race_without_double_or_lost_assignments() {
         assert!(log == &logs[0], "instance {i} diverged");
     }
     check_assignments(&logs[0]);
-    // Over 30,000 entries were appended; snapshots (every 10,000 by default) trimmed the log
-    // meanwhile, without any instance losing step.
-    let log_len = nodes[0].log_len().await.unwrap();
-    assert!(
-        log_len < 25_000,
-        "{log_len} log entries: the log was not trimmed"
-    );
+    // Over 30,000 entries were appended, and snapshots were taken meanwhile (the log is
+    // kept for 5 minutes of log time behind them, so nothing was trimmed in this short run:
+    // an instance that falls behind under load catches up entry by entry).
+    let (_, snapshot_bytes) = nodes[0].memory_usage().await.unwrap();
+    assert!(snapshot_bytes > 0, "no snapshot was stored");
 }
 
 /// The model check on one event stream: an offer only for a contact nobody holds; each
@@ -500,7 +498,11 @@ async fn join_with(ns: &str, snapshot_every: u64) -> RedisBackend {
     RedisBackend::ephemeral_with(
         &url,
         ns,
-        switchboard_dispatch::RedisOptions { snapshot_every },
+        // Trim as soon as the snapshots allow, to see it happen within a test.
+        switchboard_dispatch::RedisOptions {
+            snapshot_every,
+            keep_log: Duration::ZERO,
+        },
     )
     .await
     .unwrap_or_else(|e| panic!("Redis at {url} is required for these tests: {e}"))

@@ -67,8 +67,9 @@ return {1, redis.call('XADD', KEYS[1], ARGV[1] .. '-*', 'k', 't', 'r', ARGV[2], 
 ";
 
 /// Stores a snapshot taken at position ARGV[1] unless a later one is stored, then trims the
-/// log before the *previous* snapshot (so instances a whole interval behind still find their
-/// next entries) and records how far it trimmed. Returns 1 if stored.
+/// log before the *previous* snapshot — and never the last ARGV[3] milliseconds of log time —
+/// so that instances a whole interval (or a burst) behind still find their next entries, and
+/// records how far it trimmed. Returns 1 if stored.
 const SAVE: &str = r"
 local function before(a, b)
   local am, as = string.match(a, '^(%d+)-(%d+)$')
@@ -81,8 +82,12 @@ if prev and not before(prev, ARGV[1]) then return 0 end
 redis.call('SET', KEYS[2], ARGV[1] .. ' ' .. ARGV[2])
 redis.call('SET', KEYS[3], ARGV[1])
 if prev then
-  redis.call('XTRIM', KEYS[1], 'MINID', prev)
-  redis.call('SET', KEYS[4], prev)
+  -- Keep at least ARGV[3] ms of log before this snapshot, whatever the previous one says.
+  local cutoff = tonumber(string.match(ARGV[1], '^(%d+)')) - tonumber(ARGV[3])
+  local trim = prev
+  if tonumber(string.match(prev, '^(%d+)')) > cutoff then trim = string.format('%.0f-0', math.max(cutoff, 0)) end
+  redis.call('XTRIM', KEYS[1], 'MINID', trim)
+  redis.call('SET', KEYS[4], trim)
 end
 return 1
 ";
@@ -144,12 +149,17 @@ impl Keys {
 pub struct RedisOptions {
     /// Save a snapshot (and trim the log before the previous one) every this many entries.
     pub snapshot_every: u64,
+    /// Log kept before each snapshot at the least, in log time: an instance this far behind
+    /// still catches up entry by entry instead of reloading a snapshot (and skipping the
+    /// events in between).
+    pub keep_log: Duration,
 }
 
 impl Default for RedisOptions {
     fn default() -> Self {
         Self {
             snapshot_every: 10_000,
+            keep_log: Duration::from_secs(300),
         }
     }
 }
@@ -631,6 +641,7 @@ impl Follower {
                 .key(&inner.keys.trimmed_to)
                 .arg(&at)
                 .arg(json)
+                .arg(inner.options.keep_log.as_millis() as u64)
                 .invoke_async(&mut conn)
                 .await;
             match stored {
