@@ -23,6 +23,7 @@ pub mod reports;
 pub mod routes;
 pub mod staffing;
 pub mod state;
+pub mod supervisor;
 pub mod users;
 
 pub use routes::{openapi, router, routes, Access, Route};

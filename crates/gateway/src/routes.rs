@@ -24,7 +24,7 @@ use tower_http::{
 
 use crate::{
     auth, console, documents, error::ApiError, hooks, live, ops, reports, staffing,
-    state::AppState, users,
+    state::AppState, supervisor, users,
 };
 
 /// Who may call a route.
@@ -39,6 +39,8 @@ pub enum Access {
     /// come as `?token=`, for browsers' WebSockets): 401 without one, 403 for a user who is
     /// not an agent.
     Console,
+    /// A WebSocket for these roles, checked by the handler (token in the header or `?token=`).
+    Socket(&'static [Role]),
 }
 
 pub const ADMIN: Access = Access::Roles(&[Role::Admin]);
@@ -95,6 +97,7 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/api/v1/auth/login", Access::Public, "auth", "Sign in; returns a session token", Some("LoginRequest"), post(auth::login)),
         route!(POST "/api/v1/auth/logout", SIGNED_IN, "auth", "Sign out (revokes the token)", None, post(auth::logout)),
         route!(GET "/api/v1/agent/ws", Access::Console, "live", "The agent console's WebSocket (session token in Authorization or ?token=; ?resume_from=<seq>)", None, get(console::connect)),
+        route!(GET "/api/v1/supervisor/ws", Access::Socket(&[Role::Supervisor, Role::Admin]), "live", "The supervisor's WebSocket: a snapshot of queues and agents, then deltas at most once a second; commands", None, get(supervisor::connect)),
         route!(GET "/api/v1/auth/me", SIGNED_IN, "auth", "Who am I", None, get(auth::me)),
         route!(GET "/api/v1/users", ADMIN, "users", "List users", None, get(users::list)),
         route!(POST "/api/v1/users", ADMIN, "users", "Create a user", Some("NewUser"), post(users::create)),
@@ -282,7 +285,7 @@ pub fn openapi() -> Value {
             Access::Integration => {
                 errors.push(("401", "wrong signature, stale timestamp or unknown token"))
             }
-            Access::Roles(_) | Access::Console => {
+            Access::Roles(_) | Access::Console | Access::Socket(_) => {
                 errors.push(("401", "no valid session token"));
                 errors.push(("403", "role not allowed"));
             }
@@ -306,7 +309,7 @@ pub fn openapi() -> Value {
         if r.access == Access::Integration {
             op.insert("security".into(), json!([{ "hmac": [] }]));
         }
-        if r.access == Access::Console {
+        if matches!(r.access, Access::Console | Access::Socket(_)) {
             op.insert("security".into(), json!([{ "bearer": [] }]));
         }
         if let Access::Roles(roles) = r.access {

@@ -86,6 +86,8 @@ pub struct AppState {
     pub event_log_lag: Arc<dyn Fn() -> u64 + Send + Sync>,
     /// The agents' console outboxes (fed by `console::run`).
     pub consoles: Arc<crate::console::Consoles>,
+    /// Today's per-queue figures for supervisors (fed by `supervisor::run`).
+    pub floor: Arc<crate::supervisor::Floor>,
 }
 
 impl fmt::Debug for AppState {
@@ -115,6 +117,7 @@ impl AppState {
             limiter,
             event_log_lag: Arc::new(|| 0),
             consoles: Arc::default(),
+            floor: Arc::default(),
         }
     }
 }

@@ -173,12 +173,14 @@ async fn role_matrix() {
                 "{} {path}: {status}",
                 r.method
             ),
-            Access::Roles(_) | Access::Integration | Access::Console => assert_eq!(
-                status,
-                StatusCode::UNAUTHORIZED,
-                "{} {path} without a token",
-                r.method
-            ),
+            Access::Roles(_) | Access::Integration | Access::Console | Access::Socket(_) => {
+                assert_eq!(
+                    status,
+                    StatusCode::UNAUTHORIZED,
+                    "{} {path} without a token",
+                    r.method
+                )
+            }
         }
         for (role, token) in &tokens {
             // Signing out revokes the token: use a throwaway one there.
@@ -195,6 +197,7 @@ async fn role_matrix() {
                 Access::Roles(roles) => roles.contains(&role.unwrap()),
                 // None of these users is linked to an agent.
                 Access::Console => false,
+                Access::Socket(roles) => roles.contains(&role.unwrap()),
                 Access::Integration => {
                     // A session is no substitute for the integration's signature.
                     assert_eq!(

@@ -73,6 +73,7 @@ async fn center() -> Center {
         Settings::default(),
     );
     tokio::spawn(console::run(state.clone()));
+    tokio::spawn(switchboard_gateway::supervisor::run(state.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = router(state.clone());
@@ -351,6 +352,84 @@ async fn only_signed_in_agents_get_a_console() {
     match connect_async(url).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
             assert_eq!(res.status().as_u16(), 403, "an admin who is not an agent")
+        }
+        other => panic!("expected 403, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_sees_the_floor_change_and_steers_it() {
+    let c = center().await;
+    c.admin("PUT", "/api/v1/queues/sales", json!({"id": "sales"}))
+        .await;
+    c.admin(
+        "PUT",
+        "/api/v1/agents/ann",
+        json!({"id": "ann", "display_name": "Ann", "number": "1"}),
+    )
+    .await;
+    let url = format!(
+        "ws://{}/api/v1/supervisor/ws?token={}",
+        c.addr, c.admin_token
+    );
+    let mut ws = connect_async(url).await.unwrap().0;
+    let snapshot = expect(&mut ws, "snapshot", of_type("snapshot")).await;
+    assert_eq!(snapshot["queues"]["sales"]["waiting"], 0, "{snapshot}");
+    assert_eq!(snapshot["agents"]["ann"]["status"]["state"], "offline");
+
+    let created = c
+        .admin(
+            "POST",
+            "/api/v1/contacts",
+            json!({"queue": "sales", "channel": "voice"}),
+        )
+        .await;
+    let delta = expect(&mut ws, "a delta with the caller waiting", |v| {
+        v["type"] == "delta" && v["queues"]["sales"]["waiting"] == 1
+    })
+    .await;
+    assert_eq!(delta["queues"]["sales"]["today"]["offered"], 1, "{delta}");
+    assert!(
+        delta["agents"].get("ann").is_none(),
+        "only what changed: {delta}"
+    );
+
+    // Force Ann available: the call rings at her.
+    send(&mut ws, json!({"type": "set_agent_state", "id": "s1", "agent": "ann", "presence": {"presence": "available"}})).await;
+    expect(&mut ws, "ack", |v| {
+        v["type"] == "ack" && v["in_reply_to"] == "s1"
+    })
+    .await;
+    let delta = expect(&mut ws, "Ann reserved", |v| {
+        v["type"] == "delta" && v["agents"]["ann"]["status"]["state"] == "reserved"
+    })
+    .await;
+    assert_eq!(delta["queues"]["sales"]["offered_now"], 1, "{delta}");
+    // Raise the contact's urgency; a bad command is an error frame.
+    send(
+        &mut ws,
+        json!({"type": "set_urgency", "id": 2, "contact_id": created["contact_id"], "urgency": 9}),
+    )
+    .await;
+    expect(&mut ws, "ack", |v| {
+        v["type"] == "ack" && v["in_reply_to"] == 2
+    })
+    .await;
+    send(&mut ws, json!({"type": "set_agent_state", "id": 3, "agent": "nobody", "presence": {"presence": "offline"}})).await;
+    let e = expect(&mut ws, "error", |v| {
+        v["type"] == "error" && v["in_reply_to"] == 3
+    })
+    .await;
+    assert_eq!(e["code"], "unknown_agent");
+
+    // Agents may not watch the floor.
+    let url = format!(
+        "ws://{}/api/v1/supervisor/ws?token={}",
+        c.addr, c.agent_token
+    );
+    match connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+            assert_eq!(res.status().as_u16(), 403)
         }
         other => panic!("expected 403, got {:?}", other.map(|_| ())),
     }

@@ -128,6 +128,7 @@ pub async fn serve(
     state.event_log_lag = Arc::new(move || lag_writer.lag());
     let metrics = state.metrics.clone();
     let consoles = tokio::spawn(switchboard_gateway::console::run(state.clone()));
+    let floor = tokio::spawn(switchboard_gateway::supervisor::run(state.clone()));
     let forward = tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -191,6 +192,7 @@ pub async fn serve(
     tracing::info!("stopping: timers, event log, dispatcher state");
     sweeper.abort();
     consoles.abort();
+    floor.abort();
     let _ = stop_timers.send(());
     let _ = timers.await;
     let _ = stop_forward.send(());

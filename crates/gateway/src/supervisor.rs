@@ -1,0 +1,308 @@
+//! The supervisor's WebSocket, `GET /api/v1/supervisor/ws`: a `snapshot` of every queue and
+//! agent, then `delta`s — only what changed, at most once a second — and commands to steer the
+//! floor.
+//!
+//! - Per queue: waiting, ringing, longest wait, agents by state, and today's offered,
+//!   answered, abandoned, service level (its formula named) and ASA — kept by
+//!   `switchboard_stats::LiveQueueStats`, updated per event, never recomputed.
+//! - Per agent: state and how long they have been in it.
+//! - Commands (`set_agent_state` — force a state or log out —, `move_contact` to a queue or
+//!   agent, `set_urgency`), each answered by `ack` or `error` (`in_reply_to` your `id`).
+
+use std::{collections::HashMap, sync::Mutex, time::Duration};
+
+use axum::{
+    extract::{
+        ws::{Message, WebSocket, WebSocketUpgrade},
+        Query, State,
+    },
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use switchboard_dispatch::QueueBackend;
+use switchboard_domain::{
+    Agent, AgentId, Command, ContactId, Event, Presence, QueueConfig, QueueId, Timestamp,
+    TransferTarget, Urgency,
+};
+use switchboard_stats::{LiveQueueStats, MetricsConfig, TimeRange};
+use switchboard_store::Role;
+use tokio::sync::broadcast;
+
+use crate::{auth::token_hash, console::VERSION, error::ApiError, state::AppState};
+
+const DAY_MS: i64 = 24 * 3_600_000;
+
+/// Today's counters per queue, fed by the dispatcher's events.
+#[derive(Debug, Default)]
+pub struct Floor {
+    today: Mutex<HashMap<QueueId, LiveQueueStats>>,
+}
+
+fn today(now: Timestamp) -> TimeRange {
+    let start = now.as_millis().div_euclid(DAY_MS) * DAY_MS;
+    TimeRange {
+        start: Timestamp::from_millis(start),
+        end: Timestamp::from_millis(start + DAY_MS),
+    }
+}
+
+impl Floor {
+    fn apply(&self, e: &Event, now: Timestamp) {
+        let Some(queue) = queue_of(e) else { return };
+        let mut today_stats = self.today.lock().unwrap_or_else(|p| p.into_inner());
+        let range = today(now);
+        let stats = today_stats
+            .entry(queue.clone())
+            .or_insert_with(|| LiveQueueStats::new(queue, range, MetricsConfig::default()));
+        if stats.range() != range {
+            stats.roll_over(range);
+        }
+        stats.apply(e);
+    }
+
+    fn figures(&self, queue: &QueueId) -> Value {
+        let today_stats = self.today.lock().unwrap_or_else(|p| p.into_inner());
+        match today_stats.get(queue) {
+            Some(s) => {
+                let sl = s.service_level();
+                json!({
+                    "offered": s.offered(), "answered": s.answered(), "abandoned": s.abandoned(),
+                    "service_level": sl.ratio.value, "service_level_formula": sl.formula_name,
+                    "asa_ms": s.asa_ms(),
+                })
+            }
+            None => {
+                json!({ "offered": 0, "answered": 0, "abandoned": 0, "service_level": null, "asa_ms": null })
+            }
+        }
+    }
+}
+
+fn queue_of(e: &Event) -> Option<QueueId> {
+    // The live counters look at the queue-bearing events; the value of the Event's serialised
+    // form is the simplest uniform access.
+    let v = serde_json::to_value(&e.kind).ok()?;
+    v.get("queue")
+        .or(v.get("from_queue"))
+        .and_then(Value::as_str)
+        .and_then(|q| QueueId::parse(q).ok())
+}
+
+/// Keeps today's counters up to date.
+pub async fn run(state: AppState) {
+    let mut events = state.dispatcher.subscribe();
+    loop {
+        match events.recv().await {
+            Ok(e) => state.floor.apply(&e, state.clock.now()),
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::error!(missed = n, "supervisor figures fell behind")
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConnectParams {
+    pub token: Option<String>,
+}
+
+/// `GET /api/v1/supervisor/ws`
+pub async fn connect(
+    State(state): State<AppState>,
+    query: Result<Query<ConnectParams>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned)
+        .or(query.ok().and_then(|Query(p)| p.token));
+    let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 200) else {
+        return ApiError::unauthorized().into_response();
+    };
+    let user = match state
+        .store
+        .session_user(&token_hash(&token), state.clock.now())
+        .await
+    {
+        Ok(Some(u)) => u,
+        Ok(None) => return ApiError::unauthorized().into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    if !matches!(user.role, Role::Supervisor | Role::Admin) {
+        return ApiError::forbidden().into_response();
+    }
+    match ws {
+        Ok(ws) => ws.on_upgrade(move |socket| session(state, socket)),
+        Err(e) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "not_a_websocket", e.to_string()).into_response()
+        }
+    }
+}
+
+/// The floor now: queue id → figures, agent id → state.
+async fn view(
+    state: &AppState,
+    since: &mut HashMap<String, (String, Timestamp)>,
+) -> (Map<String, Value>, Map<String, Value>) {
+    let now = state.clock.now();
+    let mut queues = Map::new();
+    for q in state.store.list::<QueueConfig>().await.unwrap_or_default() {
+        if let Ok(Some(s)) = state.dispatcher.queue_snapshot(&q.doc.id, now).await {
+            queues.insert(
+                q.doc.id.to_string(),
+                json!({
+                    "waiting": s.waiting, "offered_now": s.offered, "longest_wait_ms": s.longest_wait.as_millis() as u64,
+                    "agents": s.agents, "today": state.floor.figures(&q.doc.id),
+                }),
+            );
+        }
+    }
+    let mut agents = Map::new();
+    for a in state.store.list::<Agent>().await.unwrap_or_default() {
+        let id = a.doc.profile.id.to_string();
+        let status = state
+            .dispatcher
+            .agent_status(&a.doc.profile.id)
+            .await
+            .ok()
+            .flatten();
+        let name = status.as_ref().map_or("unknown", |s| s.name()).to_owned();
+        let entry = since.entry(id.clone()).or_insert((name.clone(), now));
+        if entry.0 != name {
+            *entry = (name, now);
+        }
+        agents.insert(id, json!({ "status": status, "since": entry.1 }));
+    }
+    (queues, agents)
+}
+
+fn changed(old: &Map<String, Value>, new: &Map<String, Value>) -> Map<String, Value> {
+    let mut out: Map<String, Value> = new
+        .iter()
+        .filter(|(k, v)| old.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for k in old.keys().filter(|k| !new.contains_key(*k)) {
+        out.insert(k.clone(), Value::Null);
+    }
+    out
+}
+
+async fn session(state: AppState, socket: WebSocket) {
+    let (mut tx, mut rx) = socket.split();
+    let mut seq = 0u64;
+    let mut frame = move |mut v: Value| {
+        seq += 1;
+        v["v"] = json!(VERSION);
+        v["seq"] = json!(seq);
+        Message::Text(v.to_string().into())
+    };
+    let mut since = HashMap::new();
+    let (mut queues, mut agents) = view(&state, &mut since).await;
+    if tx
+        .send(frame(
+            json!({ "type": "snapshot", "queues": queues, "agents": agents }),
+        ))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let outgoing = tokio::select! {
+            _ = tick.tick() => {
+                let (q, a) = view(&state, &mut since).await;
+                let (dq, da) = (changed(&queues, &q), changed(&agents, &a));
+                (queues, agents) = (q, a);
+                if dq.is_empty() && da.is_empty() { continue; }
+                json!({ "type": "delta", "queues": dq, "agents": da })
+            }
+            incoming = rx.next() => match incoming {
+                Some(Ok(Message::Text(text))) => command(&state, text.as_str()).await,
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => continue,
+            },
+        };
+        match tokio::time::timeout(Duration::from_secs(10), tx.send(frame(outgoing))).await {
+            Ok(Ok(())) => {}
+            _ => return,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum Request {
+    SetAgentState {
+        #[serde(default)]
+        id: Option<Value>,
+        agent: AgentId,
+        presence: Presence,
+    },
+    MoveContact {
+        #[serde(default)]
+        id: Option<Value>,
+        contact_id: ContactId,
+        to: TransferTarget,
+    },
+    SetUrgency {
+        #[serde(default)]
+        id: Option<Value>,
+        contact_id: ContactId,
+        urgency: Urgency,
+    },
+    Ping {
+        #[serde(default)]
+        id: Option<Value>,
+    },
+}
+
+async fn command(state: &AppState, text: &str) -> Value {
+    let request: Request = match serde_json::from_str(text) {
+        Ok(r) => r,
+        Err(e) => {
+            return json!({ "type": "error", "code": "bad_message", "message": e.to_string() })
+        }
+    };
+    let (id, command) = match request {
+        Request::Ping { id } => return json!({ "type": "pong", "in_reply_to": id }),
+        Request::SetAgentState {
+            id,
+            agent,
+            presence,
+        } => (id, Command::SetPresence { agent, presence }),
+        Request::MoveContact { id, contact_id, to } => (
+            id,
+            Command::Transfer {
+                contact: contact_id,
+                to,
+            },
+        ),
+        Request::SetUrgency {
+            id,
+            contact_id,
+            urgency,
+        } => (
+            id,
+            Command::SetUrgency {
+                contact: contact_id,
+                urgency,
+            },
+        ),
+    };
+    match state.dispatcher.execute(command, state.clock.now()).await {
+        Ok(_) => json!({ "type": "ack", "in_reply_to": id }),
+        Err(e) => {
+            json!({ "type": "error", "in_reply_to": id, "code": e.code(), "message": e.to_string() })
+        }
+    }
+}
