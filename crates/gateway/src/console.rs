@@ -4,7 +4,9 @@
 //! - server → agent: `hello` (profile, state, the contacts in hand), `offer` (the contact, its
 //!   data, the queue's greeting rendered for this agent and customer, the accept deadline),
 //!   `offer_withdrawn` (rejected, missed, withdrawn — with why), `assigned`, `ended` (wrap-up
-//!   starts), `completed`, `state` (presence), `ack`, `error`, `pong`;
+//!   starts), `completed`, `state` (presence), `stats` (every 5 s: handled today, average
+//!   handle time, contacts waiting in the agent's queues and the longest wait), `ack`,
+//!   `error`, `pong`;
 //! - agent → server: `set_state`, `accept`, `reject`, `hold`, `resume`, `end`, `transfer`,
 //!   `wrap_up`, `ping`; an optional `id` is echoed as `in_reply_to`.
 //!
@@ -36,7 +38,7 @@ use serde_json::{json, Value};
 use switchboard_dispatch::QueueBackend;
 use switchboard_domain::{
     Agent, AgentId, Command, ContactId, Event, EventKind, GreetingScript, Presence, ReasonCode,
-    TransferTarget, WrapUp,
+    Timestamp, TransferTarget, WrapUp,
 };
 use tokio::sync::{broadcast, Notify};
 
@@ -85,7 +87,16 @@ struct ContactInfo {
 pub struct Consoles {
     outboxes: Mutex<HashMap<AgentId, Outbox>>,
     contacts: Mutex<HashMap<ContactId, ContactInfo>>,
+    /// Per agent: the day (its UTC midnight, ms), contacts handled that day and their total
+    /// handle time (accept to completion), for the agent's own figures.
+    handled: Mutex<HashMap<AgentId, (i64, u64, u64)>>,
+    /// When each contact was accepted by its agent.
+    accepted_at: Mutex<HashMap<(ContactId, AgentId), Timestamp>>,
 }
+
+const DAY_MS: i64 = 24 * 3_600_000;
+/// How often a console gets the agent's own figures.
+const STATS_EVERY: Duration = Duration::from_secs(5);
 
 impl Consoles {
     fn with<R>(&self, agent: &AgentId, f: impl FnOnce(&mut Outbox) -> R) -> R {
@@ -186,6 +197,11 @@ async fn on_event(state: &AppState, e: &Event) {
             queue,
             ..
         } => {
+            consoles
+                .accepted_at
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert((*contact, agent.clone()), e.at);
             consoles.push(
                 agent,
                 json!({ "type": "assigned", "contact_id": contact, "queue": queue }),
@@ -203,6 +219,21 @@ async fn on_event(state: &AppState, e: &Event) {
             );
         }
         EventKind::ContactCompleted { contact, agent, .. } => {
+            let accepted = consoles
+                .accepted_at
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&(*contact, agent.clone()));
+            if let Some(accepted) = accepted {
+                let day = e.at.as_millis().div_euclid(DAY_MS) * DAY_MS;
+                let mut handled = consoles.handled.lock().unwrap_or_else(|p| p.into_inner());
+                let entry = handled.entry(agent.clone()).or_insert((day, 0, 0));
+                if entry.0 != day {
+                    *entry = (day, 0, 0);
+                }
+                entry.1 += 1;
+                entry.2 += e.at.since(accepted).as_millis() as u64;
+            }
             consoles.push(agent, json!({ "type": "completed", "contact_id": contact }));
         }
         EventKind::AgentPresenceChanged { agent, presence } => {
@@ -373,6 +404,8 @@ async fn session(state: AppState, agent: AgentId, resume_from: Option<u64>, sock
         consoles.push(&agent, hello) - 1
     };
     let (mut tx, mut rx) = socket.split();
+    let mut stats_tick = tokio::time::interval(STATS_EVERY);
+    stats_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         // Everything queued after `sent`.
         let pending: Vec<(u64, Arc<str>)> = consoles.with(&agent, |o| {
@@ -405,6 +438,10 @@ async fn session(state: AppState, agent: AgentId, resume_from: Option<u64>, sock
         }
         tokio::select! {
             () = &mut notified => {}
+            _ = stats_tick.tick() => {
+                let figures = own_figures(&state, &agent).await;
+                consoles.push(&agent, figures);
+            }
             incoming = rx.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     let reply = handle(&state, &agent, text.as_str()).await;
@@ -639,4 +676,56 @@ fn holder(state: &switchboard_domain::ContactState) -> Option<AgentId> {
         | WrapUp { agent, .. } => Some(agent.clone()),
         Queued { .. } => None,
     }
+}
+
+/// The agent's own figures: handled today and average handle time, and the contacts waiting
+/// in the queues they serve (how many, the longest wait).
+async fn own_figures(state: &AppState, agent: &AgentId) -> Value {
+    let now = state.clock.now();
+    let day = now.as_millis().div_euclid(DAY_MS) * DAY_MS;
+    let (handled, total_ms) = match state
+        .consoles
+        .handled
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(agent)
+    {
+        Some(&(d, n, ms)) if d == day => (n, ms),
+        _ => (0, 0),
+    };
+    let skills = state
+        .store
+        .get::<Agent>(agent.as_str())
+        .await
+        .ok()
+        .flatten()
+        .map(|a| a.doc.profile.skills)
+        .unwrap_or_default();
+    let (mut waiting, mut longest_ms) = (0u32, 0u64);
+    for q in state
+        .store
+        .list::<switchboard_domain::QueueConfig>()
+        .await
+        .unwrap_or_default()
+    {
+        let serves = q
+            .doc
+            .required_skills
+            .iter()
+            .all(|r| skills.contains_key(&r.skill));
+        if !serves {
+            continue;
+        }
+        if let Ok(Some(s)) = state.dispatcher.queue_snapshot(&q.doc.id, now).await {
+            waiting += s.waiting;
+            longest_ms = longest_ms.max(s.longest_wait.as_millis() as u64);
+        }
+    }
+    json!({
+        "type": "stats",
+        "handled_today": handled,
+        "average_handle_time_ms": (handled > 0).then(|| total_ms / handled),
+        "waiting_in_my_queues": waiting,
+        "longest_wait_ms": longest_ms,
+    })
 }

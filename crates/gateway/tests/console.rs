@@ -121,7 +121,11 @@ impl Center {
 
 /// The next message matching `pred`, skipping others; fails after 5 s.
 async fn expect(ws: &mut Ws, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-    tokio::time::timeout(Duration::from_secs(5), async {
+    expect_within(ws, what, 5, pred).await
+}
+
+async fn expect_within(ws: &mut Ws, what: &str, secs: u64, pred: impl Fn(&Value) -> bool) -> Value {
+    tokio::time::timeout(Duration::from_secs(secs), async {
         loop {
             let msg = ws
                 .next()
@@ -138,7 +142,7 @@ async fn expect(ws: &mut Ws, what: &str, pred: impl Fn(&Value) -> bool) -> Value
         }
     })
     .await
-    .unwrap_or_else(|_| panic!("no {what} within 5 s"))
+    .unwrap_or_else(|_| panic!("no {what} within {secs} s"))
 }
 
 fn of_type(t: &'static str) -> impl Fn(&Value) -> bool {
@@ -221,6 +225,16 @@ async fn an_agent_takes_a_call_from_offer_to_wrap_up() {
     assert!(ended["wrap_up_until"].is_number());
     send(&mut ws, json!({"type": "wrap_up", "contact_id": contact, "disposition": "resolved", "resolved": true})).await;
     expect(&mut ws, "completed", of_type("completed")).await;
+    // Her own figures come every 5 s.
+    let stats = expect_within(&mut ws, "stats", 8, |v| {
+        v["type"] == "stats" && v["handled_today"] == 1
+    })
+    .await;
+    assert!(
+        stats["average_handle_time_ms"].as_u64().is_some(),
+        "{stats}"
+    );
+    assert_eq!(stats["waiting_in_my_queues"], 0);
 
     // Bad messages get an error frame; the connection stays up.
     ws.send(Message::Text("{not json".into())).await.unwrap();
