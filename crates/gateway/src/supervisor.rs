@@ -51,16 +51,21 @@ fn today(now: Timestamp) -> TimeRange {
 
 impl Floor {
     fn apply(&self, e: &Event, now: Timestamp) {
-        let Some(queue) = queue_of(e) else { return };
+        let queues = queues_of(e);
+        if queues.is_empty() {
+            return;
+        }
         let mut today_stats = self.today.lock().unwrap_or_else(|p| p.into_inner());
         let range = today(now);
-        let stats = today_stats
-            .entry(queue.clone())
-            .or_insert_with(|| LiveQueueStats::new(queue, range, MetricsConfig::default()));
-        if stats.range() != range {
-            stats.roll_over(range);
+        for queue in queues {
+            let stats = today_stats
+                .entry(queue.clone())
+                .or_insert_with(|| LiveQueueStats::new(queue, range, MetricsConfig::default()));
+            if stats.range() != range {
+                stats.roll_over(range);
+            }
+            stats.apply(e);
         }
-        stats.apply(e);
     }
 
     fn figures(&self, queue: &QueueId) -> Value {
@@ -81,14 +86,28 @@ impl Floor {
     }
 }
 
-fn queue_of(e: &Event) -> Option<QueueId> {
-    // The live counters look at the queue-bearing events; the value of the Event's serialised
-    // form is the simplest uniform access.
-    let v = serde_json::to_value(&e.kind).ok()?;
-    v.get("queue")
-        .or(v.get("from_queue"))
-        .and_then(Value::as_str)
-        .and_then(|q| QueueId::parse(q).ok())
+/// The queues an event concerns (both sides of an overflow or transfer), for the live
+/// counters, which keep only what is about their own queue.
+fn queues_of(e: &Event) -> Vec<QueueId> {
+    use switchboard_domain::EventKind::*;
+    match &e.kind {
+        ContactQueued { queue, .. }
+        | ContactExited { queue, .. }
+        | OfferAccepted { queue, .. }
+        | ContactAbandoned { queue, .. } => vec![queue.clone()],
+        ContactOverflowed {
+            from_queue,
+            to_queue,
+            ..
+        } => vec![from_queue.clone(), to_queue.clone()],
+        ContactTransferred {
+            from_queue,
+            to: TransferTarget::Queue(to),
+            ..
+        } => vec![from_queue.clone(), to.clone()],
+        ContactTransferred { from_queue, .. } => vec![from_queue.clone()],
+        _ => Vec::new(),
+    }
 }
 
 /// Keeps today's counters up to date.
