@@ -186,11 +186,16 @@ async fn an_agent_takes_a_call_from_offer_to_wrap_up() {
         json!({"type": "set_state", "id": 1, "presence": {"presence": "available"}}),
     )
     .await;
-    expect(&mut ws, "ack", |v| {
-        v["type"] == "ack" && v["in_reply_to"] == 1
-    })
-    .await;
-    expect(&mut ws, "state", of_type("state")).await;
+    // The answer to the command and the event it caused come in either order.
+    let (mut acked, mut stated) = (false, false);
+    while !(acked && stated) {
+        let v = expect(&mut ws, "ack and state", |v| {
+            (v["type"] == "ack" && v["in_reply_to"] == 1) || v["type"] == "state"
+        })
+        .await;
+        acked |= v["type"] == "ack";
+        stated |= v["type"] == "state";
+    }
 
     let created = c
         .admin(
