@@ -63,6 +63,10 @@ impl QueueBackend for AnyBackend {
         delegate!(self, b => b.agent_status(id).await)
     }
 
+    async fn agent_contacts(&self, id: &AgentId) -> Result<Vec<ContactId>, DispatchError> {
+        delegate!(self, b => b.agent_contacts(id).await)
+    }
+
     async fn position(
         &self,
         id: ContactId,

@@ -56,6 +56,12 @@ pub trait QueueBackend: Send + Sync + 'static {
         id: &AgentId,
     ) -> impl Future<Output = Result<Option<AgentStatus>, DispatchError>> + Send;
 
+    /// The contacts the agent holds: ringing, in conversation, on hold or in wrap-up.
+    fn agent_contacts(
+        &self,
+        id: &AgentId,
+    ) -> impl Future<Output = Result<Vec<ContactId>, DispatchError>> + Send;
+
     fn position(
         &self,
         id: ContactId,

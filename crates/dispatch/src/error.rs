@@ -26,6 +26,9 @@ pub enum DispatchError {
     },
     #[error("agent {0} is offline")]
     AgentOffline(AgentId),
+    /// The agent has no room for the contact (another conversation, or wrap-up).
+    #[error("agent {0} is busy")]
+    AgentBusy(AgentId),
     /// A queue or agent that still has contacts cannot be removed.
     #[error("{0} still has contacts")]
     InUse(String),
@@ -48,6 +51,7 @@ impl DispatchError {
             DispatchError::NoWrapUp { .. } => "no_wrap_up",
             DispatchError::InvalidTransition { .. } => "invalid_transition",
             DispatchError::AgentOffline(_) => "agent_offline",
+            DispatchError::AgentBusy(_) => "agent_busy",
             DispatchError::InUse(_) => "in_use",
             DispatchError::Backend(_) => "backend",
         }

@@ -94,6 +94,10 @@ impl QueueBackend for MemoryBackend {
         Ok(self.lock().agent_status(id))
     }
 
+    async fn agent_contacts(&self, id: &AgentId) -> Result<Vec<ContactId>, DispatchError> {
+        Ok(self.lock().agent_contacts(id))
+    }
+
     async fn position(
         &self,
         id: ContactId,

@@ -774,6 +774,10 @@ impl QueueBackend for RedisBackend {
         Ok(self.inner.lock_engine().agent_status(id))
     }
 
+    async fn agent_contacts(&self, id: &AgentId) -> Result<Vec<ContactId>, DispatchError> {
+        Ok(self.inner.lock_engine().agent_contacts(id))
+    }
+
     async fn position(
         &self,
         id: ContactId,

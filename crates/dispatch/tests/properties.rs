@@ -262,6 +262,11 @@ enum Op {
         presence: usize,
     },
     Accept(usize),
+    /// The PBX connected a waiting or ringing contact to this agent.
+    Answer {
+        pick: usize,
+        agent: usize,
+    },
     Reject(usize),
     Abandon(usize),
     Complete(usize),
@@ -296,6 +301,7 @@ fn op() -> impl Strategy<Value = Op> {
         ),
         3 => (0..AGENTS, 0..3usize).prop_map(|(agent, presence)| Op::Presence { agent, presence }),
         5 => pick().prop_map(Op::Accept),
+        1 => (pick(), 0..AGENTS).prop_map(|(pick, agent)| Op::Answer { pick, agent }),
         1 => pick().prop_map(Op::Reject),
         1 => pick().prop_map(Op::Abandon),
         3 => pick().prop_map(Op::Complete),
@@ -452,6 +458,8 @@ struct Model {
     offers: Vec<Offer>,
     /// Offers that needed skill expansion (the generator must reach them).
     expanded_offers: usize,
+    /// The `Answer` command being applied: its contact may be accepted without an offer.
+    answering: Option<(ContactId, AgentId)>,
 }
 
 impl Model {
@@ -466,6 +474,7 @@ impl Model {
             last_at: Timestamp::from_millis(T0),
             offers: Vec::new(),
             expanded_offers: 0,
+            answering: None,
         }
     }
 
@@ -667,21 +676,36 @@ impl Model {
                 waited_ms,
                 ..
             } => {
+                let answering = self.answering.as_ref() == Some(&(*contact, agent.clone()));
                 let c = self.live(contact)?;
-                check!(
-                    matches!(&c.state, State::Offered { agent: a, .. } if a == agent),
-                    "{contact} accepted by {agent} while {:?}",
-                    c.state
-                );
+                let direct = match &c.state {
+                    State::Offered { agent: a, .. } if a == agent => false,
+                    // Picked up outside an offer (`Answer`): straight from the line.
+                    State::Queued { .. } if answering => true,
+                    other => return Err(format!("{contact} accepted by {agent} while {other:?}")),
+                };
                 let waited = at.since(c.entered_at).as_millis() as u64;
                 check!(
                     *waited_ms == waited,
                     "{contact} waited {waited} ms, not {waited_ms}"
                 );
                 c.state = State::Assigned(agent.clone());
+                let channel = c.channel;
                 let a = self.agent_mut(agent)?;
                 a.misses = 0;
-                a.set_phase(*contact, Phase::Active)?;
+                if direct {
+                    check!(
+                        a.presence.is_logged_in() && a.has_room(channel),
+                        "1: {contact} answered by {agent}, who has no room"
+                    );
+                    a.slots.push(Slot {
+                        contact: *contact,
+                        channel,
+                        phase: Phase::Active,
+                    });
+                } else {
+                    a.set_phase(*contact, Phase::Active)?;
+                }
             }
             EventKind::OfferRejected { contact, agent, .. } => {
                 let q = self.offer_back(contact, agent)?;
@@ -1352,6 +1376,9 @@ impl Run {
         if let Command::Enqueue(new) = &cmd {
             self.model.own_skills.insert(new.id, new.skills.clone());
         }
+        if let Command::Answer { contact, agent } = &cmd {
+            self.model.answering = Some((*contact, agent.clone()));
+        }
         let result = self.engine.apply(cmd.clone(), self.now);
         let fed = match &result {
             Ok(events) => {
@@ -1369,6 +1396,7 @@ impl Run {
                 }
             }
         };
+        self.model.answering = None;
         self.calls.push(Call::Apply(cmd, self.now));
         self.outcomes.push(Outcome::Applied(result));
         fed
@@ -1406,6 +1434,14 @@ impl Run {
             Op::Accept(i) => {
                 let (contact, agent) = offer(i)?;
                 Command::Accept { contact, agent }
+            }
+            Op::Answer { pick: i, agent } => {
+                let waiting =
+                    m.ids_where(|s| matches!(s, State::Queued { .. } | State::Offered { .. }));
+                Command::Answer {
+                    contact: among(waiting, i)?,
+                    agent: aid(agent),
+                }
             }
             Op::Reject(i) => {
                 let (contact, agent) = offer(i)?;

@@ -39,6 +39,15 @@ pub enum Command {
         contact: ContactId,
         agent: AgentId,
     },
+    /// The agent took the contact without an offer of ours: the PBX routed the call itself
+    /// and the agent picked it up. A contact ringing at this agent is simply accepted; one
+    /// waiting, or ringing at someone else (that offer is withdrawn), is assigned to them.
+    /// The agent's own ringing offers are withdrawn first; refused if they still have no
+    /// room (in another conversation or in wrap-up).
+    Answer {
+        contact: ContactId,
+        agent: AgentId,
+    },
     /// The customer left before being served (hung up in queue or while ringing).
     Abandon {
         contact: ContactId,
@@ -89,6 +98,7 @@ impl Command {
             Command::Enqueue(_) => "enqueue",
             Command::Accept { .. } => "accept",
             Command::Reject { .. } => "reject",
+            Command::Answer { .. } => "answer",
             Command::Abandon { .. } => "abandon",
             Command::Hold { .. } => "hold",
             Command::Resume { .. } => "resume",

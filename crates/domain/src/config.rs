@@ -186,7 +186,9 @@ pub struct Integration {
     /// Shared secret for HMAC signatures (generic) or the URL token (CTI). Never returned
     /// by the API after it is set.
     pub secret: String,
-    /// Where to tell the PBX which extension to connect (we-route mode).
+    /// Where to tell the PBX which extension to ring, connect or stop ringing (we-route
+    /// mode): signed `call.ring` / `call.connect` / `call.cancel` webhooks, retried with
+    /// backoff. `http://` only.
     #[serde(default)]
     pub callback_url: Option<String>,
 }
@@ -208,12 +210,17 @@ impl Integration {
             ));
         }
         if let Some(url) = &self.callback_url {
-            let ok =
-                (url.starts_with("http://") || url.starts_with("https://")) && url.len() <= 2_000;
+            // The webhook client speaks plain HTTP/1.1 (the PBX sits on the ACD's network);
+            // terminate TLS in a local proxy when the PBX is elsewhere.
+            let host = url.strip_prefix("http://").unwrap_or("");
+            let ok = !host.is_empty()
+                && !host.starts_with('/')
+                && url.len() <= 2_000
+                && !url.chars().any(|c| c.is_whitespace() || c.is_control());
             if !ok {
                 return Err(ValidationError::new(
                     "callback_url",
-                    "must be an http(s) URL",
+                    "must be an http:// URL with a host (https is not supported: use a local TLS proxy)",
                 ));
             }
         }

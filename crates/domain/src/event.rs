@@ -30,6 +30,8 @@ pub enum WithdrawReason {
     AgentUnavailable,
     /// A supervisor moved the contact elsewhere.
     Moved,
+    /// Somebody else picked the contact up (the PBX connected it to another agent).
+    TakenElsewhere,
 }
 
 /// Why a contact left the ACD unserved without hanging up itself.

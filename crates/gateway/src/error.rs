@@ -138,6 +138,7 @@ impl From<DispatchError> for ApiError {
             | DispatchError::NoWrapUp { .. }
             | DispatchError::InvalidTransition { .. }
             | DispatchError::AgentOffline(_)
+            | DispatchError::AgentBusy(_)
             | DispatchError::InUse(_) => StatusCode::CONFLICT,
             DispatchError::Backend(_) => return Self::unavailable(&e),
         };

@@ -97,6 +97,9 @@ pub enum CallEvent {
         /// The customer's reference in the CRM, if the IVR identified them.
         #[serde(default)]
         customer: Option<String>,
+        /// The customer's name, for the greeting (`{customer_name}`).
+        #[serde(default)]
+        customer_name: Option<String>,
         #[serde(default)]
         tier: Tier,
         #[serde(default)]
@@ -233,6 +236,7 @@ async fn handle(state: &AppState, integration: &str, event: CallEvent) -> Result
             skills,
             language,
             customer,
+            customer_name,
             tier,
             urgency,
             ivr,
@@ -247,6 +251,7 @@ async fn handle(state: &AppState, integration: &str, event: CallEvent) -> Result
                 ("dialed", dialed),
                 ("language", language),
                 ("customer", customer),
+                ("customer_name", customer_name),
             ] {
                 if let Some(v) = value {
                     attributes.insert(key.into(), v);
@@ -366,6 +371,10 @@ async fn arrive(
         return Ok(json!({ "status": "ignored", "reason": "the call already ended" }));
     };
     let queue = new.queue.clone();
+    let mut new = new;
+    // Which PBX the call is on: the outbound webhooks (`pbx.rs`) find it by this.
+    new.attributes
+        .insert("integration".into(), integration.to_owned());
     // Who the customer is, for repeat-contact detection: the IVR's reference, else the
     // caller's number.
     let customer = new
@@ -441,43 +450,58 @@ async fn end(
     }
 }
 
-/// The PBX connected the call. If it names the agent the call is ringing at, that is the
-/// agent's accept (they picked up the phone).
+/// The PBX connected the call to `agent`. Ringing at that agent, it is their accept (they
+/// picked up the phone); otherwise the PBX routed the call itself (PBX-routes mode) and the
+/// agent is now busy with it — taken from the line, or from the agent it rang at. Without an
+/// agent, or one who cannot take it (unknown, logged out, busy), the answer is `ignored`
+/// with the reason: the PBX must not retry.
 async fn answered(
     state: &AppState,
     contact: ContactId,
     agent: Option<AgentId>,
 ) -> Result<Value, ApiError> {
-    let ringing_at = match state.dispatcher.contact(contact).await? {
-        Some(ContactState::Offered { agent, .. }) => Some(agent),
-        _ => None,
+    let Some(agent) = agent else {
+        return Ok(
+            json!({ "status": "ignored", "reason": "no agent named", "contact_id": contact }),
+        );
     };
-    match (ringing_at, agent) {
-        (Some(ringing), Some(named)) if ringing == named => {
-            match state
-                .dispatcher
-                .execute(
-                    Command::Accept {
-                        contact,
-                        agent: named,
-                    },
-                    state.clock.now(),
-                )
-                .await
-            {
-                Ok(_) => Ok(json!({ "status": "ok", "contact_id": contact })),
-                Err(e @ (DispatchError::NotOffered { .. } | DispatchError::UnknownContact(_))) => {
-                    Ok(
-                        json!({ "status": "ignored", "reason": e.to_string(), "contact_id": contact }),
-                    )
-                }
-                Err(e) => Err(e.into()),
-            }
-        }
-        _ => Ok(
-            json!({ "status": "ignored", "reason": "not ringing at that agent", "contact_id": contact }),
-        ),
+    match state
+        .dispatcher
+        .execute(Command::Answer { contact, agent }, state.clock.now())
+        .await
+    {
+        Ok(_) => Ok(json!({ "status": "ok", "contact_id": contact })),
+        Err(
+            e @ (DispatchError::UnknownContact(_)
+            | DispatchError::UnknownAgent(_)
+            | DispatchError::AgentOffline(_)
+            | DispatchError::AgentBusy(_)
+            | DispatchError::InvalidTransition { .. }),
+        ) => Ok(json!({ "status": "ignored", "reason": e.to_string(), "contact_id": contact })),
+        Err(e) => Err(e.into()),
     }
+}
+
+/// The agent a CTI `answer` names: `user` is the agent's id; else `answeringNumber` is
+/// matched against the agents' extensions.
+async fn cti_agent(
+    state: &AppState,
+    user: Option<&str>,
+    answering_number: Option<&str>,
+) -> Result<Option<AgentId>, ApiError> {
+    if let Some(agent) = user.and_then(|u| AgentId::parse(u).ok()) {
+        return Ok(Some(agent));
+    }
+    let Some(number) = answering_number else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .list::<switchboard_domain::Agent>()
+        .await?
+        .into_iter()
+        .find(|a| a.doc.extension.as_deref() == Some(number))
+        .map(|a| a.doc.profile.id))
 }
 
 /// `POST /api/v1/cti/{token}` — the Zammad generic CTI format.
@@ -606,9 +630,7 @@ pub async fn cti(
         }
         "answer" => {
             if let Some(contact) = known_contact(&state, &integration_id, call_id).await? {
-                let agent = field("user")
-                    .or(field("answeringNumber"))
-                    .and_then(|u| AgentId::parse(u).ok());
+                let agent = cti_agent(&state, field("user"), field("answeringNumber")).await?;
                 answered(&state, contact, agent).await?;
             }
             Ok(Json(json!({})))

@@ -4,8 +4,9 @@
 //!
 //! Layout: [`routes`] holds the route table that builds the router, checks roles and
 //! generates the OpenAPI document; [`auth`] signs people in; [`documents`] and [`users`]
-//! administer; [`live`] reads the dispatcher and the event log; [`ops`] serves the operator's
-//! probes; [`error`] turns every failure into `{code, message, details}`.
+//! administer; [`live`] reads the dispatcher and the event log; [`hooks`] takes the PBX's
+//! call events and [`pbx`] sends it signed webhooks (which extension to ring); [`ops`] serves
+//! the operator's probes; [`error`] turns every failure into `{code, message, details}`.
 //!
 //! The gateway knows the wire formats and nothing of configuration files, process wiring or
 //! SQL: it talks to the dispatcher through `QueueBackend` and to the database through
@@ -19,6 +20,7 @@ pub mod hooks;
 pub mod live;
 pub mod metrics;
 pub mod ops;
+pub mod pbx;
 pub mod reports;
 pub mod routes;
 pub mod staffing;

@@ -26,6 +26,8 @@ pub struct Metrics {
     latency: Mutex<BTreeMap<String, Histogram>>,
     /// Dispatcher event name → count.
     events: Mutex<BTreeMap<&'static str, u64>>,
+    /// Outbound PBX webhook attempts by outcome (`delivered`, `retry`, `failed`).
+    webhooks: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
@@ -54,6 +56,15 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .entry(e.kind.name())
+            .or_default() += 1;
+    }
+
+    pub fn observe_webhook(&self, outcome: &'static str) {
+        *self
+            .webhooks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(outcome)
             .or_default() += 1;
     }
 
@@ -128,6 +139,19 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "switchboard_queue_offered{{queue=\"{queue}\"}} {offered}"
+            );
+        }
+        out.push_str("# HELP switchboard_pbx_webhook_attempts_total Outbound PBX webhook attempts by outcome (delivered, retry, failed = gave up).\n");
+        out.push_str("# TYPE switchboard_pbx_webhook_attempts_total counter\n");
+        for (outcome, n) in self
+            .webhooks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "switchboard_pbx_webhook_attempts_total{{outcome=\"{outcome}\"}} {n}"
             );
         }
         out.push_str("# HELP switchboard_event_log_lag Events emitted but not yet written to the event log.\n");

@@ -23,7 +23,7 @@ use tower_http::{
 };
 
 use crate::{
-    auth, console, documents, error::ApiError, hooks, live, ops, reports, staffing,
+    auth, console, documents, error::ApiError, hooks, live, ops, pbx, reports, staffing,
     state::AppState, supervisor, users,
 };
 
@@ -113,6 +113,7 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/api/v1/surveys", STAFF, "reports", "A post-contact survey answer (csat5: 1-5, nps10: 0-10) for CSAT and NPS", Some("SurveyAnswer"), post(hooks::survey)),
         route!(POST "/api/v1/contacts", STAFF, "live", "Create a contact (chat, e-mail, ticket…) in a queue", Some("ContactRequest"), post(hooks::create_contact)),
         route!(POST "/api/v1/hooks/{integration_id}", Access::Integration, "telephony", "A signed call event from a PBX/IVR (call.arrived, call.answered, call.held, call.resumed, call.transferred, call.ended)", Some("CallEvent"), post(hooks::generic)),
+        route!(GET "/api/v1/integrations/{id}/deliveries", ADMIN, "telephony", "Outbound PBX webhooks of an integration (call.ring, call.connect, call.cancel) and how their delivery went, newest first (?status=pending|delivered|failed, limit)", None, get(pbx::deliveries)),
         route!(POST "/api/v1/cti/{token}", Access::Integration, "telephony", "Zammad generic CTI (newCall, answer, hangup), JSON or form-encoded", Some("CtiEvent"), post(hooks::cti)),
     ];
     all.extend(documents!(

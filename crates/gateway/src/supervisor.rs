@@ -5,7 +5,8 @@
 //! - Per queue: waiting, ringing, longest wait, agents by state, and today's offered,
 //!   answered, abandoned, service level (its formula named) and ASA — kept by
 //!   `switchboard_stats::LiveQueueStats`, updated per event, never recomputed.
-//! - Per agent: state and how long they have been in it.
+//! - Per agent: state, how long they have been in it, and their current contacts (each
+//!   ringing, in conversation, on hold or in wrap-up, with its queue).
 //! - Commands (`set_agent_state` — force a state or log out —, `move_contact` to a queue or
 //!   agent, `set_urgency`), each answered by `ack` or `error` (`in_reply_to` your `id`).
 
@@ -24,8 +25,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use switchboard_dispatch::QueueBackend;
 use switchboard_domain::{
-    Agent, AgentId, Command, ContactId, Event, Presence, QueueConfig, QueueId, Timestamp,
-    TransferTarget, Urgency,
+    Agent, AgentId, Command, ContactId, ContactState, Event, Presence, QueueConfig, QueueId,
+    Timestamp, TransferTarget, Urgency,
 };
 use switchboard_stats::{LiveQueueStats, MetricsConfig, TimeRange};
 use switchboard_store::Role;
@@ -197,9 +198,40 @@ async fn view(
         if entry.0 != name {
             *entry = (name, now);
         }
-        agents.insert(id, json!({ "status": status, "since": entry.1 }));
+        let since_state = entry.1;
+        let contacts = current_contacts(state, &a.doc.profile.id).await;
+        agents.insert(
+            id,
+            json!({ "status": status, "since": since_state, "contacts": contacts }),
+        );
     }
     (queues, agents)
+}
+
+/// What the agent is working on: each contact ringing at them, in conversation, on hold or
+/// in wrap-up, with its queue.
+async fn current_contacts(state: &AppState, agent: &AgentId) -> Vec<Value> {
+    let mut out = Vec::new();
+    for contact in state
+        .dispatcher
+        .agent_contacts(agent)
+        .await
+        .unwrap_or_default()
+    {
+        let contact_state = state.dispatcher.contact(contact).await.ok().flatten();
+        let (name, queue) = match &contact_state {
+            // Transferred away: the agent only has its wrap-up left.
+            Some(
+                s @ (ContactState::Offered { agent: holder, .. }
+                | ContactState::Assigned { agent: holder, .. }
+                | ContactState::Held { agent: holder, .. }
+                | ContactState::WrapUp { agent: holder, .. }),
+            ) if holder == agent => (s.name(), Some(s.queue().clone())),
+            _ => ("wrap_up", None),
+        };
+        out.push(json!({ "contact_id": contact, "state": name, "queue": queue }));
+    }
+    out
 }
 
 fn changed(old: &Map<String, Value>, new: &Map<String, Value>) -> Map<String, Value> {

@@ -430,6 +430,12 @@ async fn a_supervisor_sees_the_floor_change_and_steers_it() {
     })
     .await;
     assert_eq!(delta["queues"]["sales"]["offered_now"], 1, "{delta}");
+    // The supervisor sees which contact rings at her, and in which queue.
+    assert_eq!(
+        delta["agents"]["ann"]["contacts"],
+        json!([{"contact_id": created["contact_id"], "state": "offered", "queue": "sales"}]),
+        "{delta}"
+    );
     // Raise the contact's urgency; a bad command is an error frame.
     send(
         &mut ws,

@@ -129,6 +129,10 @@ pub async fn serve(
     let metrics = state.metrics.clone();
     let consoles = tokio::spawn(switchboard_gateway::console::run(state.clone()));
     let floor = tokio::spawn(switchboard_gateway::supervisor::run(state.clone()));
+    // Outbound webhooks to the PBX: one task plans them from events, one delivers them.
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let pbx_plan = tokio::spawn(switchboard_gateway::pbx::plan(state.clone(), wake.clone()));
+    let pbx_deliver = tokio::spawn(switchboard_gateway::pbx::deliver(state.clone(), wake));
     let forward = tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -193,6 +197,8 @@ pub async fn serve(
     sweeper.abort();
     consoles.abort();
     floor.abort();
+    pbx_plan.abort();
+    pbx_deliver.abort();
     let _ = stop_timers.send(());
     let _ = timers.await;
     let _ = stop_forward.send(());

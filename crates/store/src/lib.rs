@@ -9,7 +9,9 @@
 //!   each row a JSON body with a version for optimistic concurrency;
 //! * **the event log** ([`EventFilter`]): every dispatcher [`Event`](switchboard_domain::Event)
 //!   once, idempotent by event id, fed off the hot path by the batching [`EventWriter`];
-//! * **the engine snapshot**: the in-process dispatcher's state across restarts.
+//! * **the engine snapshot**: the in-process dispatcher's state across restarts;
+//! * **telephony** (`telephony.rs`): PBX calls by call id, hook answers for idempotency,
+//!   customers and survey answers; **outbound webhooks** to the PBX ([`WebhookDelivery`]).
 //!
 //! The schema lives in the repository's `migrations/sqlite` and `migrations/postgres` sets,
 //! embedded at compile time and applied by [`Store::migrate`]. The same SQL text serves both
@@ -30,6 +32,7 @@ mod snapshot;
 mod store;
 mod telephony;
 mod user;
+mod webhook;
 mod writer;
 
 pub use document::{Document, Versioned};
@@ -38,4 +41,5 @@ pub use event_log::EventFilter;
 pub use store::Store;
 pub use telephony::{CallRecord, StoredSurveyAnswer};
 pub use user::{NewUser, Role, User, UserUpdate};
+pub use webhook::{NewWebhook, WebhookAttempt, WebhookDelivery};
 pub use writer::{spawn_event_writer, EventWriter, WriterOptions};

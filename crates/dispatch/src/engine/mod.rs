@@ -88,6 +88,7 @@ impl Engine {
             Command::Enqueue(contact) => self.enqueue(contact, now),
             Command::Accept { contact, agent } => self.accept(contact, &agent, now),
             Command::Reject { contact, agent } => self.reject(contact, &agent, now),
+            Command::Answer { contact, agent } => self.answer(contact, &agent, now),
             Command::Abandon { contact } => self.abandon(contact, now),
             Command::Hold { contact } => self.hold(contact, true, now),
             Command::Resume { contact } => self.hold(contact, false, now),
@@ -635,6 +636,96 @@ impl Engine {
                 waited_ms: now.since(entered).as_millis() as u64,
             },
         );
+        Ok(())
+    }
+
+    /// See [`Command::Answer`].
+    fn answer(
+        &mut self,
+        id: ContactId,
+        agent: &AgentId,
+        now: Timestamp,
+    ) -> Result<(), DispatchError> {
+        let a = self.agent(agent)?;
+        let holder = match self.contact_state(id)? {
+            CState::Offered { agent: holder, .. } if holder == a => {
+                return self.accept(id, agent, now)
+            }
+            CState::Offered { agent: holder, .. } => Some(holder),
+            CState::Queued { .. } => None,
+            other => return Err(self.invalid(id, other, "answer")),
+        };
+        if !self.agents[a as usize].presence.is_logged_in() {
+            return Err(DispatchError::AgentOffline(agent.clone()));
+        }
+        let channel = self.contacts[&id].channel;
+        if !self.agents[a as usize].has_room_without_offers(channel) {
+            return Err(DispatchError::AgentBusy(agent.clone()));
+        }
+        // Their own ringing offers go back to the line (to others) when they are in the way.
+        let returned = if self.agents[a as usize].has_room(channel) {
+            Vec::new()
+        } else {
+            self.withdraw_offers_unmatched(a, WithdrawReason::AgentUnavailable, now)
+        };
+        let q = self.contacts[&id].queue;
+        match holder {
+            Some(h) => {
+                self.release(h, id);
+                self.cancel_contact_timers(id, |t| {
+                    matches!(
+                        t,
+                        Timer::OfferDeadline(_) | Timer::Expansion(_) | Timer::MaxWait(_)
+                    )
+                });
+                self.emit(
+                    now,
+                    EventKind::OfferWithdrawn {
+                        contact: id,
+                        queue: self.qid(q),
+                        agent: self.aid(h),
+                        reason: WithdrawReason::TakenElsewhere,
+                    },
+                );
+                self.agents[h as usize].idle_since = now;
+                self.reindex(h);
+            }
+            None => self.leave_line(id),
+        }
+        let c = self.contacts.get_mut(&id).expect("checked");
+        c.state = CState::Assigned { agent: a };
+        let entered = c.entered_at;
+        let slot = &mut self.agents[a as usize];
+        slot.work.push(Work {
+            contact: id,
+            queue: q,
+            channel,
+            phase: Phase::Active,
+        });
+        slot.misses = 0;
+        slot.idle_since = now;
+        self.reindex(a);
+        let answers = &mut self.queues[q as usize].answers;
+        answers.push_back(now);
+        while answers.len() > THROUGHPUT_SAMPLES {
+            answers.pop_front();
+        }
+        self.emit(
+            now,
+            EventKind::OfferAccepted {
+                contact: id,
+                queue: self.qid(q),
+                agent: agent.clone(),
+                waited_ms: now.since(entered).as_millis() as u64,
+            },
+        );
+        // The offers this agent held go to others; the agent it rang at before is free
+        // again and chooses their own next contact afterwards.
+        let except: Vec<Ix> = std::iter::once(a).chain(holder).collect();
+        self.match_contacts(returned, &except, now);
+        if let Some(h) = holder {
+            self.match_agent(h, now);
+        }
         Ok(())
     }
 

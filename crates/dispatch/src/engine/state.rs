@@ -136,23 +136,26 @@ impl AgentSlot {
         self.levels.get(usize::from(s)).copied().unwrap_or(0)
     }
 
-    pub(crate) fn voice_busy(&self) -> bool {
-        self.work.iter().any(|w| w.channel.is_voice())
-    }
-
-    fn load(&self, channel: Channel) -> usize {
-        self.work.iter().filter(|w| w.channel == channel).count()
-    }
-
     /// Room for one more contact of `channel`, by capacity and voice exclusivity.
     pub(crate) fn has_room(&self, channel: Channel) -> bool {
-        if self.voice_busy() {
+        self.room(channel, |_| true)
+    }
+
+    /// [`AgentSlot::has_room`] once the agent's ringing offers are taken back.
+    pub(crate) fn has_room_without_offers(&self, channel: Channel) -> bool {
+        self.room(channel, |w| w.phase != Phase::Offered)
+    }
+
+    fn room(&self, channel: Channel, counts: impl Fn(&Work) -> bool) -> bool {
+        let work = || self.work.iter().filter(|w| counts(w));
+        if work().any(|w| w.channel.is_voice()) {
             return false;
         }
         if channel.is_voice() {
-            self.work.is_empty() && self.profile.capacity.voice > 0
+            work().next().is_none() && self.profile.capacity.voice > 0
         } else {
-            self.load(channel) < usize::from(self.profile.capacity.of(channel))
+            work().filter(|w| w.channel == channel).count()
+                < usize::from(self.profile.capacity.of(channel))
         }
     }
 

@@ -34,6 +34,8 @@ macro_rules! conformance_suite {
             bad_commands_are_refused_and_change_nothing,
             queues_and_agents_can_be_removed_when_idle,
             regression_agent_freed_by_a_timeout_takes_the_best_contact,
+            pbx_routed_answer_assigns_without_an_offer,
+            pbx_routed_answer_takes_back_the_agents_own_offers,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -880,4 +882,128 @@ pub(crate) async fn regression_agent_freed_by_a_timeout_takes_the_best_contact<B
         c.state(lesser).await,
         Some(ContactState::Queued { .. })
     ));
+}
+
+/// PBX-routes mode: the PBX connects a call itself and tells us who picked it up.
+pub(crate) async fn pbx_routed_answer_assigns_without_an_offer<B: crate::Fresh>(b: B) {
+    let mut c = Center::new(b);
+    c.add_queue(queue("sales")).await;
+    c.add_agent("ann", &[]).await;
+    c.advance(secs(10)).await;
+    c.add_agent("bob", &[]).await;
+    let answer = |contact, agent: &str| Command::Answer {
+        contact,
+        agent: a(agent),
+    };
+    // Ringing at Ann, but Bob picked it up: Ann's offer is withdrawn, Bob has the call.
+    let first = c.call("sales").await;
+    assert_eq!(c.offered_to(first).await.as_deref(), Some("ann"));
+    let from = c.log.len();
+    c.run(answer(first, "bob")).await;
+    assert_eq!(c.names_since(from), ["offer_withdrawn", "offer_accepted"]);
+    assert!(matches!(
+        &c.log[from].kind,
+        EventKind::OfferWithdrawn { reason: WithdrawReason::TakenElsewhere, agent, .. } if agent == &a("ann")
+    ));
+    assert_eq!(
+        c.state(first).await,
+        Some(ContactState::Assigned {
+            agent: a("bob"),
+            queue: q("sales")
+        })
+    );
+    assert_eq!(c.status("bob").await, AgentStatus::Busy);
+    assert_eq!(c.status("ann").await, AgentStatus::Available);
+    // Ringing at Ann and answered by Ann: an ordinary accept.
+    let second = c.call("sales").await;
+    assert_eq!(c.offered_to(second).await.as_deref(), Some("ann"));
+    let from = c.log.len();
+    c.run(answer(second, "ann")).await;
+    assert_eq!(c.names_since(from), ["offer_accepted"]);
+    // Nobody free: the third call waits. A busy agent, an agent logged out and a contact
+    // that is no longer waiting are refused, changing nothing.
+    let third = c.call("sales").await;
+    assert!(matches!(
+        c.state(third).await,
+        Some(ContactState::Queued { .. })
+    ));
+    let before = c.log.len();
+    assert!(matches!(
+        c.try_run(answer(third, "bob")).await,
+        Err(DispatchError::AgentBusy(_))
+    ));
+    c.run(Command::UpsertAgent(AgentProfile::new(a("cy"))))
+        .await;
+    assert!(matches!(
+        c.try_run(answer(third, "cy")).await,
+        Err(DispatchError::AgentOffline(_))
+    ));
+    assert!(matches!(
+        c.try_run(answer(first, "cy")).await,
+        Err(DispatchError::InvalidTransition { .. })
+    ));
+    assert!(matches!(
+        c.try_run(answer(ContactId::new(), "ann")).await,
+        Err(DispatchError::UnknownContact(_))
+    ));
+    assert_eq!(c.log.len(), before);
+    // An agent on a break who picks up a waiting call is busy with it; the line moves on.
+    c.run(Command::SetPresence {
+        agent: a("cy"),
+        presence: Presence::Away {
+            reason: ReasonCode::parse("break").unwrap(),
+        },
+    })
+    .await;
+    c.run(answer(third, "cy")).await;
+    assert_eq!(
+        c.state(third).await,
+        Some(ContactState::Assigned {
+            agent: a("cy"),
+            queue: q("sales")
+        })
+    );
+    assert_eq!(c.status("cy").await, AgentStatus::Busy);
+    let fourth = c.call("sales").await;
+    c.complete(first).await;
+    assert_eq!(c.offered_to(fourth).await.as_deref(), Some("bob"));
+}
+
+/// The agent picks up another call while one of ours rings at them: ours goes to someone else.
+pub(crate) async fn pbx_routed_answer_takes_back_the_agents_own_offers<B: crate::Fresh>(b: B) {
+    let mut c = Center::new(b);
+    c.add_queue(queue("sales")).await;
+    c.add_agent("ann", &[]).await;
+    let ringing = c.call("sales").await;
+    let waiting = c.call("sales").await;
+    assert_eq!(c.offered_to(ringing).await.as_deref(), Some("ann"));
+    c.add_agent("bob", &[]).await;
+    assert_eq!(c.offered_to(waiting).await.as_deref(), Some("bob"));
+    c.away("bob").await;
+    // Bob's offer came back; Ann answers the *waiting* call on her phone.
+    assert!(matches!(
+        c.state(waiting).await,
+        Some(ContactState::Queued { .. })
+    ));
+    let from = c.log.len();
+    c.run(Command::Answer {
+        contact: waiting,
+        agent: a("ann"),
+    })
+    .await;
+    assert_eq!(c.names_since(from), ["offer_withdrawn", "offer_accepted"]);
+    assert_eq!(
+        c.state(waiting).await,
+        Some(ContactState::Assigned {
+            agent: a("ann"),
+            queue: q("sales")
+        })
+    );
+    // The call that rang at her waits again, at its old place, for the next free agent.
+    assert!(matches!(
+        c.state(ringing).await,
+        Some(ContactState::Queued { .. })
+    ));
+    c.login("bob").await;
+    assert_eq!(c.offered_to(ringing).await.as_deref(), Some("bob"));
 }

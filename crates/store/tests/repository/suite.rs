@@ -36,6 +36,7 @@ macro_rules! repository_suite {
             writer_flushes_after_max_delay,
             writer_retries_while_the_database_fails,
             calls_are_claimed_once_and_remember_their_end,
+            webhooks_are_queued_once_claimed_once_and_kept_with_their_outcome,
             hook_answers_are_kept_once,
             customers_and_survey_answers_are_kept_for_reports,
         );
@@ -1020,4 +1021,91 @@ pub(crate) async fn customers_and_survey_answers_are_kept_for_reports(db: TestDb
         .await
         .unwrap()
         .is_empty());
+}
+
+pub(crate) async fn webhooks_are_queued_once_claimed_once_and_kept_with_their_outcome(db: TestDb) {
+    use switchboard_store::{NewWebhook, WebhookAttempt};
+    let s = &db.store;
+    let new = |id: &'static str| NewWebhook {
+        id,
+        integration_id: "pbx",
+        kind: "call.ring",
+        url: "http://127.0.0.1:9/acd",
+        body: r#"{"type":"call.ring"}"#,
+    };
+    assert!(s.queue_webhook(&new("pbx:1:1"), t(0)).await.unwrap());
+    // Another instance saw the same event: nothing changes.
+    assert!(!s.queue_webhook(&new("pbx:1:1"), t(0)).await.unwrap());
+    assert!(s.queue_webhook(&new("pbx:1:2"), t(1)).await.unwrap());
+    let due = s.due_webhooks(t(1), 10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        ["pbx:1:1", "pbx:1:2"]
+    );
+    let lease = std::time::Duration::from_secs(30);
+    assert!(s.claim_webhook("pbx:1:1", t(1), lease).await.unwrap());
+    assert!(
+        !s.claim_webhook("pbx:1:1", t(2), lease).await.unwrap(),
+        "held by the first worker"
+    );
+    assert_eq!(s.due_webhooks(t(2), 10).await.unwrap().len(), 1);
+    // The first is retried later; the second delivered.
+    s.record_webhook_attempt(
+        "pbx:1:1",
+        t(2),
+        WebhookAttempt::Retry {
+            at: t(5),
+            error: "connection refused",
+            status: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(s.claim_webhook("pbx:1:2", t(2), lease).await.unwrap());
+    s.record_webhook_attempt("pbx:1:2", t(3), WebhookAttempt::Delivered { status: 204 })
+        .await
+        .unwrap();
+    assert!(s.due_webhooks(t(4), 10).await.unwrap().is_empty());
+    assert_eq!(s.due_webhooks(t(5), 10).await.unwrap().len(), 1);
+    // A lease that ran out (a worker died) lets another take it.
+    assert!(s.claim_webhook("pbx:1:1", t(5), lease).await.unwrap());
+    assert!(s
+        .claim_webhook("pbx:1:1", t(5).plus(lease), lease)
+        .await
+        .unwrap());
+    s.record_webhook_attempt(
+        "pbx:1:1",
+        t(40),
+        WebhookAttempt::GaveUp {
+            error: "the PBX answered 400",
+            status: Some(400),
+        },
+    )
+    .await
+    .unwrap();
+    let failed = s.webhooks("pbx", Some("failed"), 10).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    let f = &failed[0];
+    assert_eq!(
+        (
+            f.id.as_str(),
+            f.attempts,
+            f.last_status,
+            f.last_error.as_deref()
+        ),
+        ("pbx:1:1", 2, Some(400), Some("the PBX answered 400"))
+    );
+    let all = s.webhooks("pbx", None, 10).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].status, "delivered", "newest first");
+    assert_eq!(all[0].delivered_at, Some(t(3).as_millis()));
+    assert!(s.webhooks("other", None, 10).await.unwrap().is_empty());
+    // Finding the PBX call of a contact.
+    let contact = ContactId::new();
+    s.claim_call("pbx", "c-9", contact, t(0)).await.unwrap();
+    assert_eq!(
+        s.call_of_contact(contact).await.unwrap(),
+        Some(("pbx".to_owned(), "c-9".to_owned()))
+    );
+    assert_eq!(s.call_of_contact(ContactId::new()).await.unwrap(), None);
 }

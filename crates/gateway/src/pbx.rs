@@ -1,0 +1,450 @@
+//! Outbound webhooks to the PBX (we-route mode): when the ACD offers a call to an agent, the
+//! PBX must ring that agent's extension; when the agent accepts on the console, connect it;
+//! when the offer ends unanswered, stop ringing.
+//!
+//! Two tasks per instance:
+//! - the **planner** follows the dispatcher's events and turns offers of PBX calls (of an
+//!   integration with a `callback_url`) into deliveries in the database. A delivery's id is
+//!   derived from the dispatcher event, which is identical on every instance, so with many
+//!   instances the first to insert it wins and the others' inserts change nothing;
+//! - the **deliverer** claims due deliveries with a lease (so one instance sends each),
+//!   POSTs them signed like the inbound hooks (HMAC-SHA256 over `"{timestamp}.{body}"` with
+//!   the integration's secret, headers `x-switchboard-timestamp`, `x-switchboard-signature`,
+//!   `x-switchboard-event-id`), and retries failures with exponential backoff (0.5 s, 1 s,
+//!   2 s, 4 s, 8 s). A 2xx answer is success; other 4xx answers (but 408/429) are final.
+//!   Every attempt's outcome is stored (`GET /api/v1/integrations/{id}/deliveries`) and
+//!   counted (`switchboard_pbx_webhook_attempts_total`); giving up is logged as an error.
+
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use axum::{
+    extract::{Query, State},
+    http::StatusCode,
+    Json,
+};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::{
+    client::legacy::{connect::HttpConnector, Client},
+    rt::TokioExecutor,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use switchboard_dispatch::QueueBackend;
+use switchboard_domain::{
+    Agent, AgentId, ContactId, Event, EventKind, Integration, QueueId, Timestamp, ValidationError,
+    WithdrawReason,
+};
+use switchboard_store::{NewWebhook, WebhookAttempt, WebhookDelivery};
+use tokio::sync::{broadcast, Notify};
+
+use crate::{
+    error::{ApiError, ApiPath},
+    hooks::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER},
+    state::AppState,
+};
+
+pub const EVENT_ID_HEADER: &str = "x-switchboard-event-id";
+/// Attempts before a delivery is given up.
+pub const MAX_ATTEMPTS: i64 = 6;
+const FIRST_RETRY: Duration = Duration::from_millis(500);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a worker holds a claimed delivery before another may take it.
+const LEASE: Duration = Duration::from_secs(30);
+const POLL: Duration = Duration::from_millis(500);
+const BATCH: u32 = 32;
+
+/// What the PBX is told about one offer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Instruction {
+    /// `call.ring`, `call.connect` or `call.cancel`.
+    pub kind: &'static str,
+    pub contact: ContactId,
+    pub queue: QueueId,
+    pub agent: AgentId,
+    /// Until when it rings (ring only).
+    pub deadline: Option<Timestamp>,
+    /// Why it stopped ringing (cancel only).
+    pub reason: Option<&'static str>,
+}
+
+/// The instruction a dispatcher event stands for, if any. An offer withdrawn because the
+/// caller hung up needs none: the PBX knows, it told us.
+pub fn instruction(e: &Event) -> Option<Instruction> {
+    let make = |kind, contact: &ContactId, queue: &QueueId, agent: &AgentId| Instruction {
+        kind,
+        contact: *contact,
+        queue: queue.clone(),
+        agent: agent.clone(),
+        deadline: None,
+        reason: None,
+    };
+    match &e.kind {
+        EventKind::ContactOffered {
+            contact,
+            queue,
+            agent,
+            deadline,
+        } => Some(Instruction {
+            deadline: Some(*deadline),
+            ..make("call.ring", contact, queue, agent)
+        }),
+        EventKind::OfferAccepted {
+            contact,
+            queue,
+            agent,
+            ..
+        } => Some(make("call.connect", contact, queue, agent)),
+        EventKind::OfferRejected {
+            contact,
+            queue,
+            agent,
+        } => Some(Instruction {
+            reason: Some("rejected"),
+            ..make("call.cancel", contact, queue, agent)
+        }),
+        EventKind::OfferTimedOut {
+            contact,
+            queue,
+            agent,
+        } => Some(Instruction {
+            reason: Some("timed_out"),
+            ..make("call.cancel", contact, queue, agent)
+        }),
+        EventKind::OfferWithdrawn {
+            contact,
+            queue,
+            agent,
+            reason,
+        } => {
+            let reason = match reason {
+                WithdrawReason::Abandoned => return None,
+                WithdrawReason::AgentUnavailable => "agent_unavailable",
+                WithdrawReason::Moved => "moved",
+                WithdrawReason::TakenElsewhere => "taken_elsewhere",
+            };
+            Some(Instruction {
+                reason: Some(reason),
+                ..make("call.cancel", contact, queue, agent)
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Backoff before retry number `attempts` (1 = after the first failure).
+pub fn backoff(attempts: i64) -> Duration {
+    FIRST_RETRY * 2u32.pow(attempts.clamp(1, 10) as u32 - 1)
+}
+
+/// The planner: dispatcher events → deliveries. Wakes the deliverer when it queued one.
+pub async fn plan(state: AppState, wake: Arc<Notify>) {
+    let mut events = state.dispatcher.subscribe();
+    // contact → (integration, call id), learnt from arrivals; the database answers for
+    // contacts that arrived before this instance started.
+    let mut calls: HashMap<ContactId, (String, String)> = HashMap::new();
+    loop {
+        let e = match events.recv().await {
+            Ok(e) => e,
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::error!(
+                    missed = n,
+                    "the PBX webhook planner fell behind the dispatcher; instructions for those events are not sent"
+                );
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        match &e.kind {
+            EventKind::ContactQueued {
+                contact,
+                attributes,
+                ..
+            } => {
+                if let (Some(i), Some(c)) =
+                    (attributes.get("integration"), attributes.get("call_id"))
+                {
+                    calls.insert(*contact, (i.clone(), c.clone()));
+                }
+                continue;
+            }
+            EventKind::ContactAbandoned { contact, .. }
+            | EventKind::ContactCompleted { contact, .. }
+            | EventKind::ContactExited { contact, .. } => {
+                calls.remove(contact);
+                continue;
+            }
+            _ => {}
+        }
+        let Some(instruction) = instruction(&e) else {
+            continue;
+        };
+        match queue_instruction(&state, &mut calls, &e, &instruction).await {
+            Ok(true) => wake.notify_one(),
+            Ok(false) => {}
+            Err(err) => tracing::error!(
+                error = ?err,
+                event = e.id.0,
+                "could not queue the PBX webhook for this offer"
+            ),
+        }
+    }
+}
+
+async fn queue_instruction(
+    state: &AppState,
+    calls: &mut HashMap<ContactId, (String, String)>,
+    e: &Event,
+    i: &Instruction,
+) -> Result<bool, ApiError> {
+    let call = match calls.get(&i.contact) {
+        Some(call) => Some(call.clone()),
+        None => state.store.call_of_contact(i.contact).await?,
+    };
+    let Some((integration_id, call_id)) = call else {
+        return Ok(false); // not a PBX call (a chat, an e-mail…)
+    };
+    let Some(integration) = state.store.get::<Integration>(&integration_id).await? else {
+        return Ok(false);
+    };
+    let Some(url) = integration.doc.callback_url else {
+        return Ok(false); // the PBX routes its calls itself
+    };
+    let agent = state
+        .store
+        .get::<Agent>(i.agent.as_str())
+        .await?
+        .map(|v| v.doc);
+    let id = format!("{integration_id}:{}:{}", e.at.as_millis(), e.id.0);
+    let body = json!({
+        "event_id": id,
+        "type": i.kind,
+        "call_id": call_id,
+        "contact_id": i.contact,
+        "queue": i.queue,
+        "agent": {
+            "id": i.agent,
+            "extension": agent.as_ref().and_then(|a| a.extension.clone()),
+            "number": agent.as_ref().map(|a| a.number.clone()),
+        },
+        "deadline": i.deadline.map(|d| d.as_millis()),
+        "reason": i.reason,
+        "at": e.at.as_millis(),
+    })
+    .to_string();
+    Ok(state
+        .store
+        .queue_webhook(
+            &NewWebhook {
+                id: &id,
+                integration_id: &integration_id,
+                kind: i.kind,
+                url: &url,
+                body: &body,
+            },
+            e.at,
+        )
+        .await?)
+}
+
+/// The deliverer: sends due deliveries, each claimed so that one instance sends it.
+pub async fn deliver(state: AppState, wake: Arc<Notify>) {
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    loop {
+        let now = state.clock.now();
+        let mut full = false;
+        match state.store.due_webhooks(now, BATCH).await {
+            Ok(due) => {
+                full = due.len() == BATCH as usize;
+                for d in due {
+                    match state.store.claim_webhook(&d.id, now, LEASE).await {
+                        Ok(true) => {
+                            tokio::spawn(attempt(state.clone(), client.clone(), d));
+                        }
+                        Ok(false) => {}
+                        Err(e) => tracing::warn!(error = %e, "could not claim a PBX webhook"),
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read due PBX webhooks"),
+        }
+        if !full {
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+}
+
+async fn attempt(state: AppState, client: Client<HttpConnector, Full<Bytes>>, d: WebhookDelivery) {
+    let secret = match state.store.get::<Integration>(&d.integration_id).await {
+        Ok(Some(i)) => Some(i.doc.secret),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the integration of a PBX webhook");
+            return; // the lease runs out and the delivery is tried again
+        }
+    };
+    let result = match secret {
+        Some(secret) => send(&client, &d, &secret).await,
+        None => Err(("the integration was deleted".to_owned(), None, true)),
+    };
+    let now = state.clock.now();
+    let attempts = d.attempts + 1;
+    let outcome = match &result {
+        Ok(status) => WebhookAttempt::Delivered { status: *status },
+        Err((error, status, final_)) if *final_ || attempts >= MAX_ATTEMPTS => {
+            WebhookAttempt::GaveUp {
+                error,
+                status: *status,
+            }
+        }
+        Err((error, status, _)) => WebhookAttempt::Retry {
+            at: now.plus(backoff(attempts)),
+            error,
+            status: *status,
+        },
+    };
+    let label = match outcome {
+        WebhookAttempt::Delivered { .. } => "delivered",
+        WebhookAttempt::Retry { .. } => "retry",
+        WebhookAttempt::GaveUp { error, .. } => {
+            tracing::error!(
+                delivery = %d.id,
+                integration = %d.integration_id,
+                attempts,
+                error,
+                "gave up a PBX webhook"
+            );
+            "failed"
+        }
+    };
+    state.metrics.observe_webhook(label);
+    if let Err(e) = state
+        .store
+        .record_webhook_attempt(&d.id, now, outcome)
+        .await
+    {
+        tracing::warn!(error = %e, delivery = %d.id, "could not record a PBX webhook attempt");
+    }
+}
+
+/// One POST. `Err((why, status, final))`: `final` = retrying cannot help.
+async fn send(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    d: &WebhookDelivery,
+    secret: &str,
+) -> Result<u16, (String, Option<u16>, bool)> {
+    let timestamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|t| t.as_secs() as i64)
+        .unwrap_or_default();
+    let request = hyper::Request::post(&d.url)
+        .header(hyper::header::CONTENT_TYPE, "application/json")
+        .header(TIMESTAMP_HEADER, timestamp.to_string())
+        .header(SIGNATURE_HEADER, sign(secret, timestamp, d.body.as_bytes()))
+        .header(EVENT_ID_HEADER, &d.id)
+        .body(Full::new(Bytes::from(d.body.clone())))
+        .map_err(|e| (format!("bad request: {e}"), None, true))?;
+    match tokio::time::timeout(ATTEMPT_TIMEOUT, client.request(request)).await {
+        Err(_) => Err(("timed out after 5 s".to_owned(), None, false)),
+        Ok(Err(e)) => Err((format!("{e}"), None, false)),
+        Ok(Ok(response)) => {
+            let status = response.status();
+            let code = status.as_u16();
+            if status.is_success() {
+                Ok(code)
+            } else {
+                let retryable = status.is_server_error() || matches!(code, 408 | 425 | 429);
+                Err((format!("the PBX answered {status}"), Some(code), !retryable))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveriesQuery {
+    /// `pending`, `delivered` or `failed`.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// `GET /api/v1/integrations/{id}/deliveries`: the latest outbound webhooks and how they
+/// went, newest first.
+pub async fn deliveries(
+    State(state): State<AppState>,
+    ApiPath(integration): ApiPath<String>,
+    query: Result<Query<DeliveriesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) =
+        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+    if let Some(s) = &q.status {
+        if !matches!(s.as_str(), "pending" | "delivered" | "failed") {
+            return Err(ApiError::invalid(&ValidationError::new(
+                "status",
+                "must be pending, delivered or failed",
+            )));
+        }
+    }
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid(&ValidationError::new(
+            "limit",
+            "must be 1 to 1000",
+        )));
+    }
+    if state
+        .store
+        .get::<Integration>(&integration)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such integration",
+        ));
+    }
+    let rows = state
+        .store
+        .webhooks(&integration, q.status.as_deref(), limit)
+        .await?;
+    let items: Vec<Value> = rows
+        .into_iter()
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "kind": d.kind,
+                "status": d.status,
+                "attempts": d.attempts,
+                "next_attempt_at": d.next_attempt_at,
+                "last_error": d.last_error,
+                "last_status": d.last_status,
+                "created_at": d.created_at,
+                "delivered_at": d.delivered_at,
+                "body": serde_json::from_str::<Value>(&d.body).unwrap_or(Value::Null),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_half_a_second() {
+        let waits: Vec<u128> = (1..=5).map(|n| backoff(n).as_millis()).collect();
+        assert_eq!(waits, [500, 1000, 2000, 4000, 8000]);
+    }
+}
