@@ -450,6 +450,11 @@ async fn a_caller_hanging_up_during_the_offer_frees_the_agent() {
             "contact_abandoned"
         ]
     );
+    // The report reads the event log, which is written behind the dispatcher.
+    c.events_of(&next, "the next call's offer", |e| {
+        count(e, "contact_offered", None) == 1
+    })
+    .await;
     let report = c.report("support").await;
     assert_eq!(
         (

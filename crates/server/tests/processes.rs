@@ -235,7 +235,8 @@ async fn a_hook_on_one_instance_rings_the_other_and_killing_the_receiver_loses_n
     ann.expect_about("assigned", &contact).await;
 
     // B's event log (B computes and writes every event, A's included): served exactly once.
-    let admin_on_b = login(p.b.addr, "admin").await;
+    // The admin signed in on A; no sticky sessions: the token works on B.
+    let admin_on_b = p.admin.clone();
     let contact_id = contact.as_str().unwrap();
     let events = event_log_until(p.b.addr, &admin_on_b, Some(contact_id), "the accept", |e| {
         count(e, "offer_accepted", None) > 0
@@ -261,6 +262,15 @@ async fn a_hook_on_one_instance_rings_the_other_and_killing_the_receiver_loses_n
         (200, Some(0), Some(0), Some(1)),
         "{snap}"
     );
+    // A supervisor on B sees the same floor, today's figures included.
+    let sue = login(p.b.addr, "sue").await;
+    let mut floor = Socket::floor(p.b.addr, &sue, "sue@B").await;
+    let seen = floor
+        .expect("today's answered call on B's floor", |v| {
+            v["queues"]["support"]["today"]["answered"] == 1
+        })
+        .await;
+    assert_eq!(seen["queues"]["support"]["today"]["offered"], 1, "{seen}");
     assert!(p.b.is_running(), "B survived: {}", p.b.log_text());
 }
 
