@@ -201,7 +201,6 @@ async fn the_full_life_of_a_call() {
     let mut a2 = c.console("a2").await;
     let mut a3 = c.console("a3").await;
     a1.set_presence("available").await;
-    a3.set_presence("available").await;
 
     // Arrive: the IVR learns the position; the offer rings at a1 with the greeting.
     let arrived = c
@@ -275,24 +274,33 @@ async fn the_full_life_of_a_call() {
         "{refused}"
     );
 
-    // Transfer to billing: a2 goes to wrap-up for their part, a3 is offered the call with
-    // the default greeting (billing has no script of its own).
+    // Transfer to billing: a2 goes to wrap-up for their part and finishes it; then a3 comes
+    // free and is offered the call, data and all, with the default greeting (billing has no
+    // script of its own).
     a2.ok(json!({"type": "transfer", "contact_id": contact, "to": {"kind": "queue", "id": "billing"}}))
         .await;
     let ended = a2.expect_about("ended", &contact).await;
     assert!(ended["wrap_up_until"].as_i64().is_some(), "{ended}");
-    let offer = a3.expect_about("offer", &contact).await;
-    assert_eq!(
-        (offer["queue"].as_str(), offer["greeting"].as_str()),
-        (
-            Some("billing"),
-            Some(format!("{COMPANY}, Cleo Diaz speaking.").as_str())
-        ),
-        "{offer}"
-    );
     a2.ok(json!({"type": "wrap_up", "contact_id": contact, "disposition": "passed-on", "resolved": false}))
         .await;
     a2.expect_about("completed", &contact).await;
+    a3.set_presence("available").await;
+    let offer = a3.expect_about("offer", &contact).await;
+    assert_eq!(
+        (
+            offer["queue"].as_str(),
+            offer["greeting"].as_str(),
+            offer["tier"].as_str(),
+            offer["data"]["customer"].as_str()
+        ),
+        (
+            Some("billing"),
+            Some(format!("{COMPANY}, Cleo Diaz speaking.").as_str()),
+            Some("silver"),
+            Some("cust-42")
+        ),
+        "{offer}"
+    );
     a3.ok(json!({"type": "accept", "contact_id": contact}))
         .await;
     a3.expect_about("assigned", &contact).await;
@@ -345,8 +353,8 @@ async fn the_full_life_of_a_call() {
             "contact_resumed a2",
             "contact_transferred",
             "contact_ended a2",
-            "contact_offered a3",
             "contact_completed a2",
+            "contact_offered a3",
             "offer_accepted a3",
             "contact_ended a3",
             "contact_completed a3",

@@ -19,6 +19,7 @@ struct Pair {
     a: Server,
     b: Server,
     admin: String,
+    options: ServerOptions,
     _db: PgDatabase,
     _redis: RedisNamespace,
 }
@@ -104,6 +105,7 @@ async fn pair(offer_timeout: u64) -> Pair {
         a,
         b,
         admin,
+        options,
         _db: db,
         _redis: redis,
     }
@@ -347,4 +349,32 @@ async fn killing_the_instance_holding_the_ringing_console_loses_nothing() {
         types(&all).join("\n")
     );
     assert!(p.a.is_running(), "A survived: {}", p.a.log_text());
+}
+
+/// An instance started while a call waits (a rolling restart) offers that call with its data
+/// and the greeting filled in, like any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_started_later_offers_a_call_queued_before_it_in_full() {
+    let mut p = pair(15).await;
+    // Only A runs when the call arrives; nobody is logged in, so it waits.
+    p.b.kill();
+    let contact = call_arrives(&p.a, "before-b", "call-4").await;
+    let options = p.options.clone();
+    let b = Server::start("B2", &options).await;
+    let mut ann = console(&b, "ann").await;
+    ann.set_presence("available").await;
+    let offer = ann.expect_about("offer", &contact).await;
+    assert_eq!(
+        (
+            offer["tier"].as_str(),
+            offer["data"]["caller"].as_str(),
+            offer["greeting"].as_str()
+        ),
+        (
+            Some("gold"),
+            Some("+15550100"),
+            Some(greeting("Ann Lee", "1001").as_str())
+        ),
+        "{offer}"
+    );
 }
