@@ -378,3 +378,55 @@ async fn an_instance_started_later_offers_a_call_queued_before_it_in_full() {
         "{offer}"
     );
 }
+
+/// A PBX that got no answer in time retries through the other instance, even while the
+/// first delivery is still being handled: one call, one contact, the same answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hook_retried_through_the_other_instance_is_one_call() {
+    let p = pair(15).await;
+    let delivery = json!({"event_id": "race-1", "type": "call.arrived", "call_id": "call-6", "queue": "support"});
+    let (on_a, on_b) = tokio::join!(
+        hook(p.a.addr, "pbx", SECRET, delivery.clone()),
+        hook(p.b.addr, "pbx", SECRET, delivery)
+    );
+    let contact = on_a["contact_id"].clone();
+    assert!(contact.is_string(), "{on_a}");
+    assert_eq!(on_b["contact_id"], contact, "{on_a} {on_b}");
+    // The same call under a new event id (the PBX's own retry logic) on either instance.
+    for (server, event_id) in [(&p.b, "race-2"), (&p.a, "race-3")] {
+        let again = hook(
+            server.addr,
+            "pbx",
+            SECRET,
+            json!({"event_id": event_id, "type": "call.arrived", "call_id": "call-6", "queue": "support"}),
+        )
+        .await;
+        assert_eq!(again["contact_id"], contact, "{again}");
+    }
+    for server in [&p.a, &p.b] {
+        let (s, snap) = support::http(
+            server.addr,
+            "GET",
+            "/api/v1/queues/support/snapshot",
+            Some(&p.admin),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (s, snap["waiting"].as_u64()),
+            (200, Some(1)),
+            "{}: {snap}",
+            server.name
+        );
+    }
+    let events = event_log_until(p.b.addr, &p.admin, None, "the arrival", |e| {
+        count(e, "contact_queued", None) > 0
+    })
+    .await;
+    assert_eq!(
+        count(&events, "contact_queued", None),
+        1,
+        "{}",
+        types(&events).join("\n")
+    );
+}
