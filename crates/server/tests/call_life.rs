@@ -1,7 +1,8 @@
 //! The life of calls through one real `switchboard serve` process (SQLite, in-process
 //! dispatcher), driven the way a PBX and agents drive it: signed hooks over real HTTP and
 //! agent consoles over real WebSockets. The full life of a call, an abandon while ringing,
-//! duplicate and out-of-order hooks, bad signatures and replays, a console lost mid-offer.
+//! duplicate and out-of-order hooks, bad signatures and replays, a console lost mid-offer, a
+//! call waiting across a graceful restart.
 
 mod support;
 
@@ -27,13 +28,21 @@ struct Center {
 }
 
 async fn center() -> Center {
-    let started_ms = unix_now() * 1000;
-    let options = ServerOptions {
-        // Relative to the process's own scratch directory, removed with it.
-        database_url: "sqlite://e2e.db".into(),
+    // Relative to the process's own scratch directory, removed with it.
+    center_on("sqlite://e2e.db").await
+}
+
+fn options(database_url: &str) -> ServerOptions {
+    ServerOptions {
+        database_url: database_url.into(),
         redis: None,
         setup_secret: Some(SETUP_SECRET.into()),
-    };
+    }
+}
+
+async fn center_on(database_url: &str) -> Center {
+    let started_ms = unix_now() * 1000;
+    let options = options(database_url);
     let server = Server::start("solo", &options).await;
     let at = server.addr;
     let (s, body) = http(
@@ -725,5 +734,38 @@ async fn a_console_lost_during_an_offer_sends_the_call_elsewhere_at_once() {
             "contact_offered a2",
             "offer_accepted a2"
         ]
+    );
+}
+
+/// A call waiting while the server restarts (graceful stop, the dispatcher's state saved and
+/// restored) is offered afterwards with its data and its greeting, like any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_waiting_across_a_restart_is_offered_in_full() {
+    let data = support::ScratchDir::new();
+    let url = format!("sqlite://{}/e2e.db", data.0.display());
+    let mut c = center_on(&url).await;
+    let contact = c.arrive("restart-1", "patient", "support", "en").await;
+    c.server.terminate().await;
+    c.server = Server::start("restarted", &options(&url)).await;
+    let mut a1 = c.console("a1").await;
+    a1.set_presence("available").await;
+    let offer = a1.expect_about("offer", &contact).await;
+    assert_eq!(
+        (
+            offer["tier"].as_str(),
+            offer["data"]["caller"].as_str(),
+            offer["greeting"].as_str()
+        ),
+        (
+            Some("silver"),
+            Some("+15550199"),
+            Some(
+                format!(
+                    "Hello, {COMPANY}, this is Ann Lee, agent 1001. You reached support as a silver customer."
+                )
+                .as_str()
+            )
+        ),
+        "{offer}"
     );
 }

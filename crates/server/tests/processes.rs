@@ -1,7 +1,8 @@
 //! Two real `switchboard serve` processes over one PostgreSQL database and one Redis
 //! namespace: a hook received by one instance rings the agent console held by the other, a
 //! supervisor on either sees the whole floor, and killing either instance with SIGKILL in the
-//! middle of an offer loses no call and assigns none twice.
+//! middle of an offer loses no call and assigns none twice. Also: a hook retried through the
+//! other instance is one call; an instance started while a call waits offers it in full.
 
 mod support;
 

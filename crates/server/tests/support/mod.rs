@@ -188,6 +188,43 @@ impl Server {
         }
     }
 
+    /// SIGTERM, then waits (up to [`PATIENCE`]) for the graceful stop to finish.
+    pub(crate) async fn terminate(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let pid = child.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill(1) runs");
+        assert!(sent.success(), "could not signal server {}", self.name);
+        let status = tokio::task::spawn_blocking(move || {
+            let deadline = std::time::Instant::now() + PATIENCE;
+            loop {
+                match child.try_wait() {
+                    Ok(Some(status)) => return Some(status),
+                    Ok(None) if std::time::Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(20))
+                    }
+                    _ => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        return None;
+                    }
+                }
+            }
+        })
+        .await
+        .expect("waiting for the process");
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "server {} did not stop cleanly ({status:?}); its log:\n{}",
+            self.name,
+            self.log_text()
+        );
+    }
+
     pub(crate) fn is_running(&mut self) -> bool {
         self.child
             .as_mut()
@@ -199,6 +236,22 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A directory removed with the guard (e.g. a SQLite database that outlives one process).
+#[derive(Debug)]
+pub(crate) struct ScratchDir(pub(crate) PathBuf);
+
+impl ScratchDir {
+    pub(crate) fn new() -> ScratchDir {
+        ScratchDir(scratch_dir("sb-e2e-data"))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
