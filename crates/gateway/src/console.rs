@@ -155,12 +155,16 @@ async fn on_event(state: &AppState, e: &Event) {
             agent,
             deadline,
         } => {
-            let info = consoles
+            let known = consoles
                 .contacts
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .get(contact)
                 .cloned();
+            let info = match known {
+                Some(info) => Some(info),
+                None => queued_info(state, *contact).await,
+            };
             let greeting = greeting(state, agent, queue.as_str(), info.as_ref()).await;
             consoles.push(agent, json!({
                 "type": "offer", "contact_id": contact, "queue": queue, "deadline": deadline,
@@ -241,10 +245,12 @@ async fn on_event(state: &AppState, e: &Event) {
         }
         _ => {}
     }
-    // Forget contacts that left the ACD.
+    // Forget contacts that left the ACD (or the agent who completed it: should it ring
+    // again after a transfer, `queued_info` reads its data back).
     if let EventKind::ContactAbandoned { contact, .. }
     | EventKind::ContactExited { contact, .. }
-    | EventKind::ContactRefused { contact, .. } = &e.kind
+    | EventKind::ContactRefused { contact, .. }
+    | EventKind::ContactCompleted { contact, .. } = &e.kind
     {
         consoles
             .contacts
@@ -252,6 +258,45 @@ async fn on_event(state: &AppState, e: &Event) {
             .unwrap_or_else(|p| p.into_inner())
             .remove(contact);
     }
+}
+
+/// The data of a contact queued before this instance followed the dispatcher (it joined the
+/// others or restarted since), read back from its `contact_queued` event, and remembered.
+async fn queued_info(state: &AppState, contact: ContactId) -> Option<ContactInfo> {
+    let filter = switchboard_store::EventFilter {
+        contact: Some(contact),
+        kind: Some("contact_queued".into()),
+        limit: 1,
+        ..switchboard_store::EventFilter::default()
+    };
+    let queued = match state.store.events(&filter).await {
+        Ok(events) => events.into_iter().next()?,
+        Err(e) => {
+            tracing::warn!(%contact, error = %e, "could not read the contact's data for its offer");
+            return None;
+        }
+    };
+    let EventKind::ContactQueued {
+        channel,
+        tier,
+        attributes,
+        ..
+    } = queued.kind
+    else {
+        return None;
+    };
+    let info = ContactInfo {
+        channel: channel.as_str().into(),
+        tier: tier.as_str().into(),
+        attributes,
+    };
+    state
+        .consoles
+        .contacts
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(contact, info.clone());
+    Some(info)
 }
 
 /// The queue's greeting for this contact's language (else the default script), with the
