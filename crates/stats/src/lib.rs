@@ -24,9 +24,10 @@ pub mod metrics;
 mod staffing;
 
 pub use metrics::{
-    csat, nps, AgentOffers, Csat, Entry, Filter, HandleTime, HandledSegment, IntervalLength,
-    Intervals, LiveQueueStats, MetricsConfig, MetricsError, Nps, Offer, OfferOutcome, Query,
-    QueueOutcome, QueuedSegment, Ratio, Refusal, Report, ReportInputs, Segments, ServiceLevel,
+    csat, nps, AgentOffers, AgentTime, AgentTimeReport, AgentsNeeded, CallbackPromise, Callbacks,
+    Csat, Entry, Filter, HandleTime, HandledSegment, IntervalLength, Intervals, LiveQueueStats,
+    MetricsConfig, MetricsError, Nps, Offer, OfferOutcome, PresenceSpan, Query, QueueOutcome,
+    QueuedSegment, Ratio, Refusal, Report, ReportInputs, Segments, ServiceLevel,
     ServiceLevelFormula, SurveyAnswer, SurveyScale, TimeRange, TrueFcr, MAX_INTERVALS,
 };
 

@@ -870,3 +870,5 @@ fn live_counters_match_the_report() {
     live.roll_over(TimeRange::new(at(3600), at(7200)).unwrap());
     assert_eq!((live.offered(), live.waiting_now()), (0, 1));
 }
+
+mod agent_figures;
