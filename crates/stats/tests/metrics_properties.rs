@@ -7,8 +7,8 @@ use switchboard_domain::{
     QueueId, ReasonCode, Tier, Timestamp, TransferTarget, WrapUp,
 };
 use switchboard_stats::{
-    Filter, IntervalLength, Intervals, LiveQueueStats, MetricsConfig, Query, Report, ReportInputs,
-    Segments, ServiceLevelFormula, TimeRange,
+    Filter, IntervalLength, Intervals, LiveAgentTime, LiveQueueStats, MetricsConfig, Query, Report,
+    ReportInputs, Segments, ServiceLevelFormula, TimeRange,
 };
 
 const T0: i64 = 1_704_067_200_000; // a midnight, UTC
@@ -332,8 +332,8 @@ fn shifts() -> impl Strategy<Value = Vec<Vec<(i64, u8)>>> {
     )
 }
 
-/// `events` with the agents' presence changes merged in by time, renumbered.
-fn with_presence(events: Vec<Event>, shifts: &[Vec<(i64, u8)>]) -> Vec<Event> {
+/// `events` with the agents' presence changes up to `now_ms` merged in by time, renumbered.
+fn with_presence(events: Vec<Event>, shifts: &[Vec<(i64, u8)>], now_ms: i64) -> Vec<Event> {
     let mut all: Vec<(Timestamp, usize, EventKind)> = events
         .into_iter()
         .enumerate()
@@ -343,6 +343,9 @@ fn with_presence(events: Vec<Event>, shifts: &[Vec<(i64, u8)>]) -> Vec<Event> {
         let mut t = 0i64;
         for &(gap, which) in changes {
             t += gap;
+            if t > now_ms {
+                break;
+            }
             let presence = match which {
                 0 => Presence::Offline,
                 1 => Presence::Available,
@@ -574,7 +577,7 @@ proptest! {
         start in 0i64..3_600_000,
         len in 0i64..5 * 3_600_000,
     ) {
-        let events = with_presence(log(&lifecycles, now_ms), &shifts);
+        let events = with_presence(log(&lifecycles, now_ms), &shifts, now_ms);
         let segs = Segments::from_events(&events);
         let query = Query {
             filter: Filter::default(),
@@ -611,6 +614,18 @@ proptest! {
         let sum = |f: fn(&switchboard_stats::AgentTime) -> u64| {
             parts.iter().map(|r| f(&r.agent_time.as_ref().unwrap().total)).sum::<u64>()
         };
+        // The live per-agent clock agrees with the batch figures over the same day.
+        let day = TimeRange::new(ts(0), ts(24 * 3_600_000)).unwrap();
+        let by_day = Query { range: day, ..query.clone() };
+        let batch = segs.report(&by_day, &ReportInputs::default(), now).unwrap().agent_time.unwrap();
+        for i in 0..AGENTS.len() {
+            let mut live = LiveAgentTime::new(a(i), day);
+            for e in &events {
+                live.apply(e);
+            }
+            let b = batch.agents.get(&a(i)).cloned().unwrap_or_default();
+            prop_assert_eq!(live.totals(now), (b.staffed_ms, b.handling_ms), "agent {}", i);
+        }
         prop_assert_eq!(sum(|t| t.staffed_ms), time.total.staffed_ms);
         prop_assert_eq!(sum(|t| t.handling_ms), time.total.handling_ms);
         prop_assert_eq!(sum(|t| t.talk_ms + t.hold_ms + t.wrap_up_ms),

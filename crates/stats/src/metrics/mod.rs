@@ -16,7 +16,8 @@
 //!    utilisation) comes from the agents' presence spans ([`PresenceSpan`]) and the handled
 //!    segments and is cut exactly at range and interval bounds; callback promises
 //!    ([`Callbacks`], the omission rate) belong to the range in which they were requested.
-//! 3. [`LiveQueueStats`] keeps the main figures of one queue up to date event by event.
+//! 3. [`LiveQueueStats`] keeps the main figures of one queue up to date event by event,
+//!    [`LiveAgentTime`] one agent's staffed and handling time of the day.
 //!
 //! Surveys ([`SurveyAnswer`]) and the contact → customer map (for true FCR) are inputs of
 //! their own ([`ReportInputs`]): events do not carry them.
@@ -24,6 +25,7 @@
 mod agent_time;
 mod callbacks;
 mod live;
+mod live_agent;
 mod report;
 mod segments;
 mod survey;
@@ -34,6 +36,7 @@ mod tests;
 pub use agent_time::{AgentTime, AgentTimeReport};
 pub use callbacks::Callbacks;
 pub use live::{AgentsNeeded, LiveQueueStats};
+pub use live_agent::LiveAgentTime;
 pub use report::{
     AgentOffers, Filter, HandleTime, IntervalLength, Intervals, MetricsConfig, Query, Ratio,
     Report, ReportInputs, ServiceLevel, ServiceLevelFormula, TimeRange, TrueFcr, MAX_INTERVALS,

@@ -333,3 +333,41 @@ fn live_handling_across_the_day_boundary_stays_with_its_day() {
     // The new day did not count a contact that entered the day before.
     assert_eq!((live.completed(), live.fcr_reported().denominator), (0, 0));
 }
+
+#[test]
+fn live_agent_time_across_midnight_with_a_double_login() {
+    // T0 is 23:00; the day ends at 3600 s.
+    let mut log = Log::default();
+    presence(&mut log, 1800, "ann", Presence::Available);
+    presence(&mut log, 1900, "ann", Presence::Available); // a second console
+    log.queued(3000, 1, "chat")
+        .queued(3000, 2, "chat")
+        .handled(3000, 1, "chat", "ann", (400, 100), None) // 3000..3500
+        .handled(3200, 2, "chat", "ann", (500, 100), None); // 3200..3800
+    presence(&mut log, 4000, "ann", away("break"));
+    presence(&mut log, 4500, "ann", Presence::Offline);
+    let day = TimeRange::new(at(-82_800), at(3600)).unwrap();
+    let mut live = LiveAgentTime::new(a("ann"), day);
+    let mut events = log.events.clone();
+    events.sort_by_key(|e| e.at);
+    for e in events.iter().filter(|e| e.at < at(3600)) {
+        live.apply(e);
+    }
+    // A second before midnight: staffed 1800..3599, handling 3000..3599; at midnight the
+    // new day starts from zero.
+    assert_eq!(live.totals(at(3599)), (1799 * SECOND, 599 * SECOND));
+    assert_eq!(live.occupancy(at(3599)), Some(599.0 / 1799.0));
+    assert_eq!(live.totals(at(3600)), (0, 0));
+    for e in events.iter().filter(|e| e.at >= at(3600)) {
+        live.apply(e);
+    }
+    // After midnight: staffed 3600..4500, handling 3600..3800 (away counts as staffed).
+    assert_eq!(live.totals(at(5000)), (900 * SECOND, 200 * SECOND));
+    // The batch figures of that day agree.
+    let r = report(&log, &query(None, 3600, 90_000), 5000);
+    let t = agent_time(&r, "ann");
+    assert_eq!((t.staffed_ms, t.handling_ms), (900 * SECOND, 200 * SECOND));
+    // A day later nothing is staffed.
+    assert_eq!(live.totals(at(90_000)), (0, 0));
+    assert_eq!(live.occupancy(at(90_000)), None);
+}
