@@ -1330,6 +1330,7 @@ async fn reports_show_agent_time_and_callback_promises() {
         Command::CallbackInPlace {
             contact: c2,
             number: "+4930123".into(),
+            due: None,
         },
         t(25),
     );

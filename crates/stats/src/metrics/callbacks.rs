@@ -7,7 +7,8 @@ use super::{report::Ratio, segments::CallbackPromise};
 
 /// The callback promises made in a range (by when the callback was requested).
 ///
-/// A promise made at `t` is **due** at `t + callback_due` ([`super::MetricsConfig`]). It is
+/// A promise made at `t` is **due** at the time promised in the request
+/// ([`CallbackPromise::due`]), else at `t + callback_due` ([`super::MetricsConfig`]). It is
 /// **kept on time** when an agent answered the contact at or before the due time, **kept
 /// late** when answered after it, **broken** when it is past due and unanswered or the
 /// contact left the ACD unanswered (abandoned, exited), and **pending** while it is neither
@@ -30,10 +31,14 @@ pub struct Callbacks {
 
 impl Callbacks {
     pub(super) fn add(&mut self, p: &CallbackPromise, due_ms: u64, now: Timestamp) {
-        let due = p
-            .requested_at
-            .as_millis()
-            .saturating_add(i64::try_from(due_ms).unwrap_or(i64::MAX));
+        let due = p.due.map_or_else(
+            || {
+                p.requested_at
+                    .as_millis()
+                    .saturating_add(i64::try_from(due_ms).unwrap_or(i64::MAX))
+            },
+            |d| d.as_millis(),
+        );
         self.requested += 1;
         match p.answered_at {
             Some(t) if t.as_millis() <= due => self.kept_on_time += 1,

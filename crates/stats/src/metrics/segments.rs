@@ -211,6 +211,9 @@ pub struct CallbackPromise {
     /// The queue the contact waited in when the callback was requested.
     pub queue: QueueId,
     pub requested_at: Timestamp,
+    /// The time promised in the request, if any (else the report's `callback_due` after
+    /// `requested_at`).
+    pub due: Option<Timestamp>,
     /// The first `OfferAccepted` of the contact after the request.
     pub answered_at: Option<Timestamp>,
     pub answered_by: Option<AgentId>,
@@ -480,13 +483,19 @@ impl Segments {
                 }
                 self.drop_callback(*contact, at);
             }
-            EventKind::CallbackRequested { contact, queue, .. } => {
+            EventKind::CallbackRequested {
+                contact,
+                queue,
+                due,
+                ..
+            } => {
                 if !self.open_callbacks.contains_key(contact) {
                     self.open_callbacks.insert(*contact, self.callbacks.len());
                     self.callbacks.push(CallbackPromise {
                         contact: *contact,
                         queue: queue.clone(),
                         requested_at: at,
+                        due: *due,
                         answered_at: None,
                         answered_by: None,
                         dropped_at: None,

@@ -784,6 +784,7 @@ fn channel_filter_and_callbacks() {
             contact: c(2),
             queue: q("sales"),
             number: "+100".into(),
+            due: None,
         },
     );
     let mut qy = query(None, 0, 60);
