@@ -114,6 +114,11 @@ struct Work<'a> {
     wrap_up_ms: u64,
 }
 
+/// `|[a, b)|` in ms (0 if empty).
+fn len(a: i64, b: i64) -> u64 {
+    u64::try_from(b - a).unwrap_or(0)
+}
+
 /// `|[a, b) ∩ [c, d)|` in ms.
 fn overlap(a: i64, b: i64, c: i64, d: i64) -> u64 {
     u64::try_from(b.min(d) - a.max(c)).unwrap_or(0)
@@ -234,11 +239,11 @@ fn agent_sum(w: &mut Work<'_>) -> AgentTime {
             _ => busy.push((s, e)),
         }
     }
-    let busy_total: u64 = busy.iter().map(|&(s, e)| overlap(s, e, s, e)).sum();
+    let busy_total: u64 = busy.iter().map(|&(s, e)| len(s, e)).sum();
     w.staffed.sort_unstable_by_key(|&(s, e, _)| (s, e));
     let mut k = 0;
     for &(s, e, presence) in &w.staffed {
-        let len = overlap(s, e, s, e);
+        let span = len(s, e);
         // Skip busy intervals wholly before this span; spans are disjoint and in order.
         while busy.get(k).is_some_and(|&(_, be)| be <= s) {
             k += 1;
@@ -248,17 +253,17 @@ fn agent_sum(w: &mut Work<'_>) -> AgentTime {
             .take_while(|&&(bs, _)| bs < e)
             .map(|&(bs, be)| overlap(bs, be, s, e))
             .sum();
-        t.staffed_ms += len;
+        t.staffed_ms += span;
         t.handling_ms += handling;
         match presence {
             Presence::Away { reason } => {
-                t.away_ms += len;
-                t.away_idle_ms += len - handling;
-                *t.away_by_reason.entry(reason.to_string()).or_default() += len;
+                t.away_ms += span;
+                t.away_idle_ms += span - handling;
+                *t.away_by_reason.entry(reason.to_string()).or_default() += span;
             }
             _ => {
-                t.available_ms += len;
-                t.idle_ms += len - handling;
+                t.available_ms += span;
+                t.idle_ms += span - handling;
             }
         }
     }

@@ -70,7 +70,9 @@ struct Minute {
 pub struct AgentsNeeded {
     /// Entries into the queue in the window.
     pub arrivals: u64,
-    /// The window's length in seconds: the last 30 minutes, or since the first event seen.
+    /// The window's length in seconds: the last 30 minutes (the current minute and the 29
+    /// before it), or since the first event seen if that is later — but at least a minute, so
+    /// that one arrival just after a start is not read as thousands an hour.
     pub window_secs: f64,
     /// `arrivals / window` per hour.
     pub arrivals_per_hour: f64,
@@ -360,8 +362,7 @@ impl LiveQueueStats {
     }
 
     /// The observed arrival rate and AHT over the last [`Self::WINDOW_MINUTES`] minutes up
-    /// to `now` (the minute of `now` and the 29 before it, or since the first event seen if
-    /// that is later), and the agents Erlang C says the queue needs for them to meet
+    /// to `now` (see [`AgentsNeeded::window_secs`]), and the agents Erlang C says the queue needs for them to meet
     /// "`target_service_level` answered within `target_answer_secs`". `O(window)`.
     ///
     /// # Errors
@@ -385,7 +386,7 @@ impl LiveQueueStats {
             handle_ms = handle_ms.saturating_add(m.handle_ms);
         }
         let start = (first * 60_000).max(self.observed_since.map_or(i64::MAX, |t| t.as_millis()));
-        let window_secs = ((now.as_millis() - start).max(1_000)) as f64 / 1000.0;
+        let window_secs = ((now.as_millis() - start).max(60_000)) as f64 / 1000.0;
         let aht_ms = mean(handle_ms, completed).or_else(|| self.aht_ms());
         let agents = match aht_ms {
             Some(aht) if aht > 0.0 => Some(

@@ -384,3 +384,23 @@ fn live_agent_time_across_midnight_with_a_double_login() {
     assert_eq!(live.totals(at(90_000)), (0, 0));
     assert_eq!(live.occupancy(at(90_000)), None);
 }
+
+#[test]
+fn the_arrival_window_is_at_least_a_minute() {
+    let mut log = Log::default();
+    log.queued(100, 1, "sales");
+    let mut live = LiveQueueStats::new(
+        q("sales"),
+        TimeRange::new(at(0), at(3600)).unwrap(),
+        MetricsConfig::default(),
+    );
+    for e in &log.events {
+        live.apply(e);
+    }
+    // Five seconds after the first event seen: one arrival over a minute, 60 an hour.
+    let need = live.agents_needed_now(at(105), 20.0, 0.8).unwrap();
+    assert_eq!((need.arrivals, need.window_secs), (1, 60.0));
+    assert_eq!(need.arrivals_per_hour, 60.0);
+    // No handling completed yet: no AHT, no headcount.
+    assert_eq!((need.aht_ms, need.agents), (None, None));
+}
