@@ -290,6 +290,7 @@ async fn command<B: QueueBackend>(b: &B, step: &Step) -> Option<Command> {
         Step::Callback { contact } => Command::CallbackInPlace {
             contact: contact_id(contact),
             number: "+44 20 7946 0000".into(),
+            due: None,
         },
         Step::Urgency { contact, urgency } => Command::SetUrgency {
             contact: contact_id(contact),

@@ -1486,6 +1486,7 @@ impl Run {
                 Command::CallbackInPlace {
                     contact: among(calls, i)?,
                     number: "+15550100".to_owned(),
+                    due: None,
                 }
             }
             Op::SetUrgency { pick: i, urgency } => Command::SetUrgency {

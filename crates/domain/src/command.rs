@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     AgentId, AgentProfile, Channel, ContactId, Presence, QueueConfig, QueueId, SkillRequirement,
-    Tier, Urgency,
+    Tier, Timestamp, Urgency,
 };
 
 /// Everything a dispatcher can be asked to do. Each command is one transition: it either
@@ -80,6 +80,10 @@ pub enum Command {
     CallbackInPlace {
         contact: ContactId,
         number: String,
+        /// When the call back was promised for, if a time was promised (it must be later
+        /// than the command's `now`); otherwise reports use their `callback_due` setting.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due: Option<Timestamp>,
     },
     SetUrgency {
         contact: ContactId,

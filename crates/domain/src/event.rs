@@ -135,6 +135,9 @@ pub enum EventKind {
         contact: ContactId,
         queue: QueueId,
         number: String,
+        /// The promised time from the command, if one was given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due: Option<Timestamp>,
     },
     PriorityChanged {
         contact: ContactId,

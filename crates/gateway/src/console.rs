@@ -5,7 +5,8 @@
 //!   data, the queue's greeting rendered for this agent and customer, the accept deadline),
 //!   `offer_withdrawn` (rejected, missed, withdrawn — with why), `assigned`, `ended` (wrap-up
 //!   starts), `completed`, `state` (presence), `stats` (every 5 s: handled today, average
-//!   handle time, contacts waiting in the agent's queues and the longest wait), `ack`,
+//!   handle time, occupancy today — handling over logged-in time, as seen by this instance
+//!   since it started —, contacts waiting in the agent's queues and the longest wait), `ack`,
 //!   `error`, `pong`;
 //! - agent → server: `set_state`, `accept`, `reject`, `hold`, `resume`, `end`, `transfer`,
 //!   `wrap_up`, `ping`; an optional `id` is echoed as `in_reply_to`.
@@ -40,6 +41,7 @@ use switchboard_domain::{
     Agent, AgentId, Command, ContactId, Event, EventKind, GreetingScript, Presence, ReasonCode,
     Timestamp, TransferTarget, WrapUp,
 };
+use switchboard_stats::{LiveAgentTime, TimeRange};
 use tokio::sync::{broadcast, Notify};
 
 use crate::{auth::token_hash, error::ApiError, state::AppState};
@@ -92,6 +94,17 @@ pub struct Consoles {
     handled: Mutex<HashMap<AgentId, (i64, u64, u64)>>,
     /// When each contact was accepted by its agent.
     accepted_at: Mutex<HashMap<(ContactId, AgentId), Timestamp>>,
+    /// Per agent: staffed and handling time of the (UTC) day, for the occupancy figure.
+    time: Mutex<HashMap<AgentId, LiveAgentTime>>,
+}
+
+/// The UTC day containing `t`.
+fn day_of(t: Timestamp) -> TimeRange {
+    let start = t.as_millis().div_euclid(DAY_MS) * DAY_MS;
+    TimeRange {
+        start: Timestamp::from_millis(start),
+        end: Timestamp::from_millis(start + DAY_MS),
+    }
 }
 
 const DAY_MS: i64 = 24 * 3_600_000;
@@ -128,6 +141,18 @@ pub async fn run(state: AppState) {
 
 async fn on_event(state: &AppState, e: &Event) {
     let consoles = &state.consoles;
+    if let EventKind::AgentPresenceChanged { agent, .. }
+    | EventKind::OfferAccepted { agent, .. }
+    | EventKind::ContactCompleted { agent, .. } = &e.kind
+    {
+        consoles
+            .time
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(agent.clone())
+            .or_insert_with(|| LiveAgentTime::new(agent.clone(), day_of(e.at)))
+            .apply(e);
+    }
     match &e.kind {
         EventKind::ContactQueued {
             contact,
@@ -766,9 +791,17 @@ async fn own_figures(state: &AppState, agent: &AgentId) -> Value {
             longest_ms = longest_ms.max(s.longest_wait.as_millis() as u64);
         }
     }
+    let occupancy = state
+        .consoles
+        .time
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(agent)
+        .and_then(|t| t.occupancy(now));
     json!({
         "type": "stats",
         "handled_today": handled,
+        "occupancy_today": occupancy,
         "average_handle_time_ms": (handled > 0).then(|| total_ms / handled),
         "waiting_in_my_queues": waiting,
         "longest_wait_ms": longest_ms,

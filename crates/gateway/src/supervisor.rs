@@ -3,8 +3,10 @@
 //! floor.
 //!
 //! - Per queue: waiting, ringing, longest wait, agents by state, and today's offered,
-//!   answered, abandoned, service level (its formula named) and ASA — kept by
-//!   `switchboard_stats::LiveQueueStats`, updated per event, never recomputed.
+//!   answered, abandoned, service level (its formula named), ASA, handled, AHT and
+//!   agent-reported FCR — kept by `switchboard_stats::LiveQueueStats`, updated per event,
+//!   never recomputed — and "agents needed now": Erlang C with the queue's service-level
+//!   target on the arrival rate and AHT of the last 30 minutes.
 //! - Per agent: state, how long they have been in it, and their current contacts (each
 //!   ringing, in conversation, on hold or in wrap-up, with its queue).
 //! - Commands (`set_agent_state` — force a state or log out —, `move_contact` to a queue or
@@ -69,19 +71,30 @@ impl Floor {
         }
     }
 
-    fn figures(&self, queue: &QueueId) -> Value {
+    /// Today's figures of a queue, and the agents it needs now: Erlang C with the queue's
+    /// service-level target on the arrival rate and AHT of the last 30 minutes.
+    fn figures(&self, queue: &QueueConfig, now: Timestamp) -> Value {
         let today_stats = self.today.lock().unwrap_or_else(|p| p.into_inner());
-        match today_stats.get(queue) {
+        match today_stats.get(&queue.id) {
             Some(s) => {
                 let sl = s.service_level();
+                let target = &queue.service_level;
+                let need = s
+                    .agents_needed_now(now, target.threshold.as_secs_f64(), target.percent / 100.0)
+                    .ok();
                 json!({
                     "offered": s.offered(), "answered": s.answered(), "abandoned": s.abandoned(),
                     "service_level": sl.ratio.value, "service_level_formula": sl.formula_name,
-                    "asa_ms": s.asa_ms(),
+                    "asa_ms": s.asa_ms(), "handled": s.completed(), "aht_ms": s.aht_ms(),
+                    "fcr_reported": s.fcr_reported().value,
+                    "arrivals_per_hour": need.map(|n| (n.arrivals_per_hour * 10.0).round() / 10.0),
+                    "agents_needed_now": need.and_then(|n| n.agents),
                 })
             }
             None => {
-                json!({ "offered": 0, "answered": 0, "abandoned": 0, "service_level": null, "asa_ms": null })
+                json!({ "offered": 0, "answered": 0, "abandoned": 0, "service_level": null, "asa_ms": null,
+                        "handled": 0, "aht_ms": null, "fcr_reported": null, "arrivals_per_hour": null,
+                        "agents_needed_now": null })
             }
         }
     }
@@ -95,6 +108,7 @@ fn queues_of(e: &Event) -> Vec<QueueId> {
         ContactQueued { queue, .. }
         | ContactExited { queue, .. }
         | OfferAccepted { queue, .. }
+        | ContactCompleted { queue, .. }
         | ContactAbandoned { queue, .. } => vec![queue.clone()],
         ContactOverflowed {
             from_queue,
@@ -179,7 +193,7 @@ async fn view(
                 q.doc.id.to_string(),
                 json!({
                     "waiting": s.waiting, "offered_now": s.offered, "longest_wait_ms": s.longest_wait.as_millis() as u64,
-                    "agents": s.agents, "today": state.floor.figures(&q.doc.id),
+                    "agents": s.agents, "today": state.floor.figures(&q.doc, now),
                 }),
             );
         }

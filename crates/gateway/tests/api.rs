@@ -1647,3 +1647,141 @@ mod pbx_webhooks {
         );
     }
 }
+
+#[tokio::test]
+async fn reports_show_agent_time_and_callback_promises() {
+    use switchboard_dispatch::{Clock, Engine};
+    use switchboard_domain::*;
+    let api = Api::new().await;
+    let supervisor = api.token(Role::Supervisor).await;
+    let t0 = SystemClock.now();
+    let t = |s: i64| Timestamp::from_millis(t0.as_millis() - 3_600_000 + s * 1000);
+    let mut e = Engine::new();
+    let mut log = Vec::new();
+    let q = QueueId::parse("sales").unwrap();
+    let ann = AgentId::parse("ann").unwrap();
+    let mut run = |cmd, at| log.extend(e.apply(cmd, at).unwrap());
+    run(Command::UpsertQueue(QueueConfig::new(q.clone())), t(0));
+    run(Command::UpsertAgent(AgentProfile::new(ann.clone())), t(0));
+    let presence = |presence| Command::SetPresence {
+        agent: ann.clone(),
+        presence,
+    };
+    run(presence(Presence::Available), t(0));
+    // Logged in twice: counted once.
+    run(presence(Presence::Available), t(5));
+    let (c1, c2) = (ContactId::new(), ContactId::new());
+    run(
+        Command::Enqueue(NewContact::new(c1, q.clone(), Channel::Voice)),
+        t(10),
+    );
+    let accept = |contact| Command::Accept {
+        contact,
+        agent: ann.clone(),
+    };
+    let finish = |contact| Command::FinishWrapUp {
+        contact,
+        agent: ann.clone(),
+        wrap_up: WrapUp::default(),
+    };
+    run(accept(c1), t(12));
+    run(
+        Command::Enqueue(NewContact::new(c2, q.clone(), Channel::Voice)),
+        t(20),
+    );
+    // c2 waits while Ann talks; the caller asks for a callback at 25 s.
+    run(
+        Command::CallbackInPlace {
+            contact: c2,
+            number: "+4930123".into(),
+            due: None,
+        },
+        t(25),
+    );
+    run(Command::Complete { contact: c1 }, t(72));
+    run(finish(c1), t(80));
+    run(accept(c2), t(85));
+    run(Command::Complete { contact: c2 }, t(90));
+    run(finish(c2), t(95));
+    run(
+        presence(Presence::Away {
+            reason: ReasonCode::parse("lunch").unwrap(),
+        }),
+        t(100),
+    );
+    run(presence(Presence::Offline), t(200));
+    api.state.store.append_events(&log).await.unwrap();
+
+    let (from, to) = (t(-1).as_millis(), t(3600).as_millis());
+    let get = |query: String| {
+        let (api, token) = (&api, &supervisor);
+        async move {
+            let (s, body) = api
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/reports?from={from}&to={to}{query}"),
+                    Some(token),
+                    None,
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{body}");
+            body
+        }
+    };
+    let body = get(String::new()).await;
+    let r = &body["reports"][0];
+    let ann_time = &r["agent_time"]["agents"]["ann"];
+    // Staffed 0..200 s (available 0..100, lunch 100..200); handling 12..80 and 85..95.
+    assert_eq!(ann_time["staffed_ms"], 200_000, "{r}");
+    assert_eq!(ann_time["away_by_reason"]["lunch"], 100_000, "{r}");
+    assert_eq!(ann_time["handling_ms"], 78_000, "{r}");
+    assert_eq!(ann_time["occupancy"].as_f64(), Some(0.39), "{r}");
+    assert_eq!(ann_time["utilisation"].as_f64(), Some(0.78), "{r}");
+    assert_eq!(r["agent_time"]["total"]["staffed_ms"], 200_000, "{r}");
+    // Answered 60 s after the request: on time within the default hour.
+    assert_eq!(
+        (
+            r["callbacks"]["requested"].as_u64(),
+            r["callbacks"]["kept_on_time"].as_u64(),
+            r["callbacks"]["omission_rate"]["value"].as_f64()
+        ),
+        (Some(1), Some(1), Some(0.0)),
+        "{r}"
+    );
+    // With a 30 s promise it was kept late.
+    let body = get("&callback_due_secs=30".into()).await;
+    let cb = &body["reports"][0]["callbacks"];
+    assert_eq!(
+        (
+            cb["kept_late"].as_u64(),
+            cb["omission_rate"]["value"].as_f64()
+        ),
+        (Some(1), Some(1.0)),
+        "{cb}"
+    );
+    // A queue filter has no agent time (logged-in time belongs to no queue).
+    let body = get("&queue=sales".into()).await;
+    assert!(body["reports"][0]["agent_time"].is_null(), "{body}");
+    // CSV: the totals' columns.
+    let csv = get("&format=csv".into()).await;
+    let csv = csv.as_str().unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+    assert_eq!(
+        (
+            col("staffed_s"),
+            col("handling_s"),
+            col("occupancy"),
+            col("utilisation")
+        ),
+        ("200.0", "78.0", "0.3900", "0.7800"),
+        "{csv}"
+    );
+    assert_eq!(
+        (col("callbacks_requested"), col("callback_omission_rate")),
+        ("1", "0.0000"),
+        "{csv}"
+    );
+}

@@ -240,6 +240,9 @@ async fn an_agent_takes_a_call_from_offer_to_wrap_up() {
         "{stats}"
     );
     assert_eq!(stats["waiting_in_my_queues"], 0);
+    // Occupancy today: handling (accept → wrap-up done) over logged-in time.
+    let occupancy = stats["occupancy_today"].as_f64().unwrap_or(-1.0);
+    assert!(occupancy > 0.0 && occupancy <= 1.0, "{stats}");
 
     // Bad messages get an error frame; the connection stays up.
     ws.send(Message::Text("{not json".into())).await.unwrap();
@@ -414,6 +417,11 @@ async fn a_supervisor_sees_the_floor_change_and_steers_it() {
     })
     .await;
     assert_eq!(delta["queues"]["sales"]["waiting"], 1, "{delta}");
+    // One arrival in the rolling window; no handling completed yet, so no AHT to staff with.
+    let today = &delta["queues"]["sales"]["today"];
+    assert!(today["arrivals_per_hour"].as_f64() > Some(0.0), "{delta}");
+    assert!(today["agents_needed_now"].is_null(), "{delta}");
+    assert_eq!(today["handled"], 0, "{delta}");
     assert!(
         delta["agents"].get("ann").is_none(),
         "only what changed: {delta}"

@@ -13,8 +13,9 @@
 //! The second part, [`metrics`], defines the contact-center figures over the dispatcher's
 //! events: a fold of events into per-contact segments ([`Segments`]), reports for any filter
 //! and time range and their intervals ([`Report`]: offered, answered, abandoned, service
-//! level, ASA, waits, AHT, offers per agent, FCR, CSAT, NPS), and live per-queue counters
-//! ([`LiveQueueStats`]).
+//! level, ASA, waits, AHT, offers per agent, FCR, CSAT, NPS, agent time and occupancy,
+//! callback promises and the omission rate), and live per-queue counters
+//! ([`LiveQueueStats`], and per agent [`LiveAgentTime`]).
 //!
 //! This crate does no I/O, reads no clock, and knows nothing of HTTP, SQL or Redis: every
 //! function is a deterministic computation on its arguments. Bad input is reported as a
@@ -24,8 +25,9 @@ pub mod metrics;
 mod staffing;
 
 pub use metrics::{
-    csat, nps, AgentOffers, Csat, Entry, Filter, HandleTime, HandledSegment, IntervalLength,
-    Intervals, LiveQueueStats, MetricsConfig, MetricsError, Nps, Offer, OfferOutcome, Query,
+    csat, nps, AgentOffers, AgentTime, AgentTimeReport, AgentsNeeded, CallbackPromise, Callbacks,
+    Csat, Entry, Filter, HandleTime, HandledSegment, IntervalLength, Intervals, LiveAgentTime,
+    LiveQueueStats, MetricsConfig, MetricsError, Nps, Offer, OfferOutcome, PresenceSpan, Query,
     QueueOutcome, QueuedSegment, Ratio, Refusal, Report, ReportInputs, Segments, ServiceLevel,
     ServiceLevelFormula, SurveyAnswer, SurveyScale, TimeRange, TrueFcr, MAX_INTERVALS,
 };

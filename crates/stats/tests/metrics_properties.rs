@@ -3,12 +3,12 @@
 
 use proptest::prelude::*;
 use switchboard_domain::{
-    AgentId, Channel, ContactId, Event, EventId, EventKind, ExitReason, Priority, QueueId, Tier,
-    Timestamp, TransferTarget, WrapUp,
+    AgentId, Channel, ContactId, Event, EventId, EventKind, ExitReason, Presence, Priority,
+    QueueId, ReasonCode, Tier, Timestamp, TransferTarget, WrapUp,
 };
 use switchboard_stats::{
-    Filter, IntervalLength, Intervals, LiveQueueStats, MetricsConfig, Query, Report, ReportInputs,
-    Segments, ServiceLevelFormula, TimeRange,
+    Filter, IntervalLength, Intervals, LiveAgentTime, LiveQueueStats, MetricsConfig, Query, Report,
+    ReportInputs, Segments, ServiceLevelFormula, TimeRange,
 };
 
 const T0: i64 = 1_704_067_200_000; // a midnight, UTC
@@ -323,6 +323,57 @@ fn log(lifecycles: &[Lifecycle], now_ms: i64) -> Vec<Event> {
         .collect()
 }
 
+/// Presence changes of each agent: `(gap since the previous change, which presence)` with 0
+/// offline, 1 available, 2 and 3 away for two reasons (repeats included: logged in twice).
+fn shifts() -> impl Strategy<Value = Vec<Vec<(i64, u8)>>> {
+    proptest::collection::vec(
+        proptest::collection::vec((0i64..3_600_000, 0u8..4), 0..8),
+        AGENTS.len(),
+    )
+}
+
+/// `events` with the agents' presence changes up to `now_ms` merged in by time, renumbered.
+fn with_presence(events: Vec<Event>, shifts: &[Vec<(i64, u8)>], now_ms: i64) -> Vec<Event> {
+    let mut all: Vec<(Timestamp, usize, EventKind)> = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| (e.at, i + 1, e.kind))
+        .collect();
+    for (agent, changes) in shifts.iter().enumerate() {
+        let mut t = 0i64;
+        for &(gap, which) in changes {
+            t += gap;
+            if t > now_ms {
+                break;
+            }
+            let presence = match which {
+                0 => Presence::Offline,
+                1 => Presence::Available,
+                r => Presence::Away {
+                    reason: ReasonCode::parse(if r == 2 { "lunch" } else { "break" }).unwrap(),
+                },
+            };
+            all.push((
+                ts(t),
+                0,
+                EventKind::AgentPresenceChanged {
+                    agent: a(agent),
+                    presence,
+                },
+            ));
+        }
+    }
+    all.sort_by_key(|e| (e.0, e.1));
+    all.into_iter()
+        .enumerate()
+        .map(|(i, (at, _, kind))| Event {
+            id: EventId(i as u64),
+            at,
+            kind,
+        })
+        .collect()
+}
+
 fn filters() -> Vec<Filter> {
     let mut out = vec![Filter::default()];
     for (i, channel) in CHANNELS.into_iter().enumerate() {
@@ -500,6 +551,13 @@ proptest! {
         prop_assert_eq!(live.short_abandoned(), r.short_abandoned);
         prop_assert_eq!(live.service_level(), r.service_level);
         prop_assert_eq!(live.asa_ms(), r.asa_ms);
+        prop_assert_eq!(live.completed(), r.handle_time.count);
+        prop_assert_eq!(live.fcr_reported(), r.fcr_reported);
+        if let (Some(x), Some(y)) = (live.aht_ms(), r.handle_time.aht_ms) {
+            prop_assert!((x - y).abs() <= 1e-6 * y.max(1.0), "{x} vs {y}");
+        } else {
+            prop_assert_eq!(live.aht_ms(), r.handle_time.aht_ms);
+        }
         // Waiting now: every segment of the queue still open, whenever it entered.
         let all_time = Query {
             range: TimeRange::new(ts(-1), ts(i64::MAX - T0)).unwrap(),
@@ -509,6 +567,69 @@ proptest! {
             .report(&all_time, &ReportInputs::default(), ts(now_ms))
             .unwrap();
         prop_assert_eq!(live.waiting_now(), everything.waiting);
+    }
+
+    #[test]
+    fn agent_time_stays_in_bounds_and_intervals_add_up(
+        lifecycles in proptest::collection::vec(lifecycle(), 0..30),
+        shifts in shifts(),
+        now_ms in 0i64..6 * 3_600_000,
+        start in 0i64..3_600_000,
+        len in 0i64..5 * 3_600_000,
+    ) {
+        let events = with_presence(log(&lifecycles, now_ms), &shifts, now_ms);
+        let segs = Segments::from_events(&events);
+        let query = Query {
+            filter: Filter::default(),
+            range: TimeRange::new(ts(start), ts(start + len)).unwrap(),
+            config: MetricsConfig::default(),
+        };
+        let now = ts(now_ms);
+        let whole = segs.report(&query, &ReportInputs::default(), now).unwrap();
+        let time = whole.agent_time.clone().unwrap();
+        for t in time.agents.values().chain([&time.total]) {
+            prop_assert_eq!(t.staffed_ms, t.available_ms + t.away_ms);
+            prop_assert_eq!(t.away_ms, t.away_by_reason.values().sum::<u64>());
+            prop_assert!(t.handling_ms <= t.staffed_ms);
+            prop_assert!(t.ready_ms <= t.staffed_ms);
+            prop_assert_eq!(t.staffed_ms, t.handling_ms + t.idle_ms + t.away_idle_ms);
+            let agents = if t == &time.total { AGENTS.len() as u64 } else { 1 };
+            prop_assert!(t.staffed_ms <= len as u64 * agents, "staffed beyond the range");
+            if let Some(o) = t.occupancy {
+                prop_assert!((0.0..=1.0).contains(&o), "occupancy {o}");
+                // No ready time (only away, idle): occupancy 0, no utilisation.
+                let u = t.utilisation.unwrap_or(0.0);
+                prop_assert!((0.0..=1.0).contains(&u), "utilisation {u}");
+                prop_assert!(o <= u + 1e-12);
+            }
+        }
+        let parts = segs
+            .intervals(
+                &query,
+                Intervals { length: IntervalLength::Minutes15, utc_offset_minutes: 0 },
+                &ReportInputs::default(),
+                now,
+            )
+            .unwrap();
+        let sum = |f: fn(&switchboard_stats::AgentTime) -> u64| {
+            parts.iter().map(|r| f(&r.agent_time.as_ref().unwrap().total)).sum::<u64>()
+        };
+        // The live per-agent clock agrees with the batch figures over the same day.
+        let day = TimeRange::new(ts(0), ts(24 * 3_600_000)).unwrap();
+        let by_day = Query { range: day, ..query.clone() };
+        let batch = segs.report(&by_day, &ReportInputs::default(), now).unwrap().agent_time.unwrap();
+        for i in 0..AGENTS.len() {
+            let mut live = LiveAgentTime::new(a(i), day);
+            for e in &events {
+                live.apply(e);
+            }
+            let b = batch.agents.get(&a(i)).cloned().unwrap_or_default();
+            prop_assert_eq!(live.totals(now), (b.staffed_ms, b.handling_ms), "agent {}", i);
+        }
+        prop_assert_eq!(sum(|t| t.staffed_ms), time.total.staffed_ms);
+        prop_assert_eq!(sum(|t| t.handling_ms), time.total.handling_ms);
+        prop_assert_eq!(sum(|t| t.talk_ms + t.hold_ms + t.wrap_up_ms),
+            time.total.talk_ms + time.total.hold_ms + time.total.wrap_up_ms);
     }
 
     #[test]

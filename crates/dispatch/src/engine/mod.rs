@@ -99,7 +99,11 @@ impl Engine {
                 wrap_up,
             } => self.finish_wrap_up_cmd(contact, &agent, wrap_up, now),
             Command::Transfer { contact, to } => self.transfer(contact, to, now),
-            Command::CallbackInPlace { contact, number } => self.callback(contact, number, now),
+            Command::CallbackInPlace {
+                contact,
+                number,
+                due,
+            } => self.callback(contact, number, due, now),
             Command::SetUrgency { contact, urgency } => self.set_urgency(contact, urgency, now),
         };
         match result {
@@ -1088,6 +1092,7 @@ impl Engine {
         &mut self,
         id: ContactId,
         number: String,
+        due: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<(), DispatchError> {
         let state = self.contact_state(id)?;
@@ -1101,6 +1106,9 @@ impl Engine {
         if number.is_empty() || number.len() > 32 {
             return Err(ValidationError::new("number", "must be 1 to 32 characters").into());
         }
+        if due.is_some_and(|d| d <= now) {
+            return Err(ValidationError::new("due", "must be later than now").into());
+        }
         let q = c.queue;
         self.contacts.get_mut(&id).expect("checked").channel =
             switchboard_domain::Channel::Callback;
@@ -1110,6 +1118,7 @@ impl Engine {
                 contact: id,
                 queue: self.qid(q),
                 number,
+                due,
             },
         );
         Ok(())

@@ -504,11 +504,21 @@ pub(crate) async fn callback_in_place_keeps_the_place<B: crate::Fresh>(b: B) {
     let first = c.call("sales").await;
     c.advance(secs(1)).await;
     let second = c.call("sales").await;
-    c.run(Command::CallbackInPlace {
-        contact: first,
-        number: "+33 1 23 45 67 89".into(),
-    })
-    .await;
+    let promised = c.now.plus(Duration::from_secs(3600));
+    let events = c
+        .run(Command::CallbackInPlace {
+            contact: first,
+            number: "+33 1 23 45 67 89".into(),
+            due: Some(promised),
+        })
+        .await;
+    assert!(
+        events.iter().any(|e| matches!(
+            e.kind,
+            EventKind::CallbackRequested { due: Some(d), .. } if d == promised
+        )),
+        "{events:?}"
+    );
     let pos = c.backend.position(first, c.now).await.unwrap().unwrap();
     assert_eq!(pos.position, 1);
     assert_eq!(
@@ -527,9 +537,19 @@ pub(crate) async fn callback_in_place_keeps_the_place<B: crate::Fresh>(b: B) {
         .try_run(Command::CallbackInPlace {
             contact: first,
             number: "1".into(),
+            due: None,
         })
         .await;
     assert!(matches!(err, Err(DispatchError::InvalidTransition { .. })));
+    // A promise for a time already past is refused.
+    let err = c
+        .try_run(Command::CallbackInPlace {
+            contact: second,
+            number: "+33 1 23 45 67 80".into(),
+            due: Some(c.now),
+        })
+        .await;
+    assert!(matches!(err, Err(DispatchError::Invalid(_))), "{err:?}");
 }
 
 pub(crate) async fn transfer_to_queue_and_to_agent<B: crate::Fresh>(b: B) {

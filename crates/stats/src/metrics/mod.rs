@@ -12,12 +12,20 @@
 //!    (filter by queue, agent, channel; a time range; the [`MetricsConfig`] settings). Each
 //!    figure's definition is documented on its field of [`Report`]. Segments belong to the
 //!    range or interval in which they **entered their queue**.
-//! 3. [`LiveQueueStats`] keeps the main figures of one queue up to date event by event.
+//!    Agent time ([`AgentTime`]: staffed, away by reason, handling, occupancy,
+//!    utilisation) comes from the agents' presence spans ([`PresenceSpan`]) and the handled
+//!    segments and is cut exactly at range and interval bounds; callback promises
+//!    ([`Callbacks`], the omission rate) belong to the range in which they were requested.
+//! 3. [`LiveQueueStats`] keeps the main figures of one queue up to date event by event,
+//!    [`LiveAgentTime`] one agent's staffed and handling time of the day.
 //!
 //! Surveys ([`SurveyAnswer`]) and the contact → customer map (for true FCR) are inputs of
 //! their own ([`ReportInputs`]): events do not carry them.
 
+mod agent_time;
+mod callbacks;
 mod live;
+mod live_agent;
 mod report;
 mod segments;
 mod survey;
@@ -25,12 +33,16 @@ mod survey;
 #[cfg(test)]
 mod tests;
 
-pub use live::LiveQueueStats;
+pub use agent_time::{AgentTime, AgentTimeReport};
+pub use callbacks::Callbacks;
+pub use live::{AgentsNeeded, LiveQueueStats};
+pub use live_agent::LiveAgentTime;
 pub use report::{
     AgentOffers, Filter, HandleTime, IntervalLength, Intervals, MetricsConfig, Query, Ratio,
     Report, ReportInputs, ServiceLevel, ServiceLevelFormula, TimeRange, TrueFcr, MAX_INTERVALS,
 };
 pub use segments::{
-    Entry, HandledSegment, Offer, OfferOutcome, QueueOutcome, QueuedSegment, Refusal, Segments,
+    CallbackPromise, Entry, HandledSegment, Offer, OfferOutcome, PresenceSpan, QueueOutcome,
+    QueuedSegment, Refusal, Segments,
 };
 pub use survey::{csat, nps, Csat, MetricsError, Nps, SurveyAnswer, SurveyScale};

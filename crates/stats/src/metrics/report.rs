@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use switchboard_domain::{AgentId, Channel, ContactId, ExitReason, QueueId, Timestamp};
 
 use super::{
+    agent_time::{agent_time, AgentTimeReport},
+    callbacks::Callbacks,
     segments::{ms, HandledSegment, OfferOutcome, QueueOutcome, QueuedSegment, Segments},
     survey::{csat, nps, Csat, MetricsError, Nps, SurveyAnswer},
 };
@@ -114,6 +116,14 @@ pub struct MetricsConfig {
     /// How long after a first contact a new contact of the same customer in the same queue
     /// counts as a repeat, for true FCR (default 7 days).
     pub fcr_window: Duration,
+    /// How long after it is requested a callback must be answered to be kept on time
+    /// (default 1 hour; see [`Callbacks`]).
+    #[serde(default = "default_callback_due")]
+    pub callback_due: Duration,
+}
+
+fn default_callback_due() -> Duration {
+    Duration::from_secs(3600)
 }
 
 impl Default for MetricsConfig {
@@ -123,6 +133,7 @@ impl Default for MetricsConfig {
             service_level_formula: ServiceLevelFormula::default(),
             short_abandon: Duration::from_secs(5),
             fcr_window: Duration::from_secs(7 * 24 * 3600),
+            callback_due: default_callback_due(),
         }
     }
 }
@@ -307,6 +318,14 @@ pub struct Report {
     /// Survey answers about contacts whose last handled segment is in the report.
     pub csat: Option<Csat>,
     pub nps: Option<Nps>,
+    /// Callback promises requested in the range (see [`Callbacks`]); under an agent filter,
+    /// those that agent answered.
+    pub callbacks: Callbacks,
+    /// Where agents' time went in the range, cut exactly at its bounds (see
+    /// [`crate::AgentTime`]): staffed, available, away by reason, handling, occupancy,
+    /// utilisation. Follows the agent filter; `None` under a queue or channel filter, since
+    /// logged-in time belongs to no queue or channel.
+    pub agent_time: Option<AgentTimeReport>,
 }
 
 /// Interval lengths for [`Segments::intervals`].
@@ -373,6 +392,8 @@ struct Bucket {
     handled: Vec<usize>,
     visits: Vec<usize>,
     refused: u64,
+    callbacks: Callbacks,
+    agent_time: Option<AgentTimeReport>,
 }
 
 impl Segments {
@@ -484,6 +505,24 @@ impl Segments {
                 }
             }
         }
+        let due = ms(query.config.callback_due);
+        for p in self.callbacks() {
+            let channel_ok = f.channel.is_none_or(|c| c == Channel::Callback);
+            if channel_ok
+                && f.queue.as_ref().is_none_or(|x| *x == p.queue)
+                && f.agent(p.answered_by.as_ref())
+            {
+                if let Some(b) = which(p.requested_at) {
+                    grouped[b].callbacks.add(p, due, now);
+                }
+            }
+        }
+        if f.queue.is_none() && f.channel.is_none() {
+            let times = agent_time(self, buckets, f.agent.as_ref(), now);
+            for (b, t) in grouped.iter_mut().zip(times) {
+                b.agent_time = Some(t);
+            }
+        }
         buckets
             .iter()
             .zip(grouped)
@@ -584,6 +623,9 @@ impl Segments {
         let mut r = empty_report(query);
         r.range = range;
         r.refused = bucket.refused;
+        r.callbacks = bucket.callbacks;
+        r.callbacks.finish();
+        r.agent_time = bucket.agent_time.clone();
         let target = ms(config.service_level_target);
         let short = ms(config.short_abandon);
         let (mut within, mut abandoned_after_t, mut answer_waits) = (0u64, 0u64, 0u64);
@@ -758,6 +800,8 @@ fn empty_report(query: &Query) -> Report {
         },
         csat: None,
         nps: None,
+        callbacks: Callbacks::default(),
+        agent_time: None,
     }
 }
 

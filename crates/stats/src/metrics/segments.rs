@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use switchboard_domain::{
-    AgentId, Channel, ContactId, Event, EventKind, ExitReason, QueueId, Tier, Timestamp,
+    AgentId, Channel, ContactId, Event, EventKind, ExitReason, Presence, QueueId, Tier, Timestamp,
     TransferTarget, WithdrawReason, WrapUp,
 };
 
@@ -119,6 +119,8 @@ pub struct HandledSegment {
     pub answered_at: Timestamp,
     /// Completed holds, in ms.
     pub hold_ms: u64,
+    /// Completed holds, `(held, resumed)`, for splitting hold time across intervals.
+    pub holds: Vec<(Timestamp, Timestamp)>,
     /// Start of the hold in progress.
     pub held_since: Option<Timestamp>,
     /// `ContactEnded`: the conversation is over (for a transfer, the agent's part of it).
@@ -155,6 +157,11 @@ impl HandledSegment {
         }
     }
 
+    fn close_hold(&mut self, since: Timestamp, at: Timestamp) {
+        self.hold_ms = self.hold_ms.saturating_add(ms(at.since(since)));
+        self.holds.push((since, at.max(since)));
+    }
+
     pub fn is_completed(&self) -> bool {
         self.completed_at.is_some()
     }
@@ -177,6 +184,42 @@ pub struct Refusal {
     pub queue: QueueId,
     pub at: Timestamp,
     pub reason: ExitReason,
+}
+
+/// A stretch of an agent's logged-in time in one presence (available, or away with a
+/// reason), from `AgentPresenceChanged` events. Logged-out time has no span.
+///
+/// A change to the presence the agent already has (a duplicate login, a second console
+/// signing in) continues the span; a change to another presence ends it and starts the next
+/// one at the same instant; a logout ends it. An agent's spans never overlap: a span never
+/// starts before the agent's previous span ended, whatever the order of the events.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PresenceSpan {
+    pub agent: AgentId,
+    /// Never [`Presence::Offline`].
+    pub presence: Presence,
+    pub start: Timestamp,
+    /// `None` while it lasts (at the last event folded).
+    pub end: Option<Timestamp>,
+}
+
+/// A callback promise: `CallbackRequested` (the `CallbackInPlace` command) promised the
+/// caller that an agent would call back; it is kept when the contact is next answered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CallbackPromise {
+    pub contact: ContactId,
+    /// The queue the contact waited in when the callback was requested.
+    pub queue: QueueId,
+    pub requested_at: Timestamp,
+    /// The time promised in the request, if any (else the report's `callback_due` after
+    /// `requested_at`).
+    pub due: Option<Timestamp>,
+    /// The first `OfferAccepted` of the contact after the request.
+    pub answered_at: Option<Timestamp>,
+    pub answered_by: Option<AgentId>,
+    /// The contact left the ACD unanswered (`ContactAbandoned`, `ContactExited`): the
+    /// promise can no longer be kept.
+    pub dropped_at: Option<Timestamp>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -205,7 +248,18 @@ pub struct Segments {
     contacts: HashMap<ContactId, ContactInfo>,
     /// Handled segments not yet completed, per contact (a few at most).
     open_handled: HashMap<ContactId, Vec<usize>>,
+    presence: Vec<PresenceSpan>,
+    /// Per agent: the open span, or when the last one ended.
+    agents: HashMap<AgentId, AgentInfo>,
+    callbacks: Vec<CallbackPromise>,
+    open_callbacks: HashMap<ContactId, usize>,
     ignored: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum AgentInfo {
+    In(usize),
+    OutSince(Timestamp),
 }
 
 impl Segments {
@@ -234,6 +288,16 @@ impl Segments {
         &self.refused
     }
 
+    /// Agents' logged-in time, span by span, in the order the spans began.
+    pub fn presence(&self) -> &[PresenceSpan] {
+        &self.presence
+    }
+
+    /// Callback promises, in the order they were made.
+    pub fn callbacks(&self) -> &[CallbackPromise] {
+        &self.callbacks
+    }
+
     /// Events that fitted no segment (see the type's documentation).
     pub fn ignored(&self) -> u64 {
         self.ignored
@@ -243,7 +307,10 @@ impl Segments {
     pub fn apply(&mut self, event: &Event) {
         let at = event.at;
         match &event.kind {
-            EventKind::AgentPresenceChanged { .. } | EventKind::PriorityChanged { .. } => {}
+            EventKind::PriorityChanged { .. } => {}
+            EventKind::AgentPresenceChanged { agent, presence } => {
+                self.presence_changed(agent, presence, at)
+            }
             EventKind::ContactQueued {
                 contact,
                 queue,
@@ -286,6 +353,10 @@ impl Segments {
             } => {
                 let i = self.waiting_or_reconstructed(*contact, queue, at, *waited_ms);
                 self.settle_offer(i, agent, OfferOutcome::Accepted);
+                if let Some(p) = self.open_callbacks.remove(contact) {
+                    self.callbacks[p].answered_at = Some(at);
+                    self.callbacks[p].answered_by = Some(agent.clone());
+                }
                 self.close(
                     i,
                     QueueOutcome::Answered {
@@ -305,6 +376,7 @@ impl Segments {
                     entered_at: q.entered_at,
                     answered_at: at,
                     hold_ms: 0,
+                    holds: Vec::new(),
                     held_since: None,
                     ended_at: None,
                     completed_at: None,
@@ -336,6 +408,7 @@ impl Segments {
             } => {
                 let i = self.waiting_or_reconstructed(*contact, queue, at, *waited_ms);
                 self.close(i, QueueOutcome::Abandoned, at, Some(*waited_ms));
+                self.drop_callback(*contact, at);
             }
             EventKind::ContactHeld { contact, agent } => match self.talking(*contact, agent) {
                 Some(h) if self.handled[h].held_since.is_none() => {
@@ -347,7 +420,7 @@ impl Segments {
                 Some(h) if self.handled[h].held_since.is_some() => {
                     let seg = &mut self.handled[h];
                     let since = seg.held_since.take().unwrap_or(at);
-                    seg.hold_ms = seg.hold_ms.saturating_add(ms(at.since(since)));
+                    seg.close_hold(since, at);
                 }
                 _ => self.ignored += 1,
             },
@@ -403,11 +476,31 @@ impl Segments {
             }
             EventKind::ContactExited {
                 contact, reason, ..
-            } => match self.waiting(*contact) {
-                Some(i) => self.close(i, QueueOutcome::Exited { reason: *reason }, at, None),
-                None => self.ignored += 1,
-            },
-            EventKind::CallbackRequested { contact, .. } => {
+            } => {
+                match self.waiting(*contact) {
+                    Some(i) => self.close(i, QueueOutcome::Exited { reason: *reason }, at, None),
+                    None => self.ignored += 1,
+                }
+                self.drop_callback(*contact, at);
+            }
+            EventKind::CallbackRequested {
+                contact,
+                queue,
+                due,
+                ..
+            } => {
+                if !self.open_callbacks.contains_key(contact) {
+                    self.open_callbacks.insert(*contact, self.callbacks.len());
+                    self.callbacks.push(CallbackPromise {
+                        contact: *contact,
+                        queue: queue.clone(),
+                        requested_at: at,
+                        due: *due,
+                        answered_at: None,
+                        answered_by: None,
+                        dropped_at: None,
+                    });
+                }
                 let info = self.contacts.entry(*contact).or_default();
                 info.channel = Some(Channel::Callback);
                 match info.waiting {
@@ -419,7 +512,7 @@ impl Segments {
                 Some(h) => {
                     let seg = &mut self.handled[h];
                     if let Some(since) = seg.held_since.take() {
-                        seg.hold_ms = seg.hold_ms.saturating_add(ms(at.since(since)));
+                        seg.close_hold(since, at);
                     }
                     seg.ended_at = Some(at);
                 }
@@ -427,18 +520,23 @@ impl Segments {
             },
             EventKind::ContactCompleted {
                 contact,
+                queue,
                 agent,
                 wrap_up,
-                ..
             } => {
-                // The agent's oldest wrap-up of this contact (an agent may hold two: before
-                // transferring it away and after getting it back).
+                // The agent's oldest wrap-up of this contact in the event's queue, else its
+                // oldest at all (an agent may hold two: before transferring it away and
+                // after getting it back).
                 let open = self.open_handled.get_mut(contact);
                 let found = open.and_then(|list| {
-                    let pos = list.iter().position(|&h| {
+                    let wraps_up = |h: usize| {
                         let s = &self.handled[h];
                         s.agent == *agent && s.ended_at.is_some()
-                    })?;
+                    };
+                    let pos = list
+                        .iter()
+                        .position(|&h| wraps_up(h) && self.handled[h].queue == *queue)
+                        .or_else(|| list.iter().position(|&h| wraps_up(h)))?;
                     Some(list.remove(pos))
                 });
                 match found {
@@ -453,6 +551,42 @@ impl Segments {
                     self.open_handled.remove(contact);
                 }
             }
+        }
+    }
+
+    fn presence_changed(&mut self, agent: &AgentId, presence: &Presence, at: Timestamp) {
+        let info = self.agents.get(agent).copied();
+        let since = match info {
+            Some(AgentInfo::In(i)) => {
+                let span = &mut self.presence[i];
+                if span.presence == *presence {
+                    return; // logged in twice, or the same away reason again
+                }
+                let end = at.max(span.start);
+                span.end = Some(end);
+                end
+            }
+            Some(AgentInfo::OutSince(t)) => t,
+            None => at,
+        };
+        if !presence.is_logged_in() {
+            self.agents
+                .insert(agent.clone(), AgentInfo::OutSince(since));
+            return;
+        }
+        self.agents
+            .insert(agent.clone(), AgentInfo::In(self.presence.len()));
+        self.presence.push(PresenceSpan {
+            agent: agent.clone(),
+            presence: presence.clone(),
+            start: at.max(since),
+            end: None,
+        });
+    }
+
+    fn drop_callback(&mut self, contact: ContactId, at: Timestamp) {
+        if let Some(p) = self.open_callbacks.remove(&contact) {
+            self.callbacks[p].dropped_at = Some(at);
         }
     }
 

@@ -535,6 +535,11 @@ fn offers_rejected_missed_then_accepted_and_presence_is_ignored() {
     assert_eq!((bob.offered, bob.missed, bob.withdrawn), (2, 1, 1));
     // Wait runs from entering the queue, across the declined offers.
     assert_eq!(r.asa_ms, Some(19_000.0));
+    // In agent time the double login is one stretch of staffed time, 0..60 s.
+    assert_eq!(
+        r.agent_time.as_ref().unwrap().agents[&a("ann")].staffed_ms,
+        60_000
+    );
     // An agent filter: Bob's offers; queue-side, only what Bob answered (nothing).
     let mut qy = query(None, 0, 60);
     qy.filter.agent = Some(a("bob"));
@@ -784,6 +789,7 @@ fn channel_filter_and_callbacks() {
             contact: c(2),
             queue: q("sales"),
             number: "+100".into(),
+            due: None,
         },
     );
     let mut qy = query(None, 0, 60);
@@ -870,3 +876,5 @@ fn live_counters_match_the_report() {
     live.roll_over(TimeRange::new(at(3600), at(7200)).unwrap());
     assert_eq!((live.offered(), live.waiting_now()), (0, 1));
 }
+
+mod agent_figures;
