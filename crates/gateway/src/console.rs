@@ -125,8 +125,10 @@ impl Consoles {
 /// Follows the dispatcher's events and turns those about an agent into console messages.
 pub async fn run(state: AppState) {
     let mut events = state.dispatcher.subscribe();
+    let replayed = crate::today::replay(&state, |e| count(&state.consoles, e)).await;
     loop {
         match events.recv().await {
+            Ok(e) if replayed.contains(e.id) => {}
             Ok(e) => on_event(&state, &e).await,
             Err(broadcast::error::RecvError::Lagged(n)) => {
                 tracing::error!(
@@ -139,8 +141,10 @@ pub async fn run(state: AppState) {
     }
 }
 
-async fn on_event(state: &AppState, e: &Event) {
-    let consoles = &state.consoles;
+/// Keeps each agent's own figures of the day (handled, handle time, staffed and handling
+/// time) up to date with one event. Also fed, at start, with today's events read back from
+/// the event log (see [`run`]), so figures cover what happened before this instance started.
+fn count(consoles: &Consoles, e: &Event) {
     if let EventKind::AgentPresenceChanged { agent, .. }
     | EventKind::OfferAccepted { agent, .. }
     | EventKind::ContactCompleted { agent, .. } = &e.kind
@@ -153,6 +157,38 @@ async fn on_event(state: &AppState, e: &Event) {
             .or_insert_with(|| LiveAgentTime::new(agent.clone(), day_of(e.at)))
             .apply(e);
     }
+    match &e.kind {
+        EventKind::OfferAccepted { contact, agent, .. } => {
+            consoles
+                .accepted_at
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert((*contact, agent.clone()), e.at);
+        }
+        EventKind::ContactCompleted { contact, agent, .. } => {
+            let accepted = consoles
+                .accepted_at
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&(*contact, agent.clone()));
+            if let Some(accepted) = accepted {
+                let day = e.at.as_millis().div_euclid(DAY_MS) * DAY_MS;
+                let mut handled = consoles.handled.lock().unwrap_or_else(|p| p.into_inner());
+                let entry = handled.entry(agent.clone()).or_insert((day, 0, 0));
+                if entry.0 != day {
+                    *entry = (day, 0, 0);
+                }
+                entry.1 += 1;
+                entry.2 += e.at.since(accepted).as_millis() as u64;
+            }
+        }
+        _ => {}
+    }
+}
+
+async fn on_event(state: &AppState, e: &Event) {
+    let consoles = &state.consoles;
+    count(consoles, e);
     match &e.kind {
         EventKind::ContactQueued {
             contact,
@@ -226,11 +262,6 @@ async fn on_event(state: &AppState, e: &Event) {
             queue,
             ..
         } => {
-            consoles
-                .accepted_at
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert((*contact, agent.clone()), e.at);
             consoles.push(
                 agent,
                 json!({ "type": "assigned", "contact_id": contact, "queue": queue }),
@@ -248,21 +279,6 @@ async fn on_event(state: &AppState, e: &Event) {
             );
         }
         EventKind::ContactCompleted { contact, agent, .. } => {
-            let accepted = consoles
-                .accepted_at
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&(*contact, agent.clone()));
-            if let Some(accepted) = accepted {
-                let day = e.at.as_millis().div_euclid(DAY_MS) * DAY_MS;
-                let mut handled = consoles.handled.lock().unwrap_or_else(|p| p.into_inner());
-                let entry = handled.entry(agent.clone()).or_insert((day, 0, 0));
-                if entry.0 != day {
-                    *entry = (day, 0, 0);
-                }
-                entry.1 += 1;
-                entry.2 += e.at.since(accepted).as_millis() as u64;
-            }
             consoles.push(agent, json!({ "type": "completed", "contact_id": contact }));
         }
         EventKind::AgentPresenceChanged { agent, presence } => {

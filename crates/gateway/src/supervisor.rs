@@ -128,8 +128,13 @@ fn queues_of(e: &Event) -> Vec<QueueId> {
 /// Keeps today's counters up to date.
 pub async fn run(state: AppState) {
     let mut events = state.dispatcher.subscribe();
+    // Today so far, from the shared event log: an instance started at noon still shows the
+    // whole day.
+    let now = state.clock.now();
+    let replayed = crate::today::replay(&state, |e| state.floor.apply(e, now)).await;
     loop {
         match events.recv().await {
+            Ok(e) if replayed.contains(e.id) => {}
             Ok(e) => state.floor.apply(&e, state.clock.now()),
             Err(broadcast::error::RecvError::Lagged(n)) => {
                 tracing::error!(missed = n, "supervisor figures fell behind")

@@ -60,12 +60,19 @@ async fn session(store: &Store, username: &str, role: Role, agent: Option<&str>)
 }
 
 async fn center() -> Center {
+    center_after(&[]).await
+}
+
+/// A center whose event log already holds `earlier` (as if other instances, or this one
+/// before a restart, had handled them) when its tasks start.
+async fn center_after(earlier: &[switchboard_domain::Event]) -> Center {
     let dir = std::env::temp_dir().join(format!("sb-console-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let store = Store::connect(&format!("sqlite://{}/t.db", dir.display()))
         .await
         .unwrap();
     store.migrate().await.unwrap();
+    store.append_events(earlier).await.unwrap();
     let state = AppState::new(
         store.clone(),
         Arc::new(AnyBackend::Memory(MemoryBackend::new())),
@@ -472,4 +479,99 @@ async fn a_supervisor_sees_the_floor_change_and_steers_it() {
         }
         other => panic!("expected 403, got {:?}", other.map(|_| ())),
     }
+}
+
+/// An instance started in the middle of the day shows the whole day: the supervisor's
+/// figures and the agent's own are read back from the event log first.
+#[tokio::test]
+async fn an_instance_started_mid_day_counts_the_whole_day() {
+    use switchboard_domain::{
+        AgentId, Channel, ContactId, Event, EventId, EventKind, Priority, QueueId, Tier, Timestamp,
+        WrapUp,
+    };
+    let now = switchboard_dispatch::Clock::now(&SystemClock);
+    let day_start = now.as_millis().div_euclid(86_400_000) * 86_400_000;
+    let at = |ms_ago: i64| Timestamp::from_millis((now.as_millis() - ms_ago).max(day_start));
+    let (contact, queue, ann) = (
+        ContactId::new(),
+        QueueId::parse("sales").unwrap(),
+        AgentId::parse("ann").unwrap(),
+    );
+    // Ids far from the fresh dispatcher's own, which start at 1.
+    let event = |id: u64, at: Timestamp, kind: EventKind| Event {
+        id: EventId(1_000_000 + id),
+        at,
+        kind,
+    };
+    let earlier = [
+        event(
+            1,
+            at(9_000),
+            EventKind::ContactQueued {
+                contact,
+                queue: queue.clone(),
+                channel: Channel::Voice,
+                tier: Tier::default(),
+                priority: Priority::default(),
+                arrived_at: at(9_000),
+                attributes: Default::default(),
+            },
+        ),
+        event(
+            2,
+            at(6_000),
+            EventKind::OfferAccepted {
+                contact,
+                queue: queue.clone(),
+                agent: ann.clone(),
+                waited_ms: 3_000,
+            },
+        ),
+        event(
+            3,
+            at(2_000),
+            EventKind::ContactEnded {
+                contact,
+                queue: queue.clone(),
+                agent: ann.clone(),
+                wrap_up_until: at(1_000),
+            },
+        ),
+        event(
+            4,
+            at(1_000),
+            EventKind::ContactCompleted {
+                contact,
+                queue: queue.clone(),
+                agent: ann.clone(),
+                wrap_up: WrapUp::default(),
+            },
+        ),
+    ];
+    let c = center_after(&earlier).await;
+    c.admin("PUT", "/api/v1/queues/sales", json!({"id": "sales"}))
+        .await;
+    c.admin(
+        "PUT",
+        "/api/v1/agents/ann",
+        json!({"id": "ann", "display_name": "Ann", "number": "1"}),
+    )
+    .await;
+    let url = format!(
+        "ws://{}/api/v1/supervisor/ws?token={}",
+        c.addr, c.admin_token
+    );
+    let mut floor = connect_async(url).await.unwrap().0;
+    let snapshot = expect(&mut floor, "snapshot", of_type("snapshot")).await;
+    let today = &snapshot["queues"]["sales"]["today"];
+    assert_eq!(
+        (&today["offered"], &today["answered"], &today["handled"]),
+        (&json!(1), &json!(1), &json!(1)),
+        "{snapshot}"
+    );
+    let mut ws = c.connect("").await;
+    expect_within(&mut ws, "her own figures with the earlier call", 8, |v| {
+        v["type"] == "stats" && v["handled_today"] == 1
+    })
+    .await;
 }
