@@ -80,7 +80,7 @@ fn new_user(username: &str, role: Role) -> NewUser {
 }
 
 /// Migrations in each set (`migrations/sqlite`, `migrations/postgres`).
-const MIGRATIONS: i64 = 6;
+const MIGRATIONS: i64 = 7;
 
 pub(crate) async fn migrations_apply_from_empty_and_again(db: TestDb) {
     let files = |set: &str| {
