@@ -723,13 +723,15 @@ impl Engine {
                 waited_ms: now.since(entered).as_millis() as u64,
             },
         );
-        // The offers this agent held go to others; the agent it rang at before is free
-        // again and chooses their own next contact afterwards.
-        let except: Vec<Ix> = std::iter::once(a).chain(holder).collect();
+        // The offers taken back go to whoever can take them (this agent too, if a chat slot
+        // is still free); the agent it rang at before is free again and chooses their own
+        // next contact afterwards, then this agent fills any room left.
+        let except: Vec<Ix> = holder.into_iter().collect();
         self.match_contacts(returned, &except, now);
         if let Some(h) = holder {
             self.match_agent(h, now);
         }
+        self.match_agent(a, now);
         Ok(())
     }
 

@@ -36,6 +36,7 @@ macro_rules! conformance_suite {
             regression_agent_freed_by_a_timeout_takes_the_best_contact,
             pbx_routed_answer_assigns_without_an_offer,
             pbx_routed_answer_takes_back_the_agents_own_offers,
+            regression_pbx_answer_leaves_no_free_chat_slot_idle,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -1026,4 +1027,50 @@ pub(crate) async fn pbx_routed_answer_takes_back_the_agents_own_offers<B: crate:
     ));
     c.login("bob").await;
     assert_eq!(c.offered_to(ringing).await.as_deref(), Some("bob"));
+}
+
+/// Regression (found by the property tests): a chat agent whose two chat slots ring picks up
+/// a third chat; the offers taken back to make room must not wait while a slot is free.
+pub(crate) async fn regression_pbx_answer_leaves_no_free_chat_slot_idle<B: crate::Fresh>(b: B) {
+    let mut c = Center::new(b);
+    c.add_queue(queue("chat")).await;
+    let mut p = AgentProfile::new(a("ann"));
+    p.capacity = Capacity {
+        voice: 0,
+        chat: 2,
+        email: 0,
+        ticket: 0,
+    };
+    c.run(Command::UpsertAgent(p)).await;
+    c.login("ann").await;
+    let chat = || NewContact::new(ContactId::new(), q("chat"), Channel::Chat);
+    let (x, y, z) = (
+        c.contact(chat()).await,
+        c.contact(chat()).await,
+        c.contact(chat()).await,
+    );
+    assert_eq!(c.offered_to(x).await.as_deref(), Some("ann"));
+    assert_eq!(c.offered_to(y).await.as_deref(), Some("ann"));
+    assert!(matches!(
+        c.state(z).await,
+        Some(ContactState::Queued { .. })
+    ));
+    c.run(Command::Answer {
+        contact: z,
+        agent: a("ann"),
+    })
+    .await;
+    assert_eq!(
+        c.state(z).await,
+        Some(ContactState::Assigned {
+            agent: a("ann"),
+            queue: q("chat")
+        })
+    );
+    // One slot left: the older of the two chats rings at her again, the other waits.
+    assert_eq!(c.offered_to(x).await.as_deref(), Some("ann"));
+    assert!(matches!(
+        c.state(y).await,
+        Some(ContactState::Queued { .. })
+    ));
 }
