@@ -5,7 +5,8 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use switchboard_dispatch::{
-    run_timers, AnyBackend, Clock, Engine, MemoryBackend, QueueBackend, RedisBackend, SystemClock,
+    run_timers, AnyBackend, Clock, Engine, MemoryBackend, PresenceOptions, QueueBackend,
+    RedisBackend, SystemClock,
 };
 use switchboard_domain::{Agent, Command, EventId, QueueConfig};
 use switchboard_gateway::{AppState, Secret, Settings};
@@ -126,6 +127,10 @@ pub async fn serve(
     };
     let mut state = AppState::new(store.clone(), dispatcher.clone(), clock.clone(), settings);
     state.event_log_lag = Arc::new(move || lag_writer.lag());
+    // Open consoles per instance: shared through Redis with the dispatcher, else local.
+    state.presence = Arc::new(dispatcher.console_registry(PresenceOptions::default())?);
+    let presence = tokio::spawn(switchboard_gateway::presence::run(state.clone()));
+    let leaving = state.clone();
     let metrics = state.metrics.clone();
     let consoles = tokio::spawn(switchboard_gateway::console::run(state.clone()));
     let floor = tokio::spawn(switchboard_gateway::supervisor::run(state.clone()));
@@ -193,7 +198,10 @@ pub async fn serve(
     .await
     .context("serving HTTP")?;
 
-    tracing::info!("stopping: timers, event log, dispatcher state");
+    tracing::info!("stopping: consoles, timers, event log, dispatcher state");
+    presence.abort();
+    switchboard_gateway::presence::leave(&leaving).await;
+    drop(leaving); // It holds an event-log sender: the writer drains once all are gone.
     sweeper.abort();
     consoles.abort();
     floor.abort();
