@@ -103,7 +103,10 @@ pub async fn serve(
 
     // Every event goes to the event log and the metrics.
     let (writer, writer_task) = spawn_event_writer(store.clone(), WriterOptions::default());
-    let lag_writer = writer.clone();
+    // Consoles still open at a stop hold the state, hence this probe: it must not keep the
+    // event log's writer open (it drains once every sender is gone), so the stop takes it.
+    let lag_writer = Arc::new(std::sync::Mutex::new(Some(writer.clone())));
+    let lag_probe = lag_writer.clone();
     let mut events = dispatcher.subscribe();
     let (stop_forward, mut forward_stopped) = tokio::sync::oneshot::channel::<()>();
 
@@ -126,7 +129,10 @@ pub async fn serve(
         ..Settings::default()
     };
     let mut state = AppState::new(store.clone(), dispatcher.clone(), clock.clone(), settings);
-    state.event_log_lag = Arc::new(move || lag_writer.lag());
+    state.event_log_lag = Arc::new(move || {
+        let writer = lag_probe.lock().unwrap_or_else(|p| p.into_inner());
+        writer.as_ref().map_or(0, |w| w.lag())
+    });
     // Open consoles per instance: shared through Redis with the dispatcher, else local.
     state.presence = Arc::new(dispatcher.console_registry(PresenceOptions::default())?);
     let presence = tokio::spawn(switchboard_gateway::presence::run(state.clone()));
@@ -201,7 +207,7 @@ pub async fn serve(
     tracing::info!("stopping: consoles, timers, event log, dispatcher state");
     presence.abort();
     switchboard_gateway::presence::leave(&leaving).await;
-    drop(leaving); // It holds an event-log sender: the writer drains once all are gone.
+    lag_writer.lock().unwrap_or_else(|p| p.into_inner()).take();
     sweeper.abort();
     consoles.abort();
     floor.abort();

@@ -229,3 +229,39 @@ async fn killing_the_instance_holding_a_ringing_console_moves_the_call_within_se
     );
     assert!(p.a.is_running(), "A survived: {}", p.a.log_text());
 }
+
+/// The instance holding ann's console stops cleanly (SIGTERM) while a call rings at her: it
+/// sets her away on its way out, so the call rings at bob on the other instance at once —
+/// no heartbeat has to expire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_stop_sets_its_agents_away_on_the_way_out() {
+    let mut p = pair().await;
+    let mut ann = console(&p.b, "ann").await;
+    ann.set_presence("available").await;
+    let mut bob = console(&p.a, "bob").await;
+    let contact = call_arrives(&p.a, "call-c1").await;
+    ann.expect_about("offer", &contact).await;
+    bob.set_presence("available").await;
+
+    let stopping = tokio::time::Instant::now();
+    p.b.terminate().await;
+    bob.expect_about("offer", &contact).await;
+    let moved_after = stopping.elapsed();
+    eprintln!("the call moved to bob {moved_after:?} after SIGTERM");
+    let contact_id = contact.as_str().unwrap();
+    let events = event_log_until(p.a.addr, &p.admin, Some(contact_id), "bob's offer", |e| {
+        count(e, "contact_offered", Some("bob")) == 1
+    })
+    .await;
+    assert_eq!(
+        types(&events),
+        [
+            "contact_queued",
+            "contact_offered ann",
+            "offer_withdrawn ann",
+            "contact_offered bob"
+        ],
+        "withdrawn from ann as B stopped"
+    );
+    drop(ann);
+}
