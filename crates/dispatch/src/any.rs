@@ -26,6 +26,18 @@ macro_rules! delegate {
 }
 
 impl AnyBackend {
+    /// The console registry that goes with this backend: local counts in process, shared
+    /// through the same Redis and namespace otherwise.
+    pub fn console_registry(
+        &self,
+        options: crate::PresenceOptions,
+    ) -> Result<crate::ConsoleRegistry, DispatchError> {
+        match self {
+            AnyBackend::Memory(_) => Ok(crate::ConsoleRegistry::in_process()),
+            AnyBackend::Redis(b) => b.console_registry(options),
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             AnyBackend::Memory(_) => "memory",

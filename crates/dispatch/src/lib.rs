@@ -7,6 +7,9 @@
 //!   (in-process, the default) and [`RedisBackend`] (scale-out: the engine replicated through
 //!   a Redis Stream command log that any number of instances append to and follow).
 //!
+//! - [`ConsoleRegistry`] — which agents have a console open on which instance, with
+//!   heartbeats, so that "their last console closed" means anywhere and a dead instance's
+//!   agents can be found (in process: local counts; over Redis: shared, next to the log).
 //! - [`run_timers`] — the edge that reads a [`Clock`] and fires due timers, event-driven:
 //!   it sleeps until the next deadline and wakes on every event.
 //!
@@ -19,6 +22,7 @@ mod driver;
 mod engine;
 mod error;
 mod memory;
+mod presence;
 mod redis_log;
 
 pub use any::AnyBackend;
@@ -27,4 +31,5 @@ pub use driver::{run_timers, Clock, SystemClock, TokioClock};
 pub use engine::{Engine, EngineSnapshot, QueuePosition, QueueSnapshot};
 pub use error::DispatchError;
 pub use memory::{MemoryBackend, EVENT_CHANNEL_CAPACITY};
+pub use presence::{ConsoleRegistry, PresenceOptions};
 pub use redis_log::{RedisBackend, RedisOptions};

@@ -166,6 +166,7 @@ impl Default for RedisOptions {
 
 struct Inner {
     keys: Keys,
+    namespace: String,
     conn: ConnectionManager,
     engine: Mutex<Engine>,
     events: broadcast::Sender<Event>,
@@ -212,26 +213,12 @@ impl RedisBackend {
         namespace: &str,
         options: RedisOptions,
     ) -> Result<Self, DispatchError> {
-        if namespace.is_empty()
-            || !namespace
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(switchboard_domain::ValidationError::new(
-                "namespace",
-                "must be letters, digits, - _ . only",
-            )
-            .into());
-        }
+        check_namespace(namespace)?;
         let client = Client::open(url).map_err(backend)?;
-        let conn = ConnectionManager::new_with_config(
-            client.clone(),
-            ConnectionManagerConfig::new().set_response_timeout(Some(Duration::from_secs(5))),
-        )
-        .await
-        .map_err(backend)?;
+        let conn = manager(&client).await?;
         let inner = Arc::new(Inner {
             keys: Keys::new(namespace),
+            namespace: namespace.to_owned(),
             conn,
             engine: Mutex::new(Engine::new()),
             events: broadcast::channel(EVENT_CHANNEL_CAPACITY).0,
@@ -283,6 +270,20 @@ impl RedisBackend {
         let mut b = Self::connect_with(url, namespace, options).await?;
         b.ephemeral = true;
         Ok(b)
+    }
+
+    /// The registry of open agent consoles of this tenant, over this backend's connection,
+    /// with this instance's id.
+    pub fn console_registry(
+        &self,
+        options: crate::PresenceOptions,
+    ) -> Result<crate::ConsoleRegistry, DispatchError> {
+        crate::ConsoleRegistry::over(
+            self.inner.conn.clone(),
+            &self.inner.namespace,
+            &self.inner.instance,
+            options,
+        )
     }
 
     /// This replica's full state, as a snapshot would store it.
@@ -709,6 +710,37 @@ async fn follow(mut f: Follower, client: Client) {
             }
         }
     }
+}
+
+/// A tenant's name goes into every key: letters, digits, `-`, `_`, `.` only.
+pub(crate) fn check_namespace(namespace: &str) -> Result<(), DispatchError> {
+    if namespace.is_empty()
+        || !namespace
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(switchboard_domain::ValidationError::new(
+            "namespace",
+            "must be letters, digits, - _ . only",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The shared, reconnecting connection of an instance (5 s response timeout).
+async fn manager(client: &Client) -> Result<ConnectionManager, DispatchError> {
+    ConnectionManager::new_with_config(
+        client.clone(),
+        ConnectionManagerConfig::new().set_response_timeout(Some(Duration::from_secs(5))),
+    )
+    .await
+    .map_err(backend)
+}
+
+/// [`manager`] for a URL.
+pub(crate) async fn connection_manager(url: &str) -> Result<ConnectionManager, DispatchError> {
+    manager(&Client::open(url).map_err(backend)?).await
 }
 
 fn backend(e: impl std::fmt::Display) -> DispatchError {

@@ -15,8 +15,8 @@
 //! `?resume_from=<last seq seen>` gets exactly what it missed; if that is no longer in the
 //! outbox (or it reconnects to another instance) it gets a fresh `hello`. Malformed, unknown
 //! or out-of-turn messages get an `error` frame and the connection stays up. When an agent's
-//! last connection closes they are set away (`disconnected`): their offers are withdrawn at
-//! once and go to other agents. A console that cannot keep up (its socket's send buffer
+//! last connection on any live instance closes they are set away (`disconnected`, see
+//! `crate::presence`): their offers are withdrawn at once and go to other agents. A console that cannot keep up (its socket's send buffer
 //! full for 10 s) is disconnected rather than slowing anyone else.
 
 use std::{
@@ -38,8 +38,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use switchboard_dispatch::QueueBackend;
 use switchboard_domain::{
-    Agent, AgentId, Command, ContactId, Event, EventKind, GreetingScript, Presence, ReasonCode,
-    Timestamp, TransferTarget, WrapUp,
+    Agent, AgentId, Command, ContactId, Event, EventKind, GreetingScript, Presence, Timestamp,
+    TransferTarget, WrapUp,
 };
 use switchboard_stats::{LiveAgentTime, TimeRange};
 use tokio::sync::{broadcast, Notify};
@@ -57,7 +57,6 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 struct Outbox {
     next_seq: u64,
     messages: VecDeque<(u64, Arc<str>)>,
-    connections: usize,
     wake: Arc<Notify>,
 }
 
@@ -473,10 +472,8 @@ pub async fn connect(
 
 async fn session(state: AppState, agent: AgentId, resume_from: Option<u64>, socket: WebSocket) {
     let consoles = state.consoles.clone();
-    let wake = consoles.with(&agent, |o| {
-        o.connections += 1;
-        o.wake.clone()
-    });
+    let wake = consoles.with(&agent, |o| o.wake.clone());
+    crate::presence::console_opened(&state, &agent).await;
     // Resume if everything after `resume_from` is still in the outbox; else a fresh hello.
     let resumable = consoles.with(&agent, |o| match (resume_from, o.messages.front()) {
         (Some(n), Some(&(first, _))) => n + 1 >= first && n <= o.next_seq,
@@ -541,39 +538,9 @@ async fn session(state: AppState, agent: AgentId, resume_from: Option<u64>, sock
             },
         }
     }
-    let last = consoles.with(&agent, |o| {
-        o.connections -= 1;
-        o.connections == 0
-    });
-    if last {
-        // Nobody can answer offers now: set away, which withdraws them for other agents.
-        let away = Presence::Away {
-            reason: ReasonCode::parse("disconnected").expect("a valid reason"),
-        };
-        let logged_in = !matches!(
-            state.dispatcher.agent_status(&agent).await,
-            Ok(Some(
-                switchboard_domain::AgentStatus::Offline
-                    | switchboard_domain::AgentStatus::Away { .. }
-            )) | Ok(None)
-                | Err(_)
-        );
-        if logged_in {
-            if let Err(e) = state
-                .dispatcher
-                .execute(
-                    Command::SetPresence {
-                        agent: agent.clone(),
-                        presence: away,
-                    },
-                    state.clock.now(),
-                )
-                .await
-            {
-                tracing::warn!(agent = %agent, error = %e, "could not set a disconnected agent away");
-            }
-        }
-    }
+    // Their last console anywhere? Then nobody can answer offers: set away, which
+    // withdraws them for other agents.
+    crate::presence::console_closed(&state, &agent).await;
 }
 
 async fn hello(state: &AppState, agent: &AgentId) -> Value {

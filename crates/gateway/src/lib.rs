@@ -21,6 +21,7 @@ pub mod live;
 pub mod metrics;
 pub mod ops;
 pub mod pbx;
+pub mod presence;
 pub mod reports;
 pub mod routes;
 pub mod staffing;

@@ -2,7 +2,7 @@
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use switchboard_dispatch::{AnyBackend, Clock};
+use switchboard_dispatch::{AnyBackend, Clock, ConsoleRegistry};
 use switchboard_store::Store;
 
 use crate::{auth::LoginLimiter, metrics::Metrics};
@@ -88,6 +88,9 @@ pub struct AppState {
     pub consoles: Arc<crate::console::Consoles>,
     /// Today's per-queue figures for supervisors (fed by `supervisor::run`).
     pub floor: Arc<crate::supervisor::Floor>,
+    /// Which agents have a console open on which instance (in process unless replaced by
+    /// the dispatcher's shared one; see `presence`).
+    pub presence: Arc<ConsoleRegistry>,
 }
 
 impl fmt::Debug for AppState {
@@ -118,6 +121,7 @@ impl AppState {
             event_log_lag: Arc::new(|| 0),
             consoles: Arc::default(),
             floor: Arc::default(),
+            presence: Arc::default(),
         }
     }
 }

@@ -5,7 +5,8 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use switchboard_dispatch::{
-    run_timers, AnyBackend, Clock, Engine, MemoryBackend, QueueBackend, RedisBackend, SystemClock,
+    run_timers, AnyBackend, Clock, Engine, MemoryBackend, PresenceOptions, QueueBackend,
+    RedisBackend, SystemClock,
 };
 use switchboard_domain::{Agent, Command, EventId, QueueConfig};
 use switchboard_gateway::{AppState, Secret, Settings};
@@ -102,7 +103,10 @@ pub async fn serve(
 
     // Every event goes to the event log and the metrics.
     let (writer, writer_task) = spawn_event_writer(store.clone(), WriterOptions::default());
-    let lag_writer = writer.clone();
+    // Consoles still open at a stop hold the state, hence this probe: it must not keep the
+    // event log's writer open (it drains once every sender is gone), so the stop takes it.
+    let lag_writer = Arc::new(std::sync::Mutex::new(Some(writer.clone())));
+    let lag_probe = lag_writer.clone();
     let mut events = dispatcher.subscribe();
     let (stop_forward, mut forward_stopped) = tokio::sync::oneshot::channel::<()>();
 
@@ -125,7 +129,14 @@ pub async fn serve(
         ..Settings::default()
     };
     let mut state = AppState::new(store.clone(), dispatcher.clone(), clock.clone(), settings);
-    state.event_log_lag = Arc::new(move || lag_writer.lag());
+    state.event_log_lag = Arc::new(move || {
+        let writer = lag_probe.lock().unwrap_or_else(|p| p.into_inner());
+        writer.as_ref().map_or(0, |w| w.lag())
+    });
+    // Open consoles per instance: shared through Redis with the dispatcher, else local.
+    state.presence = Arc::new(dispatcher.console_registry(PresenceOptions::default())?);
+    let presence = tokio::spawn(switchboard_gateway::presence::run(state.clone()));
+    let leaving = state.clone();
     let metrics = state.metrics.clone();
     let consoles = tokio::spawn(switchboard_gateway::console::run(state.clone()));
     let floor = tokio::spawn(switchboard_gateway::supervisor::run(state.clone()));
@@ -193,7 +204,10 @@ pub async fn serve(
     .await
     .context("serving HTTP")?;
 
-    tracing::info!("stopping: timers, event log, dispatcher state");
+    tracing::info!("stopping: consoles, timers, event log, dispatcher state");
+    presence.abort();
+    switchboard_gateway::presence::leave(&leaving).await;
+    lag_writer.lock().unwrap_or_else(|p| p.into_inner()).take();
     sweeper.abort();
     consoles.abort();
     floor.abort();

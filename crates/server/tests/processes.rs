@@ -296,8 +296,9 @@ async fn killing_the_instance_holding_the_ringing_console_loses_nothing() {
     // Bob becomes free only now, so the first offer was certainly ann's.
     bob.set_presence("available").await;
 
-    // B dies with the offer ringing on its socket: no disconnect is handled, nobody sets ann
-    // away. Only the offer's deadline, fired by A, can save the call.
+    // B dies with the offer ringing on its socket: no disconnect is handled. A sets ann away
+    // only once B's heartbeat has expired (6 s); before that, the offer's 3 s deadline, fired
+    // by A, saves the call.
     p.b.kill();
     drop(ann);
     let reoffer = bob.expect_about("offer", &contact).await;
