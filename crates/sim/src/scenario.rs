@@ -650,3 +650,73 @@ fn seconds(field: &str, secs: f64) -> Result<Duration, ScenarioError> {
     }
     Ok(Duration::from_millis(secs_ms(secs) as u64))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_times_parse_and_print() {
+        assert_eq!(ClockTime::parse("08:30").map(ClockTime::secs), Some(30_600));
+        assert_eq!(
+            ClockTime::parse("30:00:15").map(ClockTime::secs),
+            Some(108_015)
+        );
+        for bad in [
+            "8",
+            "08:60",
+            "08:00:61",
+            "-1:00",
+            "08:00:00:00",
+            "",
+            "aa:bb",
+            "08:",
+        ] {
+            assert_eq!(ClockTime::parse(bad), None, "{bad}");
+        }
+        assert_eq!(ClockTime::from_secs(30_600).to_string(), "08:30");
+        assert_eq!(ClockTime::from_secs(108_015).to_string(), "30:00:15");
+    }
+
+    #[test]
+    fn the_simple_case_is_valid_and_bad_numbers_are_named() {
+        let ok = SingleQueue {
+            agents: 14,
+            calls: 1_000,
+            arrivals_per_hour: 200.0,
+            aht: 180.0,
+            patience: Some(120.0),
+            sl_target: 20.0,
+            seed: 1,
+        };
+        assert!(Scenario::single_queue(ok).plan().is_ok());
+        let field = |s: SingleQueue| Scenario::single_queue(s).plan().unwrap_err().field;
+        assert_eq!(field(SingleQueue { agents: 0, ..ok }), "groups[0].agents");
+        assert_eq!(field(SingleQueue { calls: 0, ..ok }), "calls");
+        assert_eq!(
+            field(SingleQueue {
+                arrivals_per_hour: f64::NAN,
+                ..ok
+            }),
+            "queues[0].arrivals_per_hour"
+        );
+        assert_eq!(
+            field(SingleQueue { aht: 0.0, ..ok }),
+            "queues[0].handle_time.mean"
+        );
+        assert_eq!(
+            field(SingleQueue {
+                patience: Some(-3.0),
+                ..ok
+            }),
+            "queues[0].patience.mean"
+        );
+        assert_eq!(
+            field(SingleQueue {
+                sl_target: -1.0,
+                ..ok
+            }),
+            "sl_target"
+        );
+    }
+}
