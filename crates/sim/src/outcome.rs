@@ -28,7 +28,9 @@ pub struct Outcome {
     pub queues: Vec<QueueReport>,
     /// Per interval, all queues together (when the scenario asks for intervals).
     pub intervals: Vec<Report>,
-    /// Theory beside simulation, or why there is none.
+    /// Theory beside simulation, or why there is none (in JSON: the theory, or
+    /// `{"unavailable": "why"}`).
+    #[serde(serialize_with = "theory_or_why")]
     pub theory: Result<Theory, String>,
     pub run: RunStats,
 }
@@ -146,6 +148,20 @@ pub(crate) fn outcome(plan: &Plan, run: Run) -> Result<Outcome, SimError> {
             simulated_secs: (run.finished.as_millis() - START.as_millis()).max(0) as u64 / 1000,
         },
     })
+}
+
+fn theory_or_why<S: serde::Serializer>(
+    theory: &Result<Theory, String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Unavailable<'a> {
+        unavailable: &'a str,
+    }
+    match theory {
+        Ok(t) => t.serialize(s),
+        Err(why) => Unavailable { unavailable: why }.serialize(s),
+    }
 }
 
 /// The model's prediction, when the scenario is one the model describes at all.

@@ -27,6 +27,7 @@ fn same_scenario_and_seed_give_the_same_outcome() {
     let scenario = Scenario::from_toml(EXAMPLE).expect("the example parses");
     let (a, b) = (run(&scenario), run(&scenario));
     assert_eq!(a, b);
+    assert!(a.run.contacts > 1_000);
     assert_eq!(
         serde_json::to_string(&a).unwrap(),
         serde_json::to_string(&b).unwrap()
@@ -59,6 +60,12 @@ fn the_example_exercises_queues_overflow_abandons_and_intervals() {
     assert_eq!(o.intervals.len(), 10);
     assert!(o.intervals.iter().all(|r| r.offered > 0));
     assert!(o.theory.is_err(), "no theory for two queues");
+    let json = serde_json::to_value(&o).unwrap();
+    assert!(
+        json["theory"]["unavailable"].is_string(),
+        "{}",
+        json["theory"]
+    );
     assert_eq!(o.overall.waiting, 0, "everyone was served or gave up");
 }
 
