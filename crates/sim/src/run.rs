@@ -23,6 +23,11 @@ use crate::{
 /// The virtual clock starts on Monday 2026-01-05 00:00 UTC (scenario times count from here).
 pub const START: Timestamp = Timestamp::from_millis(1_767_571_200_000);
 
+/// No single draw (handle time, patience, gap between arrivals) lasts longer than this, so
+/// that clock arithmetic cannot overflow whatever a heavy-tailed distribution produces: ten
+/// years, far beyond any horizon a scenario may have.
+const MAX_DRAW_MS: f64 = 10.0 * 366.0 * 24.0 * 3_600_000.0;
+
 /// The high half of every simulated contact id; the low half is the contact's number.
 const CONTACT_TAG: u64 = 0x5157_0000_0000_7000;
 
@@ -353,7 +358,12 @@ impl Sim<'_> {
                 i => (profile[i - 1].1, profile.get(i).map(|&(s, _)| s as f64)),
             };
             let candidate = if rate > 0.0 {
-                Some(t + self.arrival_rng[q].exponential(1.0 / rate))
+                let gap = self.arrival_rng[q].exponential(1.0 / rate);
+                // A rate so low that the next arrival is years away: none in this run.
+                if gap > MAX_DRAW_MS {
+                    return None;
+                }
+                Some(t + gap)
             } else {
                 None
             };
@@ -447,5 +457,5 @@ fn sample(rng: &mut Rng, d: &Distribution) -> i64 {
             (mu + s2.sqrt() * rng.normal()).exp()
         }
     };
-    (secs * 1000.0).round() as i64
+    (secs * 1000.0).round().clamp(0.0, MAX_DRAW_MS) as i64
 }

@@ -209,3 +209,22 @@ fn every_strategy_runs_and_serves_everyone() {
         assert_eq!(o.run.stale_commands, 0, "{strategy}");
     }
 }
+
+#[test]
+fn extreme_distributions_and_rates_neither_panic_nor_hang() {
+    // A log-normal tail a thousand times its mean, and a queue that hardly ever rings.
+    let mut s = small(5, 2_000, 100.0);
+    s.queues[0].handle_time = Distribution::LogNormal {
+        mean: 60.0,
+        sd: 60_000.0,
+    };
+    s.queues[0].patience = Some(Distribution::LogNormal {
+        mean: 30.0,
+        sd: 30_000.0,
+    });
+    let o = run(&s);
+    assert_eq!(o.run.contacts, 2_000);
+    let mut rare = small(5, 10, 1e-12);
+    rare.hours = Some(1.0);
+    assert_eq!(run(&rare).run.contacts, 0);
+}
