@@ -14,6 +14,8 @@ use switchboard_server::{
 use switchboard_store::{NewUser, Role};
 use tracing_subscriber::EnvFilter;
 
+mod simulate;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "switchboard",
@@ -80,6 +82,9 @@ enum Cmd {
         #[arg(long)]
         patience_secs: Option<f64>,
     },
+    /// Simulate a center on a virtual clock with the real dispatcher ("what if": more agents,
+    /// another strategy, a new skill split) and print the reports.
+    Simulate(simulate::SimulateArgs),
 }
 
 #[tokio::main]
@@ -102,6 +107,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Cmd::Serve { listen, redis_url }) = &cli.command {
         flags.listen = listen.clone();
         flags.redis_url = redis_url.clone();
+    }
+    if let Some(Cmd::Simulate(args)) = &cli.command {
+        return simulate::run(args);
     }
     if let Some(Cmd::Staffing {
         calls,
@@ -177,7 +185,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("admin {} created", user.username);
             Ok(())
         }
-        Cmd::Staffing { .. } => unreachable!("handled before the configuration is read"),
+        Cmd::Staffing { .. } | Cmd::Simulate(_) => {
+            unreachable!("handled before the configuration is read")
+        }
         Cmd::SeedDemo => {
             let store = app::open_store(&config).await?;
             let seeded = seed::seed_demo(&store, SystemClock.now()).await?;
