@@ -92,6 +92,41 @@ pub struct Consoles {
     handled: Mutex<HashMap<AgentId, (i64, u64, u64)>>,
     /// When each contact was accepted by its agent.
     accepted_at: Mutex<HashMap<(ContactId, AgentId), Timestamp>>,
+    /// Scripts, queues and agent profiles, as offers and figures read them.
+    config: Mutex<ConfigCache>,
+    queue_figures: Mutex<QueueFigures>,
+}
+
+/// Greeting scripts, queues and agent profiles as last read from the store. Offers (hundreds
+/// a second, rendered one after another by the event follower) and every console's figures
+/// (every 5 s each) read these; reading the database each time made the follower fall
+/// seconds behind under load. A write through this instance clears the cache
+/// ([`Consoles::config_changed`]); a write through another instance shows within
+/// [`CONFIG_TTL`].
+#[derive(Debug, Default)]
+struct ConfigCache {
+    scripts: Option<(std::time::Instant, Arc<Vec<GreetingScript>>)>,
+    queues: Option<(
+        std::time::Instant,
+        Arc<Vec<switchboard_domain::QueueConfig>>,
+    )>,
+    agents: HashMap<AgentId, (std::time::Instant, Option<Arc<Agent>>)>,
+    /// Bumped by every clearing, so that a read begun before a write is not kept after it.
+    generation: u64,
+}
+
+/// Per queue: when it was looked at, contacts waiting and the longest wait (ms). A queue
+/// snapshot walks every agent, so thousands of consoles share one per queue per second.
+type QueueFigures = HashMap<switchboard_domain::QueueId, (std::time::Instant, u32, u64)>;
+
+/// How old the waiting figures in a `stats` frame may be.
+const QUEUE_FIGURES_TTL: Duration = Duration::from_secs(1);
+
+/// How long a cached configuration record is used before it is read again.
+const CONFIG_TTL: Duration = Duration::from_secs(30);
+
+fn fresh(at: std::time::Instant) -> bool {
+    at.elapsed() < CONFIG_TTL
 }
 
 const DAY_MS: i64 = 24 * 3_600_000;
@@ -106,6 +141,81 @@ impl Consoles {
 
     fn push(&self, agent: &AgentId, message: Value) -> u64 {
         self.with(agent, |o| o.push(message))
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, ConfigCache> {
+        self.config.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forget the cached scripts, queues and agent profiles (after a configuration write).
+    pub fn config_changed(&self) {
+        let mut cache = self.cache();
+        *cache = ConfigCache {
+            generation: cache.generation + 1,
+            ..ConfigCache::default()
+        };
+    }
+
+    async fn scripts(&self, state: &AppState) -> Option<Arc<Vec<GreetingScript>>> {
+        if let Some((at, s)) = &self.cache().scripts {
+            if fresh(*at) {
+                return Some(s.clone());
+            }
+        }
+        let (read, generation) = (std::time::Instant::now(), self.cache().generation);
+        let scripts: Arc<Vec<GreetingScript>> = Arc::new(
+            state
+                .store
+                .list::<GreetingScript>()
+                .await
+                .ok()?
+                .into_iter()
+                .map(|v| v.doc)
+                .collect(),
+        );
+        let mut cache = self.cache();
+        if cache.generation == generation {
+            cache.scripts = Some((read, scripts.clone()));
+        }
+        Some(scripts)
+    }
+
+    async fn queues(&self, state: &AppState) -> Arc<Vec<switchboard_domain::QueueConfig>> {
+        if let Some((at, q)) = &self.cache().queues {
+            if fresh(*at) {
+                return q.clone();
+            }
+        }
+        let (read, generation) = (std::time::Instant::now(), self.cache().generation);
+        let Ok(stored) = state.store.list::<switchboard_domain::QueueConfig>().await else {
+            return Arc::default();
+        };
+        let queues: Arc<Vec<_>> = Arc::new(stored.into_iter().map(|v| v.doc).collect());
+        let mut cache = self.cache();
+        if cache.generation == generation {
+            cache.queues = Some((read, queues.clone()));
+        }
+        queues
+    }
+
+    async fn agent(&self, state: &AppState, agent: &AgentId) -> Option<Arc<Agent>> {
+        if let Some((at, a)) = self.cache().agents.get(agent) {
+            if fresh(*at) {
+                return a.clone();
+            }
+        }
+        let (read, generation) = (std::time::Instant::now(), self.cache().generation);
+        let profile = state
+            .store
+            .get::<Agent>(agent.as_str())
+            .await
+            .ok()?
+            .map(|v| Arc::new(v.doc));
+        let mut cache = self.cache();
+        if cache.generation == generation {
+            cache.agents.insert(agent.clone(), (read, profile.clone()));
+        }
+        profile
     }
 }
 
@@ -266,7 +376,7 @@ async fn greeting(
         .and_then(|i| i.attributes.get("language"))
         .map(String::as_str)
         .unwrap_or("en");
-    let scripts = state.store.list::<GreetingScript>().await.ok()?;
+    let scripts = state.consoles.scripts(state).await?;
     let rank = |s: &GreetingScript| {
         let queue_match = s.queue.as_ref().map(|q| q.as_str() == queue);
         let lang_match =
@@ -281,16 +391,9 @@ async fn greeting(
     };
     let script = scripts
         .iter()
-        .map(|v| &v.doc)
         .filter(|s| rank(s) < 9)
         .min_by_key(|s| rank(s))?;
-    let profile = state
-        .store
-        .get::<Agent>(agent.as_str())
-        .await
-        .ok()
-        .flatten()
-        .map(|v| v.doc);
+    let profile = state.consoles.agent(state, agent).await;
     let attr = |k: &str| info.and_then(|i| i.attributes.get(k)).cloned();
     let values = [
         ("company", state.settings.company_name.clone()),
@@ -693,32 +796,45 @@ async fn own_figures(state: &AppState, agent: &AgentId) -> Value {
         Some(&(d, n, ms)) if d == day => (n, ms),
         _ => (0, 0),
     };
-    let skills = state
-        .store
-        .get::<Agent>(agent.as_str())
-        .await
-        .ok()
-        .flatten()
-        .map(|a| a.doc.profile.skills)
-        .unwrap_or_default();
+    let profile = state.consoles.agent(state, agent).await;
+    let no_skills = Default::default();
+    let skills = profile.as_ref().map_or(&no_skills, |a| &a.profile.skills);
     let (mut waiting, mut longest_ms) = (0u32, 0u64);
-    for q in state
-        .store
-        .list::<switchboard_domain::QueueConfig>()
-        .await
-        .unwrap_or_default()
-    {
+    for q in state.consoles.queues(state).await.iter() {
         let serves = q
-            .doc
             .required_skills
             .iter()
             .all(|r| skills.contains_key(&r.skill));
         if !serves {
             continue;
         }
-        if let Ok(Some(s)) = state.dispatcher.queue_snapshot(&q.doc.id, now).await {
-            waiting += s.waiting;
-            longest_ms = longest_ms.max(s.longest_wait.as_millis() as u64);
+        let cached = state
+            .consoles
+            .queue_figures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&q.id)
+            .filter(|(at, _, _)| at.elapsed() < QUEUE_FIGURES_TTL)
+            .map(|&(_, w, l)| (w, l));
+        let figures = match cached {
+            Some(f) => Some(f),
+            None => match state.dispatcher.queue_snapshot(&q.id, now).await {
+                Ok(Some(s)) => {
+                    let f = (s.waiting, s.longest_wait.as_millis() as u64);
+                    state
+                        .consoles
+                        .queue_figures
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(q.id.clone(), (std::time::Instant::now(), f.0, f.1));
+                    Some(f)
+                }
+                _ => None,
+            },
+        };
+        if let Some((w, l)) = figures {
+            waiting += w;
+            longest_ms = longest_ms.max(l);
         }
     }
     json!({
