@@ -48,6 +48,8 @@ use crate::{auth::token_hash, error::ApiError, state::AppState};
 pub const VERSION: u32 = 1;
 /// Messages kept per agent for resuming.
 const OUTBOX: usize = 1024;
+/// Bytes read from a console's socket at a time (larger messages still arrive whole).
+const CONSOLE_READ_BUFFER: usize = 4 * 1024;
 /// How long one send may take before the console counts as stuck.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -485,7 +487,10 @@ pub async fn connect(
             .into_response()
         }
     };
-    ws.on_upgrade(move |socket| session(state, agent, params.resume_from, socket))
+    // Console messages are small; tungstenite's default 128 KiB read buffer per socket made
+    // 10,000 idle consoles cost 1.3 GB.
+    ws.read_buffer_size(CONSOLE_READ_BUFFER)
+        .on_upgrade(move |socket| session(state, agent, params.resume_from, socket))
 }
 
 async fn session(state: AppState, agent: AgentId, resume_from: Option<u64>, socket: WebSocket) {
