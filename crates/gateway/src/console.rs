@@ -50,6 +50,8 @@ use crate::{auth::token_hash, error::ApiError, state::AppState};
 pub const VERSION: u32 = 1;
 /// Messages kept per agent for resuming.
 const OUTBOX: usize = 1024;
+/// Bytes read from a console's socket at a time (larger messages still arrive whole).
+const CONSOLE_READ_BUFFER: usize = 4 * 1024;
 /// How long one send may take before the console counts as stuck.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -57,18 +59,35 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 struct Outbox {
     next_seq: u64,
     messages: VecDeque<(u64, Arc<str>)>,
+    /// Messages up to this seq may be gone for lack of room: a console that saw less
+    /// cannot resume.
+    dropped_upto: u64,
+    /// The `stats` message in the outbox, if any: each one supersedes the previous, so only
+    /// the latest is kept (an idle console's outbox does not fill up with figures).
+    stats_seq: Option<u64>,
     wake: Arc<Notify>,
 }
 
 impl Outbox {
     fn push(&mut self, mut message: Value) -> u64 {
+        let is_stats = message["type"] == "stats";
+        if let (true, Some(old)) = (is_stats, self.stats_seq.take()) {
+            if let Ok(i) = self.messages.binary_search_by_key(&old, |(seq, _)| *seq) {
+                self.messages.remove(i);
+            }
+        }
         self.next_seq += 1;
         message["v"] = json!(VERSION);
         message["seq"] = json!(self.next_seq);
         self.messages
             .push_back((self.next_seq, Arc::from(message.to_string())));
+        if is_stats {
+            self.stats_seq = Some(self.next_seq);
+        }
         while self.messages.len() > OUTBOX {
-            self.messages.pop_front();
+            if let Some((seq, _)) = self.messages.pop_front() {
+                self.dropped_upto = seq;
+            }
         }
         self.wake.notify_waiters();
         self.next_seq
@@ -95,6 +114,9 @@ pub struct Consoles {
     accepted_at: Mutex<HashMap<(ContactId, AgentId), Timestamp>>,
     /// Per agent: staffed and handling time of the (UTC) day, for the occupancy figure.
     time: Mutex<HashMap<AgentId, LiveAgentTime>>,
+    /// Scripts, queues and agent profiles, as offers and figures read them.
+    config: Mutex<ConfigCache>,
+    queue_figures: Mutex<QueueFigures>,
 }
 
 /// The UTC day containing `t`.
@@ -104,6 +126,38 @@ fn day_of(t: Timestamp) -> TimeRange {
         start: Timestamp::from_millis(start),
         end: Timestamp::from_millis(start + DAY_MS),
     }
+}
+
+/// Greeting scripts, queues and agent profiles as last read from the store. Offers (hundreds
+/// a second, rendered one after another by the event follower) and every console's figures
+/// (every 5 s each) read these; reading the database each time made the follower fall
+/// seconds behind under load. A write through this instance clears the cache
+/// ([`Consoles::config_changed`]); a write through another instance shows within
+/// [`CONFIG_TTL`].
+#[derive(Debug, Default)]
+struct ConfigCache {
+    scripts: Option<(std::time::Instant, Arc<Vec<GreetingScript>>)>,
+    queues: Option<(
+        std::time::Instant,
+        Arc<Vec<switchboard_domain::QueueConfig>>,
+    )>,
+    agents: HashMap<AgentId, (std::time::Instant, Option<Arc<Agent>>)>,
+    /// Bumped by every clearing, so that a read begun before a write is not kept after it.
+    generation: u64,
+}
+
+/// Per queue: when it was looked at, contacts waiting and the longest wait (ms). A queue
+/// snapshot walks every agent, so thousands of consoles share one per queue per second.
+type QueueFigures = HashMap<switchboard_domain::QueueId, (std::time::Instant, u32, u64)>;
+
+/// How old the waiting figures in a `stats` frame may be.
+const QUEUE_FIGURES_TTL: Duration = Duration::from_secs(1);
+
+/// How long a cached configuration record is used before it is read again.
+const CONFIG_TTL: Duration = Duration::from_secs(30);
+
+fn fresh(at: std::time::Instant) -> bool {
+    at.elapsed() < CONFIG_TTL
 }
 
 const DAY_MS: i64 = 24 * 3_600_000;
@@ -118,6 +172,81 @@ impl Consoles {
 
     fn push(&self, agent: &AgentId, message: Value) -> u64 {
         self.with(agent, |o| o.push(message))
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, ConfigCache> {
+        self.config.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forget the cached scripts, queues and agent profiles (after a configuration write).
+    pub fn config_changed(&self) {
+        let mut cache = self.cache();
+        *cache = ConfigCache {
+            generation: cache.generation + 1,
+            ..ConfigCache::default()
+        };
+    }
+
+    async fn scripts(&self, state: &AppState) -> Option<Arc<Vec<GreetingScript>>> {
+        if let Some((at, s)) = &self.cache().scripts {
+            if fresh(*at) {
+                return Some(s.clone());
+            }
+        }
+        let (read, generation) = (std::time::Instant::now(), self.cache().generation);
+        let scripts: Arc<Vec<GreetingScript>> = Arc::new(
+            state
+                .store
+                .list::<GreetingScript>()
+                .await
+                .ok()?
+                .into_iter()
+                .map(|v| v.doc)
+                .collect(),
+        );
+        let mut cache = self.cache();
+        if cache.generation == generation {
+            cache.scripts = Some((read, scripts.clone()));
+        }
+        Some(scripts)
+    }
+
+    async fn queues(&self, state: &AppState) -> Arc<Vec<switchboard_domain::QueueConfig>> {
+        if let Some((at, q)) = &self.cache().queues {
+            if fresh(*at) {
+                return q.clone();
+            }
+        }
+        let (read, generation) = (std::time::Instant::now(), self.cache().generation);
+        let Ok(stored) = state.store.list::<switchboard_domain::QueueConfig>().await else {
+            return Arc::default();
+        };
+        let queues: Arc<Vec<_>> = Arc::new(stored.into_iter().map(|v| v.doc).collect());
+        let mut cache = self.cache();
+        if cache.generation == generation {
+            cache.queues = Some((read, queues.clone()));
+        }
+        queues
+    }
+
+    async fn agent(&self, state: &AppState, agent: &AgentId) -> Option<Arc<Agent>> {
+        if let Some((at, a)) = self.cache().agents.get(agent) {
+            if fresh(*at) {
+                return a.clone();
+            }
+        }
+        let (read, generation) = (std::time::Instant::now(), self.cache().generation);
+        let profile = state
+            .store
+            .get::<Agent>(agent.as_str())
+            .await
+            .ok()?
+            .map(|v| Arc::new(v.doc));
+        let mut cache = self.cache();
+        if cache.generation == generation {
+            cache.agents.insert(agent.clone(), (read, profile.clone()));
+        }
+        profile
     }
 }
 
@@ -351,7 +480,7 @@ async fn greeting(
         .and_then(|i| i.attributes.get("language"))
         .map(String::as_str)
         .unwrap_or("en");
-    let scripts = state.store.list::<GreetingScript>().await.ok()?;
+    let scripts = state.consoles.scripts(state).await?;
     let rank = |s: &GreetingScript| {
         let queue_match = s.queue.as_ref().map(|q| q.as_str() == queue);
         let lang_match =
@@ -366,16 +495,9 @@ async fn greeting(
     };
     let script = scripts
         .iter()
-        .map(|v| &v.doc)
         .filter(|s| rank(s) < 9)
         .min_by_key(|s| rank(s))?;
-    let profile = state
-        .store
-        .get::<Agent>(agent.as_str())
-        .await
-        .ok()
-        .flatten()
-        .map(|v| v.doc);
+    let profile = state.consoles.agent(state, agent).await;
     let attr = |k: &str| info.and_then(|i| i.attributes.get(k)).cloned();
     let values = [
         ("company", state.settings.company_name.clone()),
@@ -467,7 +589,10 @@ pub async fn connect(
             .into_response()
         }
     };
-    ws.on_upgrade(move |socket| session(state, agent, params.resume_from, socket))
+    // Console messages are small; tungstenite's default 128 KiB read buffer per socket made
+    // 10,000 idle consoles cost 1.3 GB.
+    ws.read_buffer_size(CONSOLE_READ_BUFFER)
+        .on_upgrade(move |socket| session(state, agent, params.resume_from, socket))
 }
 
 async fn session(state: AppState, agent: AgentId, resume_from: Option<u64>, socket: WebSocket) {
@@ -475,10 +600,8 @@ async fn session(state: AppState, agent: AgentId, resume_from: Option<u64>, sock
     let wake = consoles.with(&agent, |o| o.wake.clone());
     crate::presence::console_opened(&state, &agent).await;
     // Resume if everything after `resume_from` is still in the outbox; else a fresh hello.
-    let resumable = consoles.with(&agent, |o| match (resume_from, o.messages.front()) {
-        (Some(n), Some(&(first, _))) => n + 1 >= first && n <= o.next_seq,
-        (Some(n), None) => n == o.next_seq,
-        (None, _) => false,
+    let resumable = consoles.with(&agent, |o| {
+        resume_from.is_some_and(|n| n >= o.dropped_upto && n <= o.next_seq)
     });
     let mut sent = if resumable {
         resume_from.unwrap_or(0)
@@ -746,32 +869,45 @@ async fn own_figures(state: &AppState, agent: &AgentId) -> Value {
         Some(&(d, n, ms)) if d == day => (n, ms),
         _ => (0, 0),
     };
-    let skills = state
-        .store
-        .get::<Agent>(agent.as_str())
-        .await
-        .ok()
-        .flatten()
-        .map(|a| a.doc.profile.skills)
-        .unwrap_or_default();
+    let profile = state.consoles.agent(state, agent).await;
+    let no_skills = Default::default();
+    let skills = profile.as_ref().map_or(&no_skills, |a| &a.profile.skills);
     let (mut waiting, mut longest_ms) = (0u32, 0u64);
-    for q in state
-        .store
-        .list::<switchboard_domain::QueueConfig>()
-        .await
-        .unwrap_or_default()
-    {
+    for q in state.consoles.queues(state).await.iter() {
         let serves = q
-            .doc
             .required_skills
             .iter()
             .all(|r| skills.contains_key(&r.skill));
         if !serves {
             continue;
         }
-        if let Ok(Some(s)) = state.dispatcher.queue_snapshot(&q.doc.id, now).await {
-            waiting += s.waiting;
-            longest_ms = longest_ms.max(s.longest_wait.as_millis() as u64);
+        let cached = state
+            .consoles
+            .queue_figures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&q.id)
+            .filter(|(at, _, _)| at.elapsed() < QUEUE_FIGURES_TTL)
+            .map(|&(_, w, l)| (w, l));
+        let figures = match cached {
+            Some(f) => Some(f),
+            None => match state.dispatcher.queue_snapshot(&q.id, now).await {
+                Ok(Some(s)) => {
+                    let f = (s.waiting, s.longest_wait.as_millis() as u64);
+                    state
+                        .consoles
+                        .queue_figures
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(q.id.clone(), (std::time::Instant::now(), f.0, f.1));
+                    Some(f)
+                }
+                _ => None,
+            },
+        };
+        if let Some((w, l)) = figures {
+            waiting += w;
+            longest_ms = longest_ms.max(l);
         }
     }
     let occupancy = state
@@ -789,4 +925,33 @@ async fn own_figures(state: &AppState, agent: &AgentId) -> Value {
         "waiting_in_my_queues": waiting,
         "longest_wait_ms": longest_ms,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_supersede_each_other_and_never_crowd_out_what_must_be_replayed() {
+        let mut o = Outbox::default();
+        let offer = o.push(json!({"type": "offer"}));
+        for _ in 0..5_000 {
+            o.push(json!({"type": "stats", "handled_today": 1}));
+        }
+        // The offer and one (the latest) figures message: an idle console does not grow.
+        let kinds: Vec<Value> = o
+            .messages
+            .iter()
+            .map(|(_, m)| serde_json::from_str::<Value>(m).unwrap()["type"].clone())
+            .collect();
+        assert_eq!(kinds, [json!("offer"), json!("stats")]);
+        assert_eq!(o.dropped_upto, 0, "nothing lost: any console may resume");
+        assert_eq!(o.messages.front().map(|m| m.0), Some(offer));
+        // Real messages beyond the room do push out the oldest.
+        for _ in 0..OUTBOX + 10 {
+            o.push(json!({"type": "state"}));
+        }
+        assert_eq!(o.messages.len(), OUTBOX);
+        assert!(o.dropped_upto > offer);
+    }
 }

@@ -328,6 +328,7 @@ pub async fn put<R: Resource + serde::de::DeserializeOwned>(
         .put(&doc, expected, state.clock.now())
         .await
         .map_err(|e| version_conflict(e, expected))?;
+    state.consoles.config_changed();
     doc.applied(&state).await?;
     let status = if stored.version == 1 {
         StatusCode::CREATED
@@ -365,6 +366,7 @@ pub async fn delete<R: Resource>(
         .await
         .map_err(|e| version_conflict(e, expected))?
     {
+        state.consoles.config_changed();
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("{} {id}", R::NAME)))

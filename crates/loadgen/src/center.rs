@@ -1,0 +1,125 @@
+//! The center a run needs, written straight into the database before the server starts:
+//! one queue, N agents each with a user and a session token, and a signed-hook integration.
+//! Signing in thousands of users through the API would hash thousands of passwords and hit
+//! the sign-in rate limit, so all users share one precomputed hash and get their session
+//! rows directly; the server sees exactly what a sign-in would have stored.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use futures_util::{stream, StreamExt, TryStreamExt};
+use switchboard_domain::{
+    Agent, AgentId, AgentProfile, Integration, IntegrationKind, QueueConfig, QueueId, Timestamp,
+};
+use switchboard_gateway::{
+    auth::{hash_password, new_token, token_hash},
+    PasswordHashing,
+};
+use switchboard_store::{NewUser, Role, Store};
+
+/// The queue every call of a run goes to.
+pub const QUEUE: &str = "load";
+/// The telephony integration the hooks are signed for.
+pub const INTEGRATION: &str = "loadgen-pbx";
+
+/// What the load needs to know about the center it prepared.
+#[derive(Debug, Clone)]
+pub struct Center {
+    /// One session token per agent, in agent order.
+    pub tokens: Vec<String>,
+    pub integration: String,
+    pub secret: String,
+}
+
+/// How many database writes run at once while preparing (PostgreSQL gains from a few; SQLite
+/// serialises them anyway).
+const PREPARE_CONCURRENCY: usize = 8;
+
+/// Creates the queue (wrap-up `wrap_up`), `agents` agents with users and sessions, and the
+/// integration, in an empty database that `store` has migrated.
+pub async fn prepare(store: &Store, agents: usize, wrap_up: Duration) -> anyhow::Result<Center> {
+    let now = Timestamp::from_millis(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis() as i64,
+    );
+    let mut queue = QueueConfig::new(QueueId::parse(QUEUE)?);
+    queue.wrap_up = wrap_up;
+    store.put(&queue, Some(0), now).await.context("the queue")?;
+    let secret = new_token().map_err(|e| anyhow::anyhow!("no randomness: {}", e.message))?;
+    store
+        .put(
+            &Integration {
+                integration_id: INTEGRATION.into(),
+                kind: IntegrationKind::Generic,
+                secret: secret.clone(),
+                callback_url: None,
+            },
+            Some(0),
+            now,
+        )
+        .await
+        .context("the integration")?;
+    // One hash for everyone: nobody signs in with it, it only has to be a valid PHC string.
+    let shared_hash = hash_password(
+        new_token().map_err(|e| anyhow::anyhow!("no randomness: {}", e.message))?,
+        PasswordHashing::default(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("hashing: {}", e.message))?;
+    let expires = Timestamp::from_millis(now.as_millis() + 24 * 3_600_000);
+    let tokens: Vec<String> = stream::iter(0..agents)
+        .map(|i| {
+            let shared_hash = shared_hash.clone();
+            async move { add_agent(store, i, &shared_hash, now, expires).await }
+        })
+        .buffered(PREPARE_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(Center {
+        tokens,
+        integration: INTEGRATION.into(),
+        secret,
+    })
+}
+
+fn agent_name(i: usize) -> String {
+    format!("lg{i:05}")
+}
+
+async fn add_agent(
+    store: &Store,
+    i: usize,
+    shared_hash: &str,
+    now: Timestamp,
+    expires: Timestamp,
+) -> anyhow::Result<String> {
+    let id = AgentId::parse(&agent_name(i))?;
+    let agent = Agent {
+        profile: AgentProfile::new(id.clone()),
+        display_name: format!("Agent {i}"),
+        number: format!("{}", 10_000 + i),
+        extension: None,
+        team: None,
+    };
+    store
+        .put(&agent, Some(0), now)
+        .await
+        .with_context(|| format!("agent {id}"))?;
+    let user = store
+        .create_user(&NewUser {
+            username: agent_name(i),
+            display_name: format!("Agent {i}"),
+            role: Role::Agent,
+            password_hash: shared_hash.to_owned(),
+            agent_id: Some(id.clone()),
+        })
+        .await
+        .with_context(|| format!("user of {id}"))?;
+    let token = new_token().map_err(|e| anyhow::anyhow!("no randomness: {}", e.message))?;
+    store
+        .create_session(&token_hash(&token), user.user_id, now, expires)
+        .await
+        .with_context(|| format!("session of {id}"))?;
+    Ok(token)
+}
