@@ -623,15 +623,21 @@ impl Follower {
     }
 
     /// Saves the replica's state at `tip`, off the follower's path: the engine is cloned
-    /// under the lock (fast), serialised and stored by a separate task.
+    /// under the lock (fast), serialised on a blocking thread and stored by a separate task.
     fn save_snapshot(&self) {
         let engine = self.inner.lock_engine().clone();
         let at = format!("{}-{}", self.tip.0, self.tip.1);
         let inner = self.inner.clone();
         tokio::spawn(async move {
-            let json = match serde_json::to_string(&engine.snapshot()) {
-                Ok(json) => json,
-                Err(e) => return tracing::error!(error = %e, "snapshot serialisation failed"),
+            // Serialising a large center takes tens of milliseconds of CPU: on a blocking
+            // thread, so the runtime's workers keep serving hooks and consoles meanwhile.
+            let json =
+                tokio::task::spawn_blocking(move || serde_json::to_string(&engine.snapshot()))
+                    .await;
+            let json = match json {
+                Ok(Ok(json)) => json,
+                Ok(Err(e)) => return tracing::error!(error = %e, "snapshot serialisation failed"),
+                Err(e) => return tracing::error!(error = %e, "snapshot serialisation panicked"),
             };
             let mut conn = inner.conn.clone();
             let stored: redis::RedisResult<i64> = inner
