@@ -66,10 +66,13 @@ end
 return {1, redis.call('XADD', KEYS[1], ARGV[1] .. '-*', 'k', 't', 'r', ARGV[2], 'p', '')}
 ";
 
-/// Stores a snapshot taken at position ARGV[1] unless a later one is stored, then trims the
-/// log before the *previous* snapshot — and never the last ARGV[3] milliseconds of log time —
-/// so that instances a whole interval (or a burst) behind still find their next entries, and
-/// records how far it trimmed. Returns 1 if stored.
+/// Makes the snapshot staged in KEYS[5] (taken at position ARGV[1]) the stored one unless a
+/// later one is stored, then trims the log before the *previous* snapshot — and never the last
+/// ARGV[2] milliseconds of log time — so that instances a whole interval (or a burst) behind
+/// still find their next entries, and records how far it trimmed. Returns 1 if stored. The
+/// snapshot itself (megabytes for a large center) is written by a plain `SET` beforehand,
+/// which Redis reads in pieces between other clients' commands: a script carrying it would
+/// hold every other client for tens of milliseconds.
 const SAVE: &str = r"
 local function before(a, b)
   local am, as = string.match(a, '^(%d+)-(%d+)$')
@@ -78,12 +81,17 @@ local function before(a, b)
   return am < bm or (am == bm and as < bs)
 end
 local prev = redis.call('GET', KEYS[3])
-if prev and not before(prev, ARGV[1]) then return 0 end
-redis.call('SET', KEYS[2], ARGV[1] .. ' ' .. ARGV[2])
+if prev and not before(prev, ARGV[1]) then
+  redis.call('UNLINK', KEYS[5])
+  return 0
+end
+if redis.call('EXISTS', KEYS[5]) == 0 then return 0 end
+redis.call('RENAME', KEYS[5], KEYS[2])
+redis.call('PERSIST', KEYS[2])
 redis.call('SET', KEYS[3], ARGV[1])
 if prev then
-  -- Keep at least ARGV[3] ms of log before this snapshot, whatever the previous one says.
-  local cutoff = tonumber(string.match(ARGV[1], '^(%d+)')) - tonumber(ARGV[3])
+  -- Keep at least ARGV[2] ms of log before this snapshot, whatever the previous one says.
+  local cutoff = tonumber(string.match(ARGV[1], '^(%d+)')) - tonumber(ARGV[2])
   local trim = prev
   if tonumber(string.match(prev, '^(%d+)')) > cutoff then trim = string.format('%.0f-0', math.max(cutoff, 0)) end
   redis.call('XTRIM', KEYS[1], 'MINID', trim)
@@ -115,9 +123,9 @@ impl Position {
 #[derive(Debug, Clone)]
 struct Keys {
     log: String,
-    /// `<position> <engine snapshot JSON>`: the state after applying the log up to position.
+    /// The engine snapshot JSON: the state after applying the log up to `snapshot_at`.
     snapshot: String,
-    /// The position of the stored snapshot, cheap to poll.
+    /// The position of the stored snapshot, cheap to poll (read with `snapshot` in one `MGET`).
     snapshot_at: String,
     /// Entries before this position are gone from the log.
     trimmed_to: String,
@@ -640,14 +648,31 @@ impl Follower {
                 Err(e) => return tracing::error!(error = %e, "snapshot serialisation panicked"),
             };
             let mut conn = inner.conn.clone();
+            // Staged under a key of its own (expiring, should this instance die before the
+            // swap), then swapped in by the script.
+            let staging = format!(
+                "{}-staging:{}",
+                inner.keys.snapshot,
+                uuid::Uuid::new_v4().simple()
+            );
+            let staged: redis::RedisResult<()> = redis::cmd("SET")
+                .arg(&staging)
+                .arg(json)
+                .arg("PX")
+                .arg(60_000)
+                .query_async(&mut conn)
+                .await;
+            if let Err(e) = staged {
+                return tracing::warn!(error = %e, "saving a snapshot failed");
+            }
             let stored: redis::RedisResult<i64> = inner
                 .save
                 .key(&inner.keys.log)
                 .key(&inner.keys.snapshot)
                 .key(&inner.keys.snapshot_at)
                 .key(&inner.keys.trimmed_to)
+                .key(&staging)
                 .arg(&at)
-                .arg(json)
                 .arg(inner.options.keep_log.as_millis() as u64)
                 .invoke_async(&mut conn)
                 .await;
@@ -664,23 +689,23 @@ impl Follower {
     /// Replaces the replica with the stored snapshot, if there is one, and reads on from its
     /// position. Subscribers miss the events in between (as after a `Lagged`).
     async fn load_snapshot(&mut self) -> Result<(), DispatchError> {
-        let stored: Option<String> = self
-            .conn
-            .get(&self.inner.keys.snapshot)
+        // Position and snapshot in one command, so that a save in between cannot pair them
+        // wrongly.
+        let (at, json): (Option<String>, Option<String>) = redis::cmd("MGET")
+            .arg(&self.inner.keys.snapshot_at)
+            .arg(&self.inner.keys.snapshot)
+            .query_async(&mut self.conn)
             .await
             .map_err(backend)?;
-        let Some(stored) = stored else {
+        let (Some(at), Some(json)) = (at, json) else {
             return Ok(());
         };
-        let (at, json) = stored
-            .split_once(' ')
-            .ok_or_else(|| DispatchError::Backend("malformed snapshot".into()))?;
-        let at = Position::parse(at)
-            .ok_or_else(|| DispatchError::Backend("malformed snapshot".into()))?;
+        let at = Position::parse(&at)
+            .ok_or_else(|| DispatchError::Backend("malformed snapshot position".into()))?;
         if at <= self.tip {
             return Ok(());
         }
-        let snapshot = serde_json::from_str(json)
+        let snapshot = serde_json::from_str(&json)
             .map_err(|e| DispatchError::Backend(format!("unreadable snapshot: {e}")))?;
         let engine = Engine::restore(snapshot)?;
         *self.inner.lock_engine() = engine;
