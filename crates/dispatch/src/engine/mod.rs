@@ -626,6 +626,19 @@ impl Engine {
         set_phase(&mut self.agents[a as usize], id, Phase::Active);
         let agent_slot = &mut self.agents[a as usize];
         agent_slot.misses = 0;
+        self.answered(id, q, agent, entered, now);
+        Ok(())
+    }
+
+    /// An answer: counted for the queue's throughput (estimated waits), then its event.
+    fn answered(
+        &mut self,
+        id: ContactId,
+        q: Ix,
+        agent: &AgentId,
+        entered: Timestamp,
+        now: Timestamp,
+    ) {
         let answers = &mut self.queues[q as usize].answers;
         answers.push_back(now);
         while answers.len() > THROUGHPUT_SAMPLES {
@@ -640,7 +653,6 @@ impl Engine {
                 waited_ms: now.since(entered).as_millis() as u64,
             },
         );
-        Ok(())
     }
 
     /// See [`Command::Answer`].
@@ -709,20 +721,7 @@ impl Engine {
         slot.misses = 0;
         slot.idle_since = now;
         self.reindex(a);
-        let answers = &mut self.queues[q as usize].answers;
-        answers.push_back(now);
-        while answers.len() > THROUGHPUT_SAMPLES {
-            answers.pop_front();
-        }
-        self.emit(
-            now,
-            EventKind::OfferAccepted {
-                contact: id,
-                queue: self.qid(q),
-                agent: agent.clone(),
-                waited_ms: now.since(entered).as_millis() as u64,
-            },
-        );
+        self.answered(id, q, agent, entered, now);
         // The offers taken back go to whoever can take them (this agent too, if a chat slot
         // is still free); the agent it rang at before is free again and chooses their own
         // next contact afterwards, then this agent fills any room left.
