@@ -49,6 +49,27 @@ impl Observations {
     }
 }
 
+/// Consoles opened at once while connecting many.
+const CONNECT_CONCURRENCY: usize = 64;
+
+/// Opens one console per session token, a few at a time, in the tokens' order; returns them
+/// and how long it took.
+pub async fn connect_all(
+    addr: SocketAddr,
+    tokens: &[String],
+) -> anyhow::Result<(Vec<Socket>, Duration)> {
+    let connecting = Instant::now();
+    let sockets = futures_util::stream::iter(tokens)
+        .map(|t| connect(addr, t))
+        .buffered(CONNECT_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<_>>()
+        .context("connecting the consoles")?;
+    Ok((sockets, connecting.elapsed()))
+}
+
 /// Opens the console of the agent whose session is `token` and waits for its `hello`.
 pub async fn connect(addr: SocketAddr, token: &str) -> anyhow::Result<Socket> {
     let url = format!("ws://{addr}/api/v1/agent/ws?token={token}");

@@ -3,17 +3,12 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use anyhow::Context;
-use futures_util::{stream, StreamExt};
-use tokio::time::Instant;
+use futures_util::StreamExt;
 
 use crate::{
     agent,
     server::{memory, Memory},
 };
-
-/// Consoles opened at once while connecting.
-const CONNECT_CONCURRENCY: usize = 64;
 
 #[derive(Debug)]
 pub struct IdleReport {
@@ -40,16 +35,7 @@ pub async fn run(
     settle: Duration,
 ) -> anyhow::Result<IdleReport> {
     let before = memory(pid)?;
-    let connecting = Instant::now();
-    let sockets: Vec<agent::Socket> = stream::iter(tokens.iter())
-        .map(|t| agent::connect(addr, t))
-        .buffer_unordered(CONNECT_CONCURRENCY)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<anyhow::Result<_>>()
-        .context("connecting the consoles")?;
-    let connect_time = connecting.elapsed();
+    let (sockets, connect_time) = agent::connect_all(addr, tokens).await?;
     // Keep reading so the server never sees a stuck console; frames are dropped.
     let readers: Vec<_> = sockets
         .into_iter()

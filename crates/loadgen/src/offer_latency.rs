@@ -13,7 +13,7 @@ use std::{
 };
 
 use anyhow::{bail, Context};
-use futures_util::{stream, StreamExt};
+
 use serde_json::{json, Value};
 use switchboard_gateway::hooks::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use tokio::{sync::watch, time::Instant};
@@ -39,7 +39,6 @@ pub struct LoadSpec {
 }
 
 /// Consoles opened at once while connecting.
-const CONNECT_CONCURRENCY: usize = 64;
 /// Connections opened ahead for the hooks.
 const HOOK_CONNECTIONS: usize = 32;
 
@@ -111,16 +110,7 @@ pub async fn run(
         bail!("the rate must be a positive number of calls per second");
     }
     let agents = center.tokens.len();
-    let connecting = Instant::now();
-    let sockets: Vec<agent::Socket> = stream::iter(center.tokens.iter())
-        .map(|t| agent::connect(addr, t))
-        .buffered(CONNECT_CONCURRENCY)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<anyhow::Result<_>>()
-        .context("connecting the consoles")?;
-    let connect_time = connecting.elapsed();
+    let (sockets, connect_time) = agent::connect_all(addr, &center.tokens).await?;
 
     let seen = Arc::new(Observations::default());
     let (stop, stopped) = watch::channel(false);
