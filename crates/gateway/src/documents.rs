@@ -98,6 +98,7 @@ impl Resource for QueueConfig {
     }
 
     async fn applied(&self, state: &AppState) -> Result<(), ApiError> {
+        state.floor.set_targets([self]);
         state
             .dispatcher
             .execute(Command::UpsertQueue(self.clone()), state.clock.now())

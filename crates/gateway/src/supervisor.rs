@@ -42,6 +42,9 @@ const DAY_MS: i64 = 24 * 3_600_000;
 #[derive(Debug, Default)]
 pub struct Floor {
     today: Mutex<HashMap<QueueId, LiveQueueStats>>,
+    /// Each queue's service-level target (`T`) as configured: today's figures count with the
+    /// target in force when the day began (a change applies from the next day).
+    targets: Mutex<HashMap<QueueId, Duration>>,
 }
 
 fn today(now: Timestamp) -> TimeRange {
@@ -58,16 +61,32 @@ impl Floor {
         if queues.is_empty() {
             return;
         }
+        let targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
+        let config = |queue: &QueueId| MetricsConfig {
+            service_level_target: targets
+                .get(queue)
+                .copied()
+                .unwrap_or(MetricsConfig::default().service_level_target),
+            ..MetricsConfig::default()
+        };
         let mut today_stats = self.today.lock().unwrap_or_else(|p| p.into_inner());
         let range = today(now);
         for queue in queues {
             let stats = today_stats
                 .entry(queue.clone())
-                .or_insert_with(|| LiveQueueStats::new(queue, range, MetricsConfig::default()));
+                .or_insert_with(|| LiveQueueStats::new(queue.clone(), range, config(&queue)));
             if stats.range() != range {
-                stats.roll_over(range);
+                stats.roll_over_with(range, config(stats.queue()));
             }
             stats.apply(e);
+        }
+    }
+
+    /// Remembers the queues' service-level targets (read at start and as the floor is viewed).
+    pub(crate) fn set_targets<'a>(&self, queues: impl IntoIterator<Item = &'a QueueConfig>) {
+        let mut targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
+        for q in queues {
+            targets.insert(q.id.clone(), q.service_level.threshold);
         }
     }
 
@@ -85,6 +104,7 @@ impl Floor {
                 json!({
                     "offered": s.offered(), "answered": s.answered(), "abandoned": s.abandoned(),
                     "service_level": sl.ratio.value, "service_level_formula": sl.formula_name,
+                    "service_level_target_s": s.config().service_level_target.as_secs_f64(),
                     "asa_ms": s.asa_ms(), "handled": s.completed(), "aht_ms": s.aht_ms(),
                     "fcr_reported": s.fcr_reported().value,
                     "arrivals_per_hour": need.map(|n| (n.arrivals_per_hour * 10.0).round() / 10.0),
@@ -92,7 +112,8 @@ impl Floor {
                 })
             }
             None => {
-                json!({ "offered": 0, "answered": 0, "abandoned": 0, "service_level": null, "asa_ms": null,
+                json!({ "offered": 0, "answered": 0, "abandoned": 0, "service_level": null,
+                        "service_level_target_s": queue.service_level.threshold.as_secs_f64(), "asa_ms": null,
                         "handled": 0, "aht_ms": null, "fcr_reported": null, "arrivals_per_hour": null,
                         "agents_needed_now": null })
             }
@@ -131,6 +152,10 @@ pub async fn run(state: AppState) {
     // Today so far, from the shared event log: an instance started at noon still shows the
     // whole day.
     let now = state.clock.now();
+    match state.store.list::<QueueConfig>().await {
+        Ok(queues) => state.floor.set_targets(queues.iter().map(|q| &q.doc)),
+        Err(e) => tracing::warn!(error = %e, "could not read the queues' service-level targets"),
+    }
     let replayed = crate::today::replay(&state, |e| state.floor.apply(e, now)).await;
     loop {
         match events.recv().await {
@@ -192,7 +217,10 @@ async fn view(
 ) -> (Map<String, Value>, Map<String, Value>) {
     let now = state.clock.now();
     let mut queues = Map::new();
-    for q in state.store.list::<QueueConfig>().await.unwrap_or_default() {
+    let configs = state.store.list::<QueueConfig>().await.unwrap_or_default();
+    // Written through another instance: picked up here.
+    state.floor.set_targets(configs.iter().map(|q| &q.doc));
+    for q in configs {
         if let Ok(Some(s)) = state.dispatcher.queue_snapshot(&q.doc.id, now).await {
             queues.insert(
                 q.doc.id.to_string(),

@@ -393,8 +393,12 @@ async fn only_signed_in_agents_get_a_console() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supervisor_sees_the_floor_change_and_steers_it() {
     let c = center().await;
-    c.admin("PUT", "/api/v1/queues/sales", json!({"id": "sales"}))
-        .await;
+    c.admin(
+        "PUT",
+        "/api/v1/queues/sales",
+        json!({"id": "sales", "service_level": {"threshold": 30, "percent": 90.0}}),
+    )
+    .await;
     c.admin(
         "PUT",
         "/api/v1/agents/ann",
@@ -424,6 +428,10 @@ async fn a_supervisor_sees_the_floor_change_and_steers_it() {
     })
     .await;
     assert_eq!(delta["queues"]["sales"]["waiting"], 1, "{delta}");
+    assert_eq!(
+        delta["queues"]["sales"]["today"]["service_level_target_s"], 30.0,
+        "counted with the queue's own target: {delta}"
+    );
     // One arrival in the rolling window; no handling completed yet, so no AHT to staff with.
     let today = &delta["queues"]["sales"]["today"];
     assert!(today["arrivals_per_hour"].as_f64() > Some(0.0), "{delta}");

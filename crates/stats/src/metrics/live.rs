@@ -110,6 +110,19 @@ impl LiveQueueStats {
         }
     }
 
+    /// The settings the figures are counted with.
+    pub fn config(&self) -> MetricsConfig {
+        self.config
+    }
+
+    /// [`LiveQueueStats::roll_over`] with new settings for the new range (e.g. the queue's
+    /// service-level target changed during the day: it applies from the next one, so that
+    /// no day mixes two targets).
+    pub fn roll_over_with(&mut self, range: TimeRange, config: MetricsConfig) {
+        self.config = config;
+        self.roll_over(range);
+    }
+
     /// Starts counting a new range (the next day): the counts go back to zero; the contacts
     /// waiting or in handling and the rolling window stay.
     pub fn roll_over(&mut self, range: TimeRange) {
