@@ -144,9 +144,11 @@ pub fn backoff(attempts: i64) -> Duration {
 /// The planner: dispatcher events → deliveries. Wakes the deliverer when it queued one.
 pub async fn plan(state: AppState, wake: Arc<Notify>) {
     let mut events = state.dispatcher.subscribe();
-    // contact → (integration, call id), learnt from arrivals; the database answers for
+    // contact → its PBX call (integration, call id), or `None` for a contact that is not a
+    // call of a PBX (a chat, an e-mail…), learnt from arrivals; the database answers only for
     // contacts that arrived before this instance started.
-    let mut calls: HashMap<ContactId, (String, String)> = HashMap::new();
+    let mut calls: HashMap<ContactId, Option<(String, String)>> = HashMap::new();
+    let mut integrations = Integrations::default();
     loop {
         let e = match events.recv().await {
             Ok(e) => e,
@@ -165,11 +167,11 @@ pub async fn plan(state: AppState, wake: Arc<Notify>) {
                 attributes,
                 ..
             } => {
-                if let (Some(i), Some(c)) =
-                    (attributes.get("integration"), attributes.get("call_id"))
-                {
-                    calls.insert(*contact, (i.clone(), c.clone()));
-                }
+                let call = attributes
+                    .get("integration")
+                    .zip(attributes.get("call_id"))
+                    .map(|(i, c)| (i.clone(), c.clone()));
+                calls.insert(*contact, call);
                 continue;
             }
             EventKind::ContactAbandoned { contact, .. }
@@ -183,7 +185,7 @@ pub async fn plan(state: AppState, wake: Arc<Notify>) {
         let Some(instruction) = instruction(&e) else {
             continue;
         };
-        match queue_instruction(&state, &mut calls, &e, &instruction).await {
+        match queue_instruction(&state, &mut calls, &mut integrations, &e, &instruction).await {
             Ok(true) => wake.notify_one(),
             Ok(false) => {}
             Err(err) => tracing::error!(
@@ -195,23 +197,54 @@ pub async fn plan(state: AppState, wake: Arc<Notify>) {
     }
 }
 
+/// Integrations' callback URLs as last read, so that offers do not each read the database;
+/// a change shows within [`INTEGRATION_TTL`].
+#[derive(Debug, Default)]
+struct Integrations(HashMap<String, (std::time::Instant, Option<String>)>);
+
+const INTEGRATION_TTL: Duration = Duration::from_secs(30);
+
+impl Integrations {
+    async fn callback_url(
+        &mut self,
+        state: &AppState,
+        id: &str,
+    ) -> Result<Option<String>, ApiError> {
+        if let Some((at, url)) = self.0.get(id) {
+            if at.elapsed() < INTEGRATION_TTL {
+                return Ok(url.clone());
+            }
+        }
+        let url = state
+            .store
+            .get::<Integration>(id)
+            .await?
+            .and_then(|v| v.doc.callback_url);
+        self.0
+            .insert(id.to_owned(), (std::time::Instant::now(), url.clone()));
+        Ok(url)
+    }
+}
+
 async fn queue_instruction(
     state: &AppState,
-    calls: &mut HashMap<ContactId, (String, String)>,
+    calls: &mut HashMap<ContactId, Option<(String, String)>>,
+    integrations: &mut Integrations,
     e: &Event,
     i: &Instruction,
 ) -> Result<bool, ApiError> {
     let call = match calls.get(&i.contact) {
-        Some(call) => Some(call.clone()),
-        None => state.store.call_of_contact(i.contact).await?,
+        Some(call) => call.clone(),
+        None => {
+            let call = state.store.call_of_contact(i.contact).await?;
+            calls.insert(i.contact, call.clone());
+            call
+        }
     };
     let Some((integration_id, call_id)) = call else {
         return Ok(false); // not a PBX call (a chat, an e-mail…)
     };
-    let Some(integration) = state.store.get::<Integration>(&integration_id).await? else {
-        return Ok(false);
-    };
-    let Some(url) = integration.doc.callback_url else {
+    let Some(url) = integrations.callback_url(state, &integration_id).await? else {
         return Ok(false); // the PBX routes its calls itself
     };
     let agent = state

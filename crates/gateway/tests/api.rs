@@ -760,7 +760,7 @@ mod telephony {
     use super::*;
     use switchboard_gateway::hooks::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
-    const SECRET: &str = "pbx-shared-secret-0123456789";
+    pub(super) const SECRET: &str = "pbx-shared-secret-0123456789";
     const CTI: &str = "/api/v1/cti/cti-token-0123456789abcdef";
 
     async fn center() -> (Api, String) {
@@ -790,7 +790,8 @@ mod telephony {
             .as_secs() as i64
     }
 
-    async fn hook(api: &Api, body: Value) -> (StatusCode, Value) {
+    /// A generic hook to integration `pbx`, signed now with [`SECRET`].
+    pub(super) async fn hook(api: &Api, body: Value) -> (StatusCode, Value) {
         signed(api, body, now_secs(), SECRET).await
     }
 
@@ -1286,13 +1287,12 @@ async fn reports_from_the_event_log_as_json_and_csv() {
 
 /// Outbound webhooks to the PBX (we-route mode) and PBX-routes mode.
 mod pbx_webhooks {
+    use super::telephony::SECRET;
     use super::*;
     use std::sync::Mutex;
     use switchboard_dispatch::QueueBackend;
     use switchboard_domain::{AgentId, AgentStatus, Command, ContactId, ContactState, Presence};
     use switchboard_gateway::hooks::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-
-    const SECRET: &str = "pbx-shared-secret-0123456789";
 
     /// What the fake PBX received: (timestamp, signature, event id, body).
     type Received = Arc<Mutex<Vec<(String, String, String, Value)>>>;
@@ -1379,25 +1379,9 @@ mod pbx_webhooks {
         (api, admin)
     }
 
+    /// A signed hook that must be accepted; its answer.
     async fn hook(api: &Api, body: Value) -> Value {
-        let ts = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64;
-        let body = body.to_string();
-        let signature = sign(SECRET, ts, body.as_bytes());
-        let (s, answer) = api
-            .raw(
-                Method::POST,
-                "/api/v1/hooks/pbx",
-                None,
-                Some(body),
-                &[
-                    (TIMESTAMP_HEADER, &ts.to_string()),
-                    (SIGNATURE_HEADER, &signature),
-                ],
-            )
-            .await;
+        let (s, answer) = super::telephony::hook(api, body).await;
         assert_eq!(s, StatusCode::OK, "{answer}");
         answer
     }
