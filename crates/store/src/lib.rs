@@ -11,7 +11,9 @@
 //!   once, idempotent by event id, fed off the hot path by the batching [`EventWriter`];
 //! * **the engine snapshot**: the in-process dispatcher's state across restarts;
 //! * **telephony** (`telephony.rs`): PBX calls by call id, hook answers for idempotency,
-//!   customers and survey answers; **outbound webhooks** to the PBX ([`WebhookDelivery`]).
+//!   customers and survey answers; **outbound webhooks** to the PBX ([`WebhookDelivery`]);
+//! * **report aggregates** (`report.rs`, [`ReportTx`]): the rollup's state and its opaque
+//!   JSON cells, visits and rated contacts, written under a lock one instance at a time.
 //!
 //! The schema lives in the repository's `migrations/sqlite` and `migrations/postgres` sets,
 //! embedded at compile time and applied by [`Store::migrate`]. The same SQL text serves both
@@ -28,6 +30,7 @@
 mod document;
 mod error;
 mod event_log;
+mod report;
 mod snapshot;
 mod store;
 mod telephony;
@@ -38,6 +41,7 @@ mod writer;
 pub use document::{Document, Versioned};
 pub use error::StoreError;
 pub use event_log::EventFilter;
+pub use report::{CellKey, RatedRow, ReportTx, RollupState, VisitRow};
 pub use store::Store;
 pub use telephony::{CallRecord, StoredSurveyAnswer};
 pub use user::{NewUser, Role, User, UserUpdate};

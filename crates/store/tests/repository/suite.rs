@@ -4,8 +4,8 @@ use std::{fmt::Debug, time::Duration};
 
 use switchboard_domain::*;
 use switchboard_store::{
-    spawn_event_writer, Document, EventFilter, NewUser, Role, Store, StoreError, UserUpdate,
-    Versioned, WriterOptions,
+    spawn_event_writer, CellKey, Document, EventFilter, NewUser, RatedRow, Role, RollupState,
+    Store, StoreError, UserUpdate, Versioned, VisitRow, WriterOptions,
 };
 
 use crate::harness::TestDb;
@@ -39,6 +39,9 @@ macro_rules! repository_suite {
             webhooks_are_queued_once_claimed_once_and_kept_with_their_outcome,
             hook_answers_are_kept_once,
             customers_and_survey_answers_are_kept_for_reports,
+            report_rollup_state_cells_visits_and_ratings_round_trip,
+            report_rollup_without_commit_changes_nothing,
+            report_rollup_lock_serialises_two_rollups,
         );
     };
     (@tests $backend:expr; $($name:ident),* $(,)?) => {
@@ -80,7 +83,7 @@ fn new_user(username: &str, role: Role) -> NewUser {
 }
 
 /// Migrations in each set (`migrations/sqlite`, `migrations/postgres`).
-const MIGRATIONS: i64 = 7;
+const MIGRATIONS: i64 = 8;
 
 pub(crate) async fn migrations_apply_from_empty_and_again(db: TestDb) {
     let files = |set: &str| {
@@ -1108,4 +1111,393 @@ pub(crate) async fn webhooks_are_queued_once_claimed_once_and_kept_with_their_ou
         Some(("pbx".to_owned(), "c-9".to_owned()))
     );
     assert_eq!(s.call_of_contact(ContactId::new()).await.unwrap(), None);
+}
+
+fn cell(start: i64, queue: &str, channel: &str) -> CellKey {
+    CellKey {
+        start: t(start),
+        queue: q(queue),
+        channel: channel.into(),
+    }
+}
+
+fn visit(n: u128, queue: &str, customer: &str, first_entered: i64) -> VisitRow {
+    VisitRow {
+        contact: contact(n),
+        queue: q(queue),
+        customer: customer.into(),
+        first_entered: t(first_entered),
+        channel: "voice".into(),
+        first_contact: n % 2 == 0,
+        repeated: n % 3 == 0,
+        settled: true,
+        agent: (n % 2 == 1).then(|| a("ann")),
+        resolved: false,
+    }
+}
+
+fn rated(n: u128, start: i64, queue: &str, channel: &str) -> RatedRow {
+    RatedRow {
+        contact: contact(n),
+        start: t(start),
+        queue: q(queue),
+        channel: channel.into(),
+        agent: a("bob"),
+    }
+}
+
+fn bodies(cells: &[(CellKey, String)]) -> Vec<&str> {
+    cells.iter().map(|(_, body)| body.as_str()).collect()
+}
+
+pub(crate) async fn report_rollup_state_cells_visits_and_ratings_round_trip(db: TestDb) {
+    let s = &db.store;
+    assert_eq!(s.first_event_at().await.unwrap(), None);
+    let (tx, state) = s.begin_report_read().await.unwrap();
+    assert_eq!(
+        state,
+        RollupState {
+            through: None,
+            carried: "[]".into()
+        }
+    );
+    tx.commit(None).await.unwrap();
+
+    s.append_events(&fixture_events()).await.unwrap();
+    assert_eq!(s.first_event_at().await.unwrap(), Some(t(0)));
+    s.set_contact_customer(contact(1), "CRM-1", t(0))
+        .await
+        .unwrap();
+    s.set_contact_customer(contact(2), "CRM-2", t(0))
+        .await
+        .unwrap();
+    s.add_survey_answer(contact(1), "csat5", 4, t(0))
+        .await
+        .unwrap();
+    s.add_survey_answer(contact(1), "nps10", 9, t(0))
+        .await
+        .unwrap();
+    s.add_survey_answer(contact(2), "csat5", 2, t(0))
+        .await
+        .unwrap();
+    s.add_survey_answer(contact(3), "csat5", 5, t(0))
+        .await
+        .unwrap();
+
+    let (mut tx, state) = s.begin_rollup(t(100)).await.unwrap();
+    assert_eq!(state.through, None);
+    let events = tx.events_between(t(2_000), t(5_000)).await.unwrap();
+    assert_eq!(ids(&events), [3, 4, 5]);
+    assert_eq!(
+        tx.events_between(t(0), t(100_000)).await.unwrap(),
+        fixture_events()
+    );
+    tx.put_cells(&[
+        (cell(900, "sales", "voice"), r#"{"n":1}"#.into()),
+        (cell(0, "support", ""), r#"{"n":2}"#.into()),
+        (cell(0, "sales", "voice"), r#"{"n":3}"#.into()),
+        (cell(0, "sales", "chat"), r#"{"n":4}"#.into()),
+        (cell(0, "sales", "chat"), r#"{"n":5}"#.into()),
+    ])
+    .await
+    .unwrap();
+    tx.put_agent_cells(&[
+        (t(900), "[9]".into()),
+        (t(0), "[0]".into()),
+        (t(1_800), "[18]".into()),
+    ])
+    .await
+    .unwrap();
+    tx.put_visits(&[
+        visit(1, "sales", "CRM-1", 10),
+        visit(2, "sales", "CRM-1", 30),
+        visit(3, "sales", "CRM-1", 30),
+        visit(4, "sales", "CRM-1", 20),
+        visit(5, "support", "CRM-1", 5),
+        visit(6, "sales", "CRM-2", 1),
+    ])
+    .await
+    .unwrap();
+    tx.put_rated(&[
+        rated(1, 0, "sales", "voice"),
+        rated(2, 900, "sales", "chat"),
+        rated(3, 1_800, "support", "voice"),
+    ])
+    .await
+    .unwrap();
+    let new_state = RollupState {
+        through: Some(t(1_800)),
+        carried: r#"[{"open":1}]"#.into(),
+    };
+    tx.commit(Some(&new_state)).await.unwrap();
+
+    let (mut tx, state) = s.begin_report_read().await.unwrap();
+    assert_eq!(state, new_state);
+    // Cells by key: the missing one is left out; the last of two puts wins.
+    let got = tx
+        .cells(&[
+            cell(900, "sales", "voice"),
+            cell(0, "sales", "chat"),
+            cell(0, "nobody", "voice"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        got,
+        vec![
+            (cell(0, "sales", "chat"), r#"{"n":5}"#.to_owned()),
+            (cell(900, "sales", "voice"), r#"{"n":1}"#.to_owned()),
+        ]
+    );
+    let all = tx.cells_between(t(0), t(1_000), None, None).await.unwrap();
+    assert_eq!(
+        all.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+        vec![
+            cell(0, "sales", "chat"),
+            cell(0, "sales", "voice"),
+            cell(0, "support", ""),
+            cell(900, "sales", "voice"),
+        ],
+        "in key order"
+    );
+    assert_eq!(
+        bodies(&tx.cells_between(t(0), t(900), None, None).await.unwrap()),
+        [r#"{"n":5}"#, r#"{"n":3}"#, r#"{"n":2}"#]
+    );
+    assert_eq!(
+        bodies(
+            &tx.cells_between(t(0), t(1_000), Some(&q("sales")), None)
+                .await
+                .unwrap()
+        ),
+        [r#"{"n":5}"#, r#"{"n":3}"#, r#"{"n":1}"#]
+    );
+    assert_eq!(
+        bodies(
+            &tx.cells_between(t(0), t(1_000), None, Some("voice"))
+                .await
+                .unwrap()
+        ),
+        [r#"{"n":3}"#, r#"{"n":1}"#]
+    );
+    assert_eq!(
+        bodies(
+            &tx.cells_between(t(0), t(1_000), Some(&q("support")), Some(""))
+                .await
+                .unwrap()
+        ),
+        [r#"{"n":2}"#]
+    );
+    assert!(tx
+        .cells_between(t(0), t(1_000), Some(&q("support")), Some("voice"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        tx.agent_cells_between(t(0), t(1_800)).await.unwrap(),
+        vec![(t(0), "[0]".to_owned()), (t(900), "[9]".to_owned())]
+    );
+
+    // The latest visit per (customer, queue): the greatest (first_entered, contact).
+    let latest = tx
+        .latest_visits(&[
+            ("CRM-1".into(), q("sales")),
+            ("CRM-1".into(), q("support")),
+            ("CRM-2".into(), q("sales")),
+            ("CRM-9".into(), q("sales")),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        latest,
+        vec![
+            visit(3, "sales", "CRM-1", 30),
+            visit(5, "support", "CRM-1", 5),
+            visit(6, "sales", "CRM-2", 1),
+        ]
+    );
+    assert_eq!(
+        tx.visits_of(&[
+            (contact(4), q("sales")),
+            (contact(1), q("sales")),
+            (contact(1), q("support")),
+        ])
+        .await
+        .unwrap(),
+        vec![
+            visit(1, "sales", "CRM-1", 10),
+            visit(4, "sales", "CRM-1", 20)
+        ]
+    );
+    assert_eq!(
+        tx.customers_of(&[contact(1), contact(2), contact(3)])
+            .await
+            .unwrap()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        vec![
+            (contact(1), "CRM-1".to_owned()),
+            (contact(2), "CRM-2".to_owned())
+        ]
+    );
+    assert_eq!(
+        tx.surveys_of(&[contact(1), contact(3), contact(9)])
+            .await
+            .unwrap(),
+        vec![
+            (contact(1), "csat5".to_owned(), 4),
+            (contact(1), "nps10".to_owned(), 9),
+            (contact(3), "csat5".to_owned(), 5),
+        ]
+    );
+    let rated_scores = |rows: Vec<(RatedRow, String, u8)>| {
+        rows.into_iter()
+            .map(|(r, scale, score)| (r.contact, scale, score))
+            .collect::<Vec<_>>()
+    };
+    let all = tx
+        .rated_surveys_between(t(0), t(2_000), None, None)
+        .await
+        .unwrap();
+    assert_eq!(all[0].0, rated(1, 0, "sales", "voice"));
+    assert_eq!(
+        rated_scores(all),
+        vec![
+            (contact(1), "csat5".to_owned(), 4),
+            (contact(1), "nps10".to_owned(), 9),
+            (contact(2), "csat5".to_owned(), 2),
+            (contact(3), "csat5".to_owned(), 5),
+        ]
+    );
+    assert_eq!(
+        rated_scores(
+            tx.rated_surveys_between(t(0), t(1_800), Some(&q("sales")), Some("chat"))
+                .await
+                .unwrap()
+        ),
+        vec![(contact(2), "csat5".to_owned(), 2)]
+    );
+    assert_eq!(
+        rated_scores(
+            tx.rated_surveys_between(t(0), t(2_000), None, Some("voice"))
+                .await
+                .unwrap()
+        )
+        .len(),
+        3
+    );
+    assert!(tx
+        .rated_surveys_between(t(1), t(900), None, None)
+        .await
+        .unwrap()
+        .is_empty());
+    tx.commit(None).await.unwrap();
+
+    // A visit put again replaces every column; the rollup reads its own writes.
+    let (mut tx, _) = s.begin_rollup(t(200)).await.unwrap();
+    let mut changed = visit(3, "sales", "CRM-1", 30);
+    changed.resolved = true;
+    changed.agent = Some(a("zoe"));
+    changed.channel = "chat".into();
+    changed.first_entered = t(5);
+    tx.put_visits(std::slice::from_ref(&changed)).await.unwrap();
+    assert_eq!(
+        tx.visits_of(&[(contact(3), q("sales"))]).await.unwrap(),
+        vec![changed]
+    );
+    assert_eq!(
+        tx.latest_visits(&[("CRM-1".into(), q("sales"))])
+            .await
+            .unwrap(),
+        vec![visit(2, "sales", "CRM-1", 30)]
+    );
+    tx.commit(None).await.unwrap();
+    let (_, state) = s.begin_report_read().await.unwrap();
+    assert_eq!(state, new_state, "commit(None) keeps the state");
+}
+
+pub(crate) async fn report_rollup_without_commit_changes_nothing(db: TestDb) {
+    let s = &db.store;
+    let (mut tx, _) = s.begin_rollup(t(0)).await.unwrap();
+    tx.put_cells(&[(cell(0, "sales", "voice"), "{}".into())])
+        .await
+        .unwrap();
+    tx.put_agent_cells(&[(t(0), "[]".into())]).await.unwrap();
+    tx.put_visits(&[visit(1, "sales", "CRM-1", 0)])
+        .await
+        .unwrap();
+    tx.put_rated(&[rated(1, 0, "sales", "voice")])
+        .await
+        .unwrap();
+    drop(tx);
+
+    let (mut tx, state) = s.begin_report_read().await.unwrap();
+    assert_eq!(state.through, None);
+    assert_eq!(state.carried, "[]");
+    assert!(tx
+        .cells_between(t(-1_000), t(1_000), None, None)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(tx
+        .agent_cells_between(t(-1_000), t(1_000))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(tx
+        .visits_of(&[(contact(1), q("sales"))])
+        .await
+        .unwrap()
+        .is_empty());
+    drop(tx);
+    for table in [
+        db.raw_i64("select count(*) from report_cell").await,
+        db.raw_i64("select count(*) from report_agent_cell").await,
+        db.raw_i64("select count(*) from report_visit").await,
+        db.raw_i64("select count(*) from report_rated").await,
+    ] {
+        assert_eq!(table, 0);
+    }
+    assert_eq!(
+        db.raw_i64("select count(*) from report_rollup where locked_at is null")
+            .await,
+        1
+    );
+}
+
+pub(crate) async fn report_rollup_lock_serialises_two_rollups(db: TestDb) {
+    let s = &db.store;
+    let (mut first, _) = s.begin_rollup(t(0)).await.unwrap();
+    let second = tokio::spawn({
+        let s = s.clone();
+        async move { s.begin_rollup(t(1)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !second.is_finished(),
+        "the second rollup waits for the lock"
+    );
+    first
+        .put_cells(&[(cell(0, "sales", "voice"), "{}".into())])
+        .await
+        .unwrap();
+    let state = RollupState {
+        through: Some(t(900)),
+        carried: "[1]".into(),
+    };
+    first.commit(Some(&state)).await.unwrap();
+    let (mut tx, seen) = tokio::time::timeout(Duration::from_secs(5), second)
+        .await
+        .expect("the second rollup goes on once the first commits")
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen, state);
+    assert_eq!(
+        tx.cells_between(t(0), t(900), None, None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    tx.commit(None).await.unwrap();
 }
