@@ -42,6 +42,7 @@ macro_rules! repository_suite {
             report_rollup_state_cells_visits_and_ratings_round_trip,
             report_rollup_without_commit_changes_nothing,
             report_rollup_lock_serialises_two_rollups,
+            report_rollup_reads_and_writes_many_rows_in_chunks,
         );
     };
     (@tests $backend:expr; $($name:ident),* $(,)?) => {
@@ -1500,4 +1501,76 @@ pub(crate) async fn report_rollup_lock_serialises_two_rollups(db: TestDb) {
         1
     );
     tx.commit(None).await.unwrap();
+}
+
+pub(crate) async fn report_rollup_reads_and_writes_many_rows_in_chunks(db: TestDb) {
+    let s = &db.store;
+    // More rows than one statement takes (200 rows, 200 keys, 500 ids): several chunks,
+    // the last one short.
+    const N: u128 = 1_123;
+    for n in 0..N {
+        if n % 2 == 0 {
+            s.set_contact_customer(contact(n), &format!("CRM-{n}"), t(0))
+                .await
+                .unwrap();
+        }
+    }
+    let visits: Vec<VisitRow> = (0..N)
+        .map(|n| visit(n, "sales", &format!("CRM-{}", n % 300), n as i64))
+        .collect();
+    let cells: Vec<(CellKey, String)> = (0..N)
+        .map(|n| (cell(n as i64 * 900, "sales", "voice"), format!("[{n}]")))
+        .collect();
+    let agent_cells: Vec<(Timestamp, String)> = (0..N)
+        .map(|n| (t(n as i64 * 900), format!("[{n}]")))
+        .collect();
+    let ratings: Vec<RatedRow> = (0..N).map(|n| rated(n, 0, "sales", "voice")).collect();
+
+    let (mut tx, _) = s.begin_rollup(t(0)).await.unwrap();
+    tx.put_visits(&visits).await.unwrap();
+    tx.put_cells(&cells).await.unwrap();
+    tx.put_agent_cells(&agent_cells).await.unwrap();
+    tx.put_rated(&ratings).await.unwrap();
+    tx.commit(None).await.unwrap();
+
+    let (mut tx, _) = s.begin_report_read().await.unwrap();
+    let ids: Vec<ContactId> = (0..N).map(contact).collect();
+    assert_eq!(tx.customers_of(&ids).await.unwrap().len(), 562);
+    let keys: Vec<(ContactId, QueueId)> = (0..N).map(|n| (contact(n), q("sales"))).collect();
+    assert_eq!(tx.visits_of(&keys).await.unwrap(), visits);
+    let customers: Vec<(String, QueueId)> =
+        (0..300).map(|n| (format!("CRM-{n}"), q("sales"))).collect();
+    let latest = tx.latest_visits(&customers).await.unwrap();
+    assert_eq!(latest.len(), 300);
+    for v in &latest {
+        let n: u128 = v.customer["CRM-".len()..].parse().unwrap();
+        let last = (0..N).filter(|m| m % 300 == n).max().unwrap();
+        assert_eq!(v, &visits[last as usize]);
+    }
+    let keys: Vec<CellKey> = cells.iter().map(|(k, _)| k.clone()).collect();
+    assert_eq!(tx.cells(&keys).await.unwrap(), cells);
+    assert_eq!(
+        tx.cells_between(t(0), t(N as i64 * 900), None, None)
+            .await
+            .unwrap(),
+        cells
+    );
+    assert_eq!(
+        tx.agent_cells_between(t(0), t(N as i64 * 900))
+            .await
+            .unwrap(),
+        agent_cells
+    );
+    assert!(tx.surveys_of(&ids).await.unwrap().is_empty());
+    tx.commit(None).await.unwrap();
+
+    // A row that no longer parses is an error, not a panic.
+    db.raw("insert into report_cell (start_at, queue_id, channel, body) values (-1, 'no queue', '', '{}')")
+        .await;
+    let (mut tx, _) = s.begin_report_read().await.unwrap();
+    let err = tx
+        .cells_between(t(-T0 - 1), t(0), None, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
 }
