@@ -25,11 +25,13 @@ pub mod metrics;
 mod staffing;
 
 pub use metrics::{
-    csat, nps, AgentOffers, AgentTime, AgentTimeReport, AgentsNeeded, CallbackPromise, Callbacks,
-    Csat, Entry, Filter, HandleTime, HandledSegment, IntervalLength, Intervals, LiveAgentTime,
-    LiveQueueStats, MetricsConfig, MetricsError, Nps, Offer, OfferOutcome, PresenceSpan, Query,
-    QueueOutcome, QueuedSegment, Ratio, Refusal, Report, ReportInputs, Segments, ServiceLevel,
-    ServiceLevelFormula, SurveyAnswer, SurveyScale, TimeRange, TrueFcr, MAX_INTERVALS,
+    buckets, channel_key, csat, finish, nps, rollup, visit_flags, AgentOffers, AgentTime,
+    AgentTimeReport, AgentsNeeded, BucketFacts, CallbackPromise, Callbacks, Csat, Entry,
+    FactOptions, Facts, Fcr, Filter, HandleTime, Handled, HandledSegment, IntervalLength,
+    Intervals, LiveAgentTime, LiveQueueStats, MetricsConfig, MetricsError, Nps, Offer,
+    OfferOutcome, PresenceSpan, Promise, Query, QueueOutcome, QueuedSegment, Ratio, Refusal,
+    Report, ReportInputs, Segments, ServiceLevel, ServiceLevelFormula, SurveyAnswer, SurveyScale,
+    TimeRange, TrueFcr, Visit, MAX_INTERVALS,
 };
 
 pub use staffing::{

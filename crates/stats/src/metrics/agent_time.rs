@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use switchboard_domain::{AgentId, Presence, Timestamp};
 
 use super::{
@@ -35,7 +35,7 @@ use super::{
 /// Handling outside staffed time (a contact kept after logging out, or a log that starts
 /// after the agent logged in) is not in `handling_ms` but reported as
 /// `handling_unstaffed_ms`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AgentTime {
     pub staffed_ms: u64,
     /// Presence `available` (whether or not handling).
@@ -67,7 +67,7 @@ pub struct AgentTime {
 }
 
 impl AgentTime {
-    fn add(&mut self, o: &AgentTime) {
+    pub(super) fn add(&mut self, o: &AgentTime) {
         self.staffed_ms += o.staffed_ms;
         self.available_ms += o.available_ms;
         self.away_ms += o.away_ms;
@@ -84,7 +84,7 @@ impl AgentTime {
         self.wrap_up_ms += o.wrap_up_ms;
     }
 
-    fn finish(&mut self) {
+    pub(super) fn finish(&mut self) {
         self.occupancy = ratio(self.handling_ms, self.staffed_ms);
         self.utilisation = ratio(self.handling_ms, self.ready_ms);
     }

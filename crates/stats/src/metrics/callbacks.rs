@@ -3,7 +3,7 @@
 use serde::Serialize;
 use switchboard_domain::Timestamp;
 
-use super::{report::Ratio, segments::CallbackPromise};
+use super::{facts::Promise, report::Ratio};
 
 /// The callback promises made in a range (by when the callback was requested).
 ///
@@ -30,7 +30,7 @@ pub struct Callbacks {
 }
 
 impl Callbacks {
-    pub(super) fn add(&mut self, p: &CallbackPromise, due_ms: u64, now: Timestamp) {
+    pub(super) fn add(&mut self, p: &Promise, due_ms: u64, now: Timestamp) {
         let due = p.due.map_or_else(
             || {
                 p.requested_at

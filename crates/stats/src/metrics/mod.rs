@@ -24,9 +24,11 @@
 
 mod agent_time;
 mod callbacks;
+mod facts;
 mod live;
 mod live_agent;
 mod report;
+pub mod rollup;
 mod segments;
 mod survey;
 
@@ -35,11 +37,13 @@ mod tests;
 
 pub use agent_time::{AgentTime, AgentTimeReport};
 pub use callbacks::Callbacks;
+pub use facts::{channel_key, finish, BucketFacts, Facts, Fcr, Handled, Promise};
 pub use live::{AgentsNeeded, LiveQueueStats};
 pub use live_agent::LiveAgentTime;
 pub use report::{
-    AgentOffers, Filter, HandleTime, IntervalLength, Intervals, MetricsConfig, Query, Ratio,
-    Report, ReportInputs, ServiceLevel, ServiceLevelFormula, TimeRange, TrueFcr, MAX_INTERVALS,
+    buckets, visit_flags, AgentOffers, FactOptions, Filter, HandleTime, IntervalLength, Intervals,
+    MetricsConfig, Query, Ratio, Report, ReportInputs, ServiceLevel, ServiceLevelFormula,
+    TimeRange, TrueFcr, Visit, VisitFlags, MAX_INTERVALS,
 };
 pub use segments::{
     CallbackPromise, Entry, HandledSegment, Offer, OfferOutcome, PresenceSpan, QueueOutcome,

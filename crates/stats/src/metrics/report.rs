@@ -6,13 +6,14 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
-use switchboard_domain::{AgentId, Channel, ContactId, ExitReason, QueueId, Timestamp};
+use switchboard_domain::{AgentId, Channel, ContactId, QueueId, Timestamp};
 
 use super::{
     agent_time::{agent_time, AgentTimeReport},
     callbacks::Callbacks,
-    segments::{ms, HandledSegment, OfferOutcome, QueueOutcome, QueuedSegment, Segments},
-    survey::{csat, nps, Csat, MetricsError, Nps, SurveyAnswer},
+    facts::{finish, BucketFacts, Promise},
+    segments::{ms, Segments},
+    survey::{Csat, MetricsError, Nps, SurveyAnswer},
 };
 
 /// The most intervals [`Segments::intervals`] makes in one call (about three years of
@@ -68,10 +69,6 @@ impl Filter {
     fn queue_channel(&self, queue: &QueueId, channel: Option<Channel>) -> bool {
         self.queue.as_ref().is_none_or(|q| q == queue)
             && self.channel.is_none_or(|c| Some(c) == channel)
-    }
-
-    fn agent(&self, agent: Option<&AgentId>) -> bool {
-        self.agent.as_ref().is_none_or(|a| Some(a) == agent)
     }
 }
 
@@ -220,7 +217,7 @@ pub struct HandleTime {
 }
 
 /// One agent's offers in a report.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentOffers {
     /// `ContactOffered` to this agent.
     pub offered: u64,
@@ -358,42 +355,30 @@ pub struct Intervals {
     pub utc_offset_minutes: i32,
 }
 
-/// What a report needs beyond the bucket's own segments, computed once per call.
-#[derive(Debug)]
-struct Context<'a> {
-    now: Timestamp,
-    /// Per contact, the index of its last handled segment.
-    last_handled: HashMap<ContactId, usize>,
-    surveys: HashMap<ContactId, Vec<&'a SurveyAnswer>>,
-    visits: Vec<Visit>,
-}
-
 /// A contact's first stay in a queue, for true FCR.
-#[derive(Debug)]
-struct Visit {
-    queue: QueueId,
-    channel: Option<Channel>,
-    first_entered: Timestamp,
+#[derive(Clone, Debug, PartialEq)]
+pub struct Visit {
+    pub contact: ContactId,
+    pub queue: QueueId,
+    pub channel: Option<Channel>,
+    pub first_entered: Timestamp,
     /// Agent and `resolved` of its last completed handled segment in the queue.
-    handled: Option<(AgentId, Option<bool>, Timestamp)>,
-    customer_known: bool,
-    first_contact: bool,
-    repeated: bool,
+    pub handled: Option<(AgentId, bool)>,
 }
 
-/// A contact's first entry in a queue, its contact and its index in the visits.
-type Stay = (Timestamp, ContactId, usize);
+/// True-FCR flags `(first_contact, repeated)` by contact and queue.
+pub type VisitFlags = HashMap<(ContactId, QueueId), (bool, bool)>;
 
-/// The segments, offers and visits of one bucket.
-#[derive(Debug, Default)]
-struct Bucket {
-    queued: Vec<usize>,
-    offers_of: Vec<usize>,
-    handled: Vec<usize>,
-    visits: Vec<usize>,
-    refused: u64,
-    callbacks: Callbacks,
-    agent_time: Option<AgentTimeReport>,
+/// How [`Segments::bucket_facts`] gathers what the segments alone do not say.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FactOptions<'a> {
+    /// True-FCR flags `(first_contact, repeated)` of visits whose contact has a customer
+    /// reference, when they are known from outside these segments (pre-computed over a
+    /// longer history). `None`: computed from these segments and the customers of the
+    /// [`ReportInputs`].
+    pub visit_flags: Option<&'a VisitFlags>,
+    /// Agent time only from this instant on (earlier time is accounted elsewhere).
+    pub agent_time_from: Option<Timestamp>,
 }
 
 impl Segments {
@@ -426,29 +411,7 @@ impl Segments {
         inputs: &ReportInputs<'_>,
         now: Timestamp,
     ) -> Result<Vec<Report>, MetricsError> {
-        let range = query.range;
-        range.check()?;
-        let len = intervals.length.millis();
-        let offset = i64::from(intervals.utc_offset_minutes) * 60_000;
-        let local = range.start.as_millis().saturating_add(offset);
-        let first = local.div_euclid(len) * len - offset;
-        let span = i128::from(range.end.as_millis()) - i128::from(first);
-        let count = (span + i128::from(len) - 1) / i128::from(len);
-        if count > MAX_INTERVALS as i128 {
-            return Err(MetricsError::TooManyIntervals {
-                limit: MAX_INTERVALS,
-            });
-        }
-        let mut buckets = Vec::new();
-        let mut start = first;
-        while start < range.end.as_millis() {
-            let end = start.saturating_add(len);
-            buckets.push(TimeRange {
-                start: Timestamp::from_millis(start.max(range.start.as_millis())),
-                end: Timestamp::from_millis(end.min(range.end.as_millis())),
-            });
-            start = end;
-        }
+        let buckets = buckets(query.range, intervals)?;
         self.reports(query, inputs, now, &buckets)
     }
 
@@ -460,82 +423,47 @@ impl Segments {
         now: Timestamp,
         buckets: &[TimeRange],
     ) -> Result<Vec<Report>, MetricsError> {
+        let facts = self.bucket_facts(query, inputs, now, buckets, FactOptions::default())?;
+        buckets
+            .iter()
+            .zip(facts)
+            .map(|(range, mut bucket)| {
+                bucket.restrict(query.filter.agent.as_ref());
+                finish(query, *range, &bucket, now)
+            })
+            .collect()
+    }
+
+    /// The facts of each bucket (contiguous, in order), filtered by the query's queue and
+    /// channel but not yet by its agent ([`BucketFacts::restrict`]).
+    ///
+    /// # Errors
+    /// [`MetricsError::ScoreOutOfRange`] for a bad survey answer.
+    pub fn bucket_facts(
+        &self,
+        query: &Query,
+        inputs: &ReportInputs<'_>,
+        now: Timestamp,
+        buckets: &[TimeRange],
+        options: FactOptions<'_>,
+    ) -> Result<Vec<BucketFacts>, MetricsError> {
         for s in inputs.surveys {
             s.validate()?;
         }
-        let ctx = self.context(&query.config, inputs, now);
         let which = |t: Timestamp| {
             let i = buckets.partition_point(|b| b.start <= t).checked_sub(1)?;
             buckets[i].contains(t).then_some(i)
         };
         let f = &query.filter;
-        let mut grouped: Vec<Bucket> = buckets.iter().map(|_| Bucket::default()).collect();
-        for (i, q) in self.queued().iter().enumerate() {
-            if !f.queue_channel(&q.queue, q.channel) {
-                continue;
-            }
-            let Some(b) = which(q.entered_at) else {
-                continue;
-            };
-            grouped[b].offers_of.push(i);
-            if f.agent(q.answered_by()) {
-                grouped[b].queued.push(i);
-            }
-        }
-        for (i, h) in self.handled().iter().enumerate() {
-            if f.queue_channel(&h.queue, h.channel) && f.agent(Some(&h.agent)) {
-                if let Some(b) = which(h.entered_at) {
-                    grouped[b].handled.push(i);
+        let mut grouped: Vec<BucketFacts> =
+            buckets.iter().map(|_| BucketFacts::default()).collect();
+        for q in self.queued() {
+            if f.queue_channel(&q.queue, q.channel) {
+                if let Some(b) = which(q.entered_at) {
+                    grouped[b].facts.add_queued(q);
                 }
             }
         }
-        for (i, v) in ctx.visits.iter().enumerate() {
-            if f.queue_channel(&v.queue, v.channel) && f.agent(v.handled.as_ref().map(|h| &h.0)) {
-                if let Some(b) = which(v.first_entered) {
-                    grouped[b].visits.push(i);
-                }
-            }
-        }
-        if f.agent.is_none() && f.channel.is_none() {
-            for r in self.refused() {
-                if f.queue.as_ref().is_none_or(|q| *q == r.queue) {
-                    if let Some(b) = which(r.at) {
-                        grouped[b].refused += 1;
-                    }
-                }
-            }
-        }
-        let due = ms(query.config.callback_due);
-        for p in self.callbacks() {
-            let channel_ok = f.channel.is_none_or(|c| c == Channel::Callback);
-            if channel_ok
-                && f.queue.as_ref().is_none_or(|x| *x == p.queue)
-                && f.agent(p.answered_by.as_ref())
-            {
-                if let Some(b) = which(p.requested_at) {
-                    grouped[b].callbacks.add(p, due, now);
-                }
-            }
-        }
-        if f.queue.is_none() && f.channel.is_none() {
-            let times = agent_time(self, buckets, f.agent.as_ref(), now);
-            for (b, t) in grouped.iter_mut().zip(times) {
-                b.agent_time = Some(t);
-            }
-        }
-        buckets
-            .iter()
-            .zip(grouped)
-            .map(|(range, bucket)| self.bucket_report(query, *range, &bucket, &ctx))
-            .collect()
-    }
-
-    fn context<'a>(
-        &self,
-        config: &MetricsConfig,
-        inputs: &ReportInputs<'a>,
-        now: Timestamp,
-    ) -> Context<'a> {
         let mut last_handled = HashMap::new();
         for (i, h) in self.handled().iter().enumerate() {
             last_handled.insert(h.contact, i);
@@ -544,9 +472,90 @@ impl Segments {
         for s in inputs.surveys {
             surveys.entry(s.contact).or_default().push(s);
         }
-        // First stays per (contact, queue), in the order they began.
+        for (i, h) in self.handled().iter().enumerate() {
+            if !f.queue_channel(&h.queue, h.channel) {
+                continue;
+            }
+            let Some(b) = which(h.entered_at) else {
+                continue;
+            };
+            let facts = &mut grouped[b].facts;
+            facts.add_handled(h, now);
+            if last_handled.get(&h.contact) == Some(&i) {
+                if let Some(answers) = surveys.get(&h.contact) {
+                    facts
+                        .ratings
+                        .entry(h.agent.clone())
+                        .or_default()
+                        .extend(answers.iter().map(|a| **a));
+                }
+            }
+        }
+        let visits = self.visits();
+        let computed;
+        let flags = match options.visit_flags {
+            Some(flags) => flags,
+            None => {
+                computed = visit_flags(&visits, inputs.customers, query.config.fcr_window);
+                &computed
+            }
+        };
+        for v in &visits {
+            let Some((agent, resolved)) = &v.handled else {
+                continue;
+            };
+            if f.queue_channel(&v.queue, v.channel) {
+                if let Some(b) = which(v.first_entered) {
+                    let flags = flags.get(&(v.contact, v.queue.clone())).copied();
+                    grouped[b]
+                        .facts
+                        .fcr
+                        .entry(agent.clone())
+                        .or_default()
+                        .count(flags, *resolved, v.first_entered);
+                }
+            }
+        }
+        if f.channel.is_none() {
+            for r in self.refused() {
+                if f.queue.as_ref().is_none_or(|q| *q == r.queue) {
+                    if let Some(b) = which(r.at) {
+                        grouped[b].facts.refused += 1;
+                    }
+                }
+            }
+        }
+        for p in self.callbacks() {
+            let channel_ok = f.channel.is_none_or(|c| c == Channel::Callback);
+            if channel_ok && f.queue.as_ref().is_none_or(|x| *x == p.queue) {
+                if let Some(b) = which(p.requested_at) {
+                    grouped[b].facts.callbacks.push(Promise::from(p));
+                }
+            }
+        }
+        if f.queue.is_none() && f.channel.is_none() {
+            let clipped: Vec<TimeRange> = match options.agent_time_from {
+                None => buckets.to_vec(),
+                Some(from) => buckets
+                    .iter()
+                    .map(|b| TimeRange {
+                        start: b.start.max(from).min(b.end),
+                        end: b.end,
+                    })
+                    .collect(),
+            };
+            let times = agent_time(self, &clipped, None, now);
+            for (b, t) in grouped.iter_mut().zip(times) {
+                b.add_agent_time(&t.agents);
+            }
+        }
+        Ok(grouped)
+    }
+
+    /// Every contact's first stay in each queue it entered, in the order they began, with
+    /// its last completed handling there.
+    pub fn visits(&self) -> Vec<Visit> {
         let mut visits: Vec<Visit> = Vec::new();
-        let mut contacts: Vec<ContactId> = Vec::new();
         let mut index: HashMap<(ContactId, &QueueId), usize> = HashMap::new();
         for q in self.queued() {
             match index.get(&(q.contact, &q.queue)) {
@@ -556,214 +565,94 @@ impl Segments {
                 }
                 None => {
                     index.insert((q.contact, &q.queue), visits.len());
-                    contacts.push(q.contact);
                     visits.push(Visit {
+                        contact: q.contact,
                         queue: q.queue.clone(),
                         channel: q.channel,
                         first_entered: q.entered_at,
                         handled: None,
-                        customer_known: inputs.customers.contains_key(&q.contact),
-                        first_contact: false,
-                        repeated: false,
                     });
                 }
             }
         }
+        let mut done_at: HashMap<usize, Timestamp> = HashMap::new();
         for h in self.handled() {
             let (Some(done), Some(&v)) = (h.completed_at, index.get(&(h.contact, &h.queue))) else {
                 continue;
             };
-            let slot = &mut visits[v].handled;
-            if slot.as_ref().is_none_or(|(_, _, t)| *t <= done) {
-                *slot = Some((h.agent.clone(), h.resolved(), done));
+            if done_at.get(&v).is_none_or(|t| *t <= done) {
+                done_at.insert(v, done);
+                visits[v].handled = Some((h.agent.clone(), h.resolved() == Some(true)));
             }
         }
-        // Each customer's stays per queue, in time order, to find first contacts and repeats.
-        let mut by_customer: BTreeMap<(&str, &QueueId), Vec<Stay>> = BTreeMap::new();
-        for (i, v) in visits.iter().enumerate() {
-            if let Some(customer) = inputs.customers.get(&contacts[i]) {
-                by_customer
-                    .entry((customer.as_str(), &v.queue))
-                    .or_default()
-                    .push((v.first_entered, contacts[i], i));
-            }
-        }
-        let window = ms(config.fcr_window);
-        let apart = |a: Timestamp, b: Timestamp| ms(b.since(a));
-        let mut marks = Vec::new();
-        for stays in by_customer.values_mut() {
-            stays.sort();
-            for (k, &(t, _, i)) in stays.iter().enumerate() {
-                let first = k == 0 || apart(stays[k - 1].0, t) > window;
-                let repeated = stays.get(k + 1).is_some_and(|n| apart(t, n.0) <= window);
-                marks.push((i, first, repeated));
-            }
-        }
-        for (i, first, repeated) in marks {
-            visits[i].first_contact = first;
-            visits[i].repeated = repeated;
-        }
-        Context {
-            now,
-            last_handled,
-            surveys,
-            visits,
-        }
-    }
-
-    fn bucket_report(
-        &self,
-        query: &Query,
-        range: TimeRange,
-        bucket: &Bucket,
-        ctx: &Context<'_>,
-    ) -> Result<Report, MetricsError> {
-        let config = &query.config;
-        let now = ctx.now;
-        let mut r = empty_report(query);
-        r.range = range;
-        r.refused = bucket.refused;
-        r.callbacks = bucket.callbacks;
-        r.callbacks.finish();
-        r.agent_time = bucket.agent_time.clone();
-        let target = ms(config.service_level_target);
-        let short = ms(config.short_abandon);
-        let (mut within, mut abandoned_after_t, mut answer_waits) = (0u64, 0u64, 0u64);
-        let mut waits = Vec::new();
-        for &i in &bucket.queued {
-            let q: &QueuedSegment = &self.queued()[i];
-            r.offered += 1;
-            let wait = q.wait_ms(now);
-            match &q.outcome {
-                None => {
-                    r.waiting += 1;
-                    r.longest_waiting_ms = r.longest_waiting_ms.max(Some(wait));
-                    continue;
-                }
-                Some(QueueOutcome::Answered { .. }) => {
-                    r.answered += 1;
-                    answer_waits = answer_waits.saturating_add(wait);
-                    if wait <= target {
-                        within += 1;
-                    }
-                }
-                Some(QueueOutcome::Abandoned) if wait < short => r.short_abandoned += 1,
-                Some(QueueOutcome::Abandoned) => {
-                    r.abandoned += 1;
-                    if wait > target {
-                        abandoned_after_t += 1;
-                    }
-                }
-                Some(QueueOutcome::Exited {
-                    reason: ExitReason::MaxWait,
-                }) => r.timed_out += 1,
-                Some(QueueOutcome::Exited {
-                    reason: ExitReason::NoAgents,
-                }) => r.exited_no_agents += 1,
-                Some(QueueOutcome::Overflowed { .. }) => r.overflowed += 1,
-                Some(QueueOutcome::Transferred { .. }) => r.transferred_out += 1,
-            }
-            waits.push(wait);
-        }
-        r.abandon_rate = Ratio::new(r.abandoned, r.offered - r.short_abandoned);
-        r.asa_ms = mean(answer_waits, r.answered);
-        waits.sort_unstable();
-        r.mean_wait_ms = mean(
-            waits.iter().fold(0u64, |s, w| s.saturating_add(*w)),
-            waits.len() as u64,
-        );
-        r.max_wait_ms = waits.last().copied();
-        r.wait_p50_ms = nearest_rank(&waits, 50);
-        r.wait_p90_ms = nearest_rank(&waits, 90);
-        let denominator = match config.service_level_formula {
-            ServiceLevelFormula::AnsweredPlusAbandonedAfterT => r.answered + abandoned_after_t,
-            ServiceLevelFormula::AnsweredOnly => r.answered,
-            ServiceLevelFormula::AnsweredPlusAbandoned => r.answered + r.abandoned,
-        };
-        r.service_level.ratio = Ratio::new(within, denominator);
-
-        for &i in &bucket.offers_of {
-            for o in &self.queued()[i].offers {
-                if !query.filter.agent(Some(&o.agent)) {
-                    continue;
-                }
-                let a = r.agents.entry(o.agent.clone()).or_default();
-                a.offered += 1;
-                match o.outcome {
-                    None => a.ringing += 1,
-                    Some(OfferOutcome::Accepted) => a.accepted += 1,
-                    Some(OfferOutcome::Rejected) => a.rejected += 1,
-                    Some(OfferOutcome::TimedOut) => a.missed += 1,
-                    Some(OfferOutcome::Withdrawn(_)) => a.withdrawn += 1,
-                }
-            }
-        }
-
-        let (mut talk, mut hold, mut wrap) = (0u64, 0u64, 0u64);
-        let (mut completed, mut resolved) = (0u64, 0u64);
-        let mut rated = Vec::new();
-        for &i in &bucket.handled {
-            let h: &HandledSegment = &self.handled()[i];
-            if ctx.last_handled.get(&h.contact) == Some(&i) {
-                rated.extend(ctx.surveys.get(&h.contact).into_iter().flatten().copied());
-            }
-            if !h.is_completed() {
-                r.handling += 1;
-                continue;
-            }
-            completed += 1;
-            talk = talk.saturating_add(h.talk_ms(now));
-            hold = hold.saturating_add(h.hold_ms(now));
-            wrap = wrap.saturating_add(h.wrap_up_ms(now));
-            if h.resolved() == Some(true) {
-                resolved += 1;
-            }
-        }
-        r.handle_time = HandleTime {
-            count: completed,
-            talk_ms: talk,
-            hold_ms: hold,
-            wrap_up_ms: wrap,
-            mean_talk_ms: mean(talk, completed),
-            mean_hold_ms: mean(hold, completed),
-            mean_wrap_up_ms: mean(wrap, completed),
-            aht_ms: mean(talk.saturating_add(hold).saturating_add(wrap), completed),
-        };
-        r.fcr_reported = Ratio::new(resolved, completed);
-        r.csat = csat(rated.iter().copied())?;
-        r.nps = nps(rated.iter().copied())?;
-
-        let (mut first, mut solved, mut last, mut unknown) = (0u64, 0u64, None, 0u64);
-        for &i in &bucket.visits {
-            let v = &ctx.visits[i];
-            let Some((_, said, _)) = &v.handled else {
-                continue;
-            };
-            if !v.customer_known {
-                unknown += 1;
-                continue;
-            }
-            if !v.first_contact {
-                continue;
-            }
-            first += 1;
-            last = last.max(Some(v.first_entered));
-            if *said == Some(true) && !v.repeated {
-                solved += 1;
-            }
-        }
-        let final_at = last.map(|t: Timestamp| t.plus(config.fcr_window));
-        r.fcr_true = TrueFcr {
-            ratio: Ratio::new(solved, first),
-            is_final: final_at.is_none_or(|t| now >= t),
-            final_at,
-            unknown_customer: unknown,
-        };
-        Ok(r)
+        visits
     }
 }
 
-fn empty_report(query: &Query) -> Report {
+/// The buckets of `intervals` over `range`: aligned on the interval length in the given UTC
+/// offset, the first and last cut to the range.
+///
+/// # Errors
+/// [`MetricsError::InvalidRange`], [`MetricsError::TooManyIntervals`].
+pub fn buckets(range: TimeRange, intervals: Intervals) -> Result<Vec<TimeRange>, MetricsError> {
+    range.check()?;
+    let len = intervals.length.millis();
+    let offset = i64::from(intervals.utc_offset_minutes) * 60_000;
+    let local = range.start.as_millis().saturating_add(offset);
+    let first = local.div_euclid(len) * len - offset;
+    let span = i128::from(range.end.as_millis()) - i128::from(first);
+    let count = (span + i128::from(len) - 1) / i128::from(len);
+    if count > MAX_INTERVALS as i128 {
+        return Err(MetricsError::TooManyIntervals {
+            limit: MAX_INTERVALS,
+        });
+    }
+    let mut buckets = Vec::new();
+    let mut start = first;
+    while start < range.end.as_millis() {
+        let end = start.saturating_add(len);
+        buckets.push(TimeRange {
+            start: Timestamp::from_millis(start.max(range.start.as_millis())),
+            end: Timestamp::from_millis(end.min(range.end.as_millis())),
+        });
+        start = end;
+    }
+    Ok(buckets)
+}
+
+/// True-FCR flags `(first_contact, repeated)` of the visits whose contact has a customer,
+/// from these visits alone: each customer's stays per queue in time order (ties by
+/// contact); a stay is a first contact when the previous one is more than `window` before
+/// it, and repeated when the next one is at most `window` after it.
+pub fn visit_flags(
+    visits: &[Visit],
+    customers: &BTreeMap<ContactId, String>,
+    window: Duration,
+) -> VisitFlags {
+    let mut by_customer: BTreeMap<(&str, &QueueId), Vec<(Timestamp, ContactId)>> = BTreeMap::new();
+    for v in visits {
+        if let Some(customer) = customers.get(&v.contact) {
+            by_customer
+                .entry((customer.as_str(), &v.queue))
+                .or_default()
+                .push((v.first_entered, v.contact));
+        }
+    }
+    let window = ms(window);
+    let apart = |a: Timestamp, b: Timestamp| ms(b.since(a));
+    let mut flags = HashMap::new();
+    for ((_, queue), mut stays) in by_customer {
+        stays.sort();
+        for (k, &(t, contact)) in stays.iter().enumerate() {
+            let first = k == 0 || apart(stays[k - 1].0, t) > window;
+            let repeated = stays.get(k + 1).is_some_and(|n| apart(t, n.0) <= window);
+            flags.insert((contact, queue.clone()), (first, repeated));
+        }
+    }
+    flags
+}
+
+pub(crate) fn empty_report(query: &Query) -> Report {
     let formula = query.config.service_level_formula;
     Report {
         range: query.range,
@@ -811,7 +700,7 @@ pub(crate) fn mean(sum: u64, n: u64) -> Option<f64> {
 }
 
 /// The nearest-rank `p`-th percentile of sorted `values`: rank `⌈p·n/100⌉`, at least 1.
-fn nearest_rank(sorted: &[u64], p: usize) -> Option<u64> {
+pub(crate) fn nearest_rank(sorted: &[u64], p: usize) -> Option<u64> {
     let n = sorted.len();
     let rank = (p * n).div_ceil(100).max(1);
     sorted.get(rank - 1).copied()

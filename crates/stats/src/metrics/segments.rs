@@ -298,6 +298,28 @@ impl Segments {
         &self.callbacks
     }
 
+    /// Whether `contact` has anything still open at the last event: a queued segment
+    /// waiting, a handling not completed, or a callback promise neither kept nor dropped.
+    pub fn is_open(&self, contact: ContactId) -> bool {
+        self.waiting(contact).is_some()
+            || self.open_handled.contains_key(&contact)
+            || self.open_callbacks.contains_key(&contact)
+    }
+
+    /// The presence spans still open at the last event (agents logged in), by agent.
+    pub fn open_presence(&self) -> impl Iterator<Item = &PresenceSpan> {
+        let mut open: Vec<&PresenceSpan> = self
+            .agents
+            .values()
+            .filter_map(|info| match info {
+                AgentInfo::In(i) => Some(&self.presence[*i]),
+                AgentInfo::OutSince(_) => None,
+            })
+            .collect();
+        open.sort_by(|a, b| a.agent.cmp(&b.agent));
+        open.into_iter()
+    }
+
     /// Events that fitted no segment (see the type's documentation).
     pub fn ignored(&self) -> u64 {
         self.ignored
