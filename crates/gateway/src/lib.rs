@@ -23,6 +23,7 @@ pub mod ops;
 pub mod pbx;
 pub mod presence;
 pub mod reports;
+pub mod rollup;
 pub mod routes;
 pub mod staffing;
 pub mod state;

@@ -1,10 +1,13 @@
 //! Historical reports from the event log: the figures of `switchboard_stats` for a queue,
 //! agent or channel over a time range, whole or per interval, as JSON or CSV.
 //!
-//! The report reads the raw event log of the range (plus a day on each side, so contacts
-//! that entered in the range are followed to their end). That is fine for days to weeks on
-//! the event volume of a mid-size center; pre-computed interval aggregates for month-long
-//! reports are not built yet, so the range is capped.
+//! A report whose range and intervals fall on 15-minute boundaries (UTC, or any offset that
+//! is a whole number of quarter hours) is answered from the interval aggregates
+//! ([`crate::rollup`]): the stored 15-minute cells plus the contacts still open and the
+//! events since the last rollup step. It is the same report the raw event log gives, read
+//! from a few thousand cells instead of millions of events, so a year may be asked for.
+//! Other ranges fold the raw event log of the range (plus a day on each side, so contacts
+//! that entered in the range are followed to their end), capped at 93 days.
 
 use std::{fmt::Write, time::Duration};
 
@@ -17,15 +20,18 @@ use axum::{
 use serde::Deserialize;
 use switchboard_domain::{AgentId, Channel, EventId, QueueId, Timestamp};
 use switchboard_stats::{
-    Filter, IntervalLength, Intervals, MetricsConfig, Query as ReportQuery, Report, ReportInputs,
-    Segments, ServiceLevelFormula, SurveyAnswer, TimeRange,
+    buckets, rollup::on_cell_boundary, Filter, IntervalLength, Intervals, MetricsConfig,
+    Query as ReportQuery, Report, ReportInputs, Segments, ServiceLevelFormula, SurveyAnswer,
+    TimeRange,
 };
 use switchboard_store::EventFilter;
 
-use crate::{error::ApiError, state::AppState};
+use crate::{error::ApiError, rollup, state::AppState};
 
-/// Longest range one report covers.
+/// Longest range one report folds from the raw event log.
 pub const MAX_RANGE: Duration = Duration::from_secs(93 * 24 * 3600);
+/// Longest range one report covers from the interval aggregates.
+pub const MAX_AGGREGATED_RANGE: Duration = Duration::from_secs(366 * 24 * 3600);
 /// Most events one report reads.
 pub const MAX_EVENTS: usize = 2_000_000;
 /// How far past the range events are read, to follow contacts to their end.
@@ -73,8 +79,8 @@ pub async fn report(
     if to <= from {
         return Err(bad("to must be after from"));
     }
-    if to.since(from) > MAX_RANGE {
-        return Err(bad("the range may span at most 93 days"));
+    if to.since(from) > MAX_AGGREGATED_RANGE {
+        return Err(bad("the range may span at most 366 days"));
     }
     let interval = match p.interval.as_deref() {
         None => None,
@@ -107,8 +113,64 @@ pub async fn report(
         ..defaults
     };
 
-    // Read the log: the range, a margin before (contacts already waiting) and after.
     let now = state.clock.now();
+    let range = TimeRange::new(from, to).map_err(|e| bad(e.to_string()))?;
+    let query = ReportQuery {
+        filter: Filter {
+            queue: p.queue,
+            agent: p.agent,
+            channel: p.channel,
+        },
+        range,
+        config,
+    };
+    let buckets = match interval {
+        None => vec![range],
+        Some(length) => buckets(
+            range,
+            Intervals {
+                length,
+                utc_offset_minutes: p.utc_offset_minutes,
+            },
+        )
+        .map_err(|e| bad(e.to_string()))?,
+    };
+    let aligned = buckets
+        .iter()
+        .all(|b| on_cell_boundary(b.start) && on_cell_boundary(b.end));
+    let long = to.since(from) > MAX_RANGE;
+    if aligned {
+        let read = rollup::read_aggregated(&state.store, &query, &buckets, now, MAX_EVENTS).await?;
+        if long && !matches!(read, Some(Ok(_))) {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "aggregates_not_ready",
+                "the interval aggregates are still being rolled up; ask for 93 days or less, \
+                 or try again in a few minutes",
+            ));
+        }
+        if let Some(Ok(agg)) = read {
+            if csv {
+                return Ok(csv_response(&agg.reports));
+            }
+            return Ok(Json(serde_json::json!({
+                "reports": agg.reports,
+                "source": "aggregates",
+                "aggregated_until": agg.through,
+                "cells_read": agg.cells_read,
+                "events_read": agg.tail_events,
+            }))
+            .into_response());
+        }
+    }
+    if long {
+        return Err(bad(
+            "a range over 93 days is answered from the interval aggregates only: put its \
+             bounds (and intervals) on 15-minute boundaries",
+        ));
+    }
+
+    // Read the log: the range, a margin before (contacts already waiting) and after.
     let read_from = Timestamp::from_millis(from.as_millis() - MARGIN.as_millis() as i64);
     let read_to = to.plus(MARGIN).min(now.plus(Duration::from_millis(1)));
     let mut events = Vec::new();
@@ -137,15 +199,6 @@ pub async fn report(
         }
     }
     let segments = Segments::from_events(&events);
-    let query = ReportQuery {
-        filter: Filter {
-            queue: p.queue,
-            agent: p.agent,
-            channel: p.channel,
-        },
-        range: TimeRange::new(from, to).map_err(|e| bad(e.to_string()))?,
-        config,
-    };
     // What events do not carry: customers (for repeat contacts, a window either side) and
     // survey answers (given after the contact, so up to now).
     let window = config.fcr_window;
@@ -191,13 +244,19 @@ pub async fn report(
             .map_err(|e| bad(e.to_string()))?,
     };
     if csv {
-        let body = to_csv(&reports);
-        return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response());
+        return Ok(csv_response(&reports));
     }
-    Ok(
-        Json(serde_json::json!({ "reports": reports, "events_read": events.len() }))
-            .into_response(),
-    )
+    Ok(Json(serde_json::json!({
+        "reports": reports,
+        "source": "events",
+        "events_read": events.len(),
+    }))
+    .into_response())
+}
+
+fn csv_response(reports: &[Report]) -> Response {
+    let body = to_csv(reports);
+    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response()
 }
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {

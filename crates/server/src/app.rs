@@ -144,6 +144,8 @@ pub async fn serve(
     let wake = Arc::new(tokio::sync::Notify::new());
     let pbx_plan = tokio::spawn(switchboard_gateway::pbx::plan(state.clone(), wake.clone()));
     let pbx_deliver = tokio::spawn(switchboard_gateway::pbx::deliver(state.clone(), wake));
+    // Historical reports' interval aggregates, rolled up as intervals close.
+    let rollup = tokio::spawn(switchboard_gateway::rollup::run(state.clone()));
     let forward = tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -213,6 +215,7 @@ pub async fn serve(
     floor.abort();
     pbx_plan.abort();
     pbx_deliver.abort();
+    rollup.abort();
     let _ = stop_timers.send(());
     let _ = timers.await;
     let _ = stop_forward.send(());

@@ -43,6 +43,17 @@ pub enum SimError {
 /// Runs `scenario` to the end and reports.
 pub fn simulate(scenario: &Scenario) -> Result<Outcome, SimError> {
     let plan = scenario.plan()?;
-    let run = run::run(&plan)?;
+    let run = run::run(&plan, None)?;
+    outcome::outcome(&plan, run)
+}
+
+/// Runs `scenario` like [`simulate`], handing every event the engine emits to `sink` as it
+/// goes: a realistic event log, e.g. to seed a database for a benchmark of the reports.
+pub fn simulate_recording(
+    scenario: &Scenario,
+    sink: &mut dyn FnMut(&[switchboard_domain::Event]),
+) -> Result<Outcome, SimError> {
+    let plan = scenario.plan()?;
+    let run = run::run(&plan, Some(sink))?;
     outcome::outcome(&plan, run)
 }

@@ -79,8 +79,13 @@ pub(crate) struct Run {
     pub(crate) finished: Timestamp,
 }
 
+/// Where a recording run sends the engine's events.
+pub(crate) type EventSink<'a> = dyn FnMut(&[Event]) + 'a;
+
 struct Sim<'p> {
     plan: &'p Plan,
+    /// Sees every event the engine emits, in order.
+    sink: Option<&'p mut EventSink<'p>>,
     engine: Engine,
     segments: Segments,
     pending: BinaryHeap<Reverse<(i64, u64, Action)>>,
@@ -103,11 +108,15 @@ struct Sim<'p> {
 
 /// Runs a validated plan to the end: arrivals stop at the horizon or the call count, then the
 /// center drains (every contact answered, abandoned or stuck with nobody to serve it).
-pub(crate) fn run(plan: &Plan) -> Result<Run, SimError> {
+pub(crate) fn run<'p>(
+    plan: &'p Plan,
+    sink: Option<&'p mut EventSink<'p>>,
+) -> Result<Run, SimError> {
     let t0 = START.as_millis();
     let n_queues = plan.queues.len() as u64;
     let mut sim = Sim {
         plan,
+        sink,
         engine: Engine::new(),
         segments: Segments::new(),
         pending: BinaryHeap::new(),
@@ -390,6 +399,9 @@ impl Sim<'_> {
     /// Feeds the engine's events to the reports and reacts as callers and agents would.
     fn observe(&mut self, events: Vec<Event>) {
         self.events += events.len() as u64;
+        if let Some(sink) = &mut self.sink {
+            sink(&events);
+        }
         for e in &events {
             self.segments.apply(e);
             match &e.kind {

@@ -1,0 +1,387 @@
+//! The interval aggregates behind historical reports: the event log rolled up into
+//! 15-minute cells (`switchboard_stats::rollup` defines them; this module reads and writes
+//! them through the store).
+//!
+//! [`run`] rolls up in the background: every [`EVERY`], each 15-minute interval that ended
+//! at least [`SETTLE`] ago and whose events are all written is folded into the cells. Any
+//! number of instances may run it: a step takes the rollup lock in the database, so steps
+//! never interleave and none is done twice. [`read_aggregated`] answers a report from the
+//! cells plus the *tail* (the contacts still open and the events since the last step),
+//! within one consistent read of the database.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::Duration,
+};
+
+use switchboard_domain::{AgentId, Channel, ContactId, Event, QueueId, Timestamp};
+use switchboard_stats::{
+    channel_key,
+    rollup::{
+        self, apply, assemble, link_visits, touched, CellKey, Stored, StoredRating, VisitRecord,
+    },
+    AgentTime, FactOptions, Facts, MetricsConfig, Query, Report, ReportInputs, Segments,
+    SurveyAnswer, TimeRange, Visit,
+};
+use switchboard_store::{self as store, ReportTx, Store, StoreError};
+
+use crate::state::AppState;
+
+/// How long after an interval ends it is rolled up: time for every instance's events of it
+/// to reach the log.
+pub const SETTLE: Duration = Duration::from_secs(60);
+/// How often the background task looks for intervals to roll up.
+pub const EVERY: Duration = Duration::from_secs(30);
+/// The most one step folds (a backlog is rolled up a few hours at a time, each in its own
+/// transaction).
+const MAX_STEP_MS: i64 = 6 * 3_600_000;
+
+/// Rolls up every 15-minute interval that ended [`SETTLE`] before `now` and is not rolled
+/// up yet. Returns the number of steps taken (0: nothing to do, or another instance is at
+/// it and has done it).
+///
+/// # Errors
+/// A database failure, or stored aggregates that no longer parse.
+pub async fn roll_up(store: &Store, now: Timestamp) -> Result<usize, StoreError> {
+    let target = rollup::cell_start(Timestamp::from_millis(
+        now.as_millis() - SETTLE.as_millis() as i64,
+    ));
+    // Where a first rollup starts (asked before the lock: an in-memory database has one
+    // connection).
+    let first = store.first_event_at().await?;
+    let window = MetricsConfig::default().fcr_window;
+    let mut steps = 0;
+    loop {
+        let (mut tx, state) = store.begin_rollup(now).await?;
+        let from = match (state.through, first) {
+            (Some(t), _) => t,
+            (None, Some(first)) => rollup::cell_start(first),
+            (None, None) => target,
+        };
+        if from >= target {
+            if state.through.is_none() {
+                // An empty log: start from here, so a later first event is not missed.
+                let state = store::RollupState {
+                    through: Some(target),
+                    carried: state.carried,
+                };
+                tx.commit(Some(&state)).await?;
+            } else {
+                tx.commit(None).await?;
+            }
+            return Ok(steps);
+        }
+        let to = Timestamp::from_millis((from.as_millis() + MAX_STEP_MS).min(target.as_millis()));
+        let carried: Vec<Event> = parse(&state.carried, "report_rollup.carried")?;
+        let events = tx.events_between(from, to).await?;
+        let step = rollup::step(&carried, &events, from, to);
+
+        let (customers, existing, latest) = records_for(&mut tx, &step.visits).await?;
+        let linked = link_visits(&step.visits, &customers, &existing, &latest, window);
+
+        let keys: Vec<store::CellKey> = touched(&step, &linked).iter().map(store_key).collect();
+        let mut cells: BTreeMap<CellKey, Facts> = BTreeMap::new();
+        for (key, body) in tx.cells(&keys).await? {
+            cells.insert(stats_key(&key)?, parse(&body, "report_cell.body")?);
+        }
+        apply(&mut cells, &step, &linked);
+        let rows: Vec<(store::CellKey, String)> = cells
+            .iter()
+            .map(|(k, f)| Ok((store_key(k), json(f)?)))
+            .collect::<Result<_, StoreError>>()?;
+        tx.put_cells(&rows).await?;
+        let agent_rows: Vec<(Timestamp, String)> = step
+            .agent_cells
+            .iter()
+            .map(|(t, m)| Ok((*t, json(m)?)))
+            .collect::<Result<_, StoreError>>()?;
+        tx.put_agent_cells(&agent_rows).await?;
+        let visit_rows: Vec<store::VisitRow> = linked.records.iter().map(visit_row).collect();
+        tx.put_visits(&visit_rows).await?;
+        let rated: Vec<store::RatedRow> = step
+            .rated
+            .iter()
+            .map(|r| store::RatedRow {
+                contact: r.contact,
+                start: r.key.start,
+                queue: r.key.queue.clone(),
+                channel: channel_key(r.key.channel).to_owned(),
+                agent: r.agent.clone(),
+            })
+            .collect();
+        tx.put_rated(&rated).await?;
+        let state = store::RollupState {
+            through: Some(to),
+            carried: json(&step.carried)?,
+        };
+        tx.commit(Some(&state)).await?;
+        tracing::debug!(
+            from = %from,
+            to = %to,
+            events = events.len(),
+            cells = rows.len(),
+            carried = step.carried.len(),
+            "rolled up"
+        );
+        steps += 1;
+    }
+}
+
+/// Rolls up in the background for as long as the server runs.
+pub async fn run(state: AppState) {
+    let mut every = tokio::time::interval(EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        // Events still in this instance's writer may belong to the interval to roll up.
+        if (state.event_log_lag)() > 0 {
+            continue;
+        }
+        match roll_up(&state.store, state.clock.now()).await {
+            Ok(0) => {}
+            Ok(steps) => tracing::debug!(steps, "report aggregates rolled up"),
+            Err(e) => tracing::warn!(error = %e, "rolling up report aggregates failed"),
+        }
+    }
+}
+
+/// The customers of the visits' contacts, the stored records of the visits, and the latest
+/// stored record of each (customer, queue) of the visits that have none.
+async fn records_for(
+    tx: &mut ReportTx,
+    visits: &[(Visit, bool)],
+) -> Result<
+    (
+        BTreeMap<ContactId, String>,
+        Vec<VisitRecord>,
+        Vec<VisitRecord>,
+    ),
+    StoreError,
+> {
+    let contacts: Vec<ContactId> = visits
+        .iter()
+        .map(|(v, _)| v.contact)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let customers = tx.customers_of(&contacts).await?;
+    let keys: Vec<(ContactId, QueueId)> = visits
+        .iter()
+        .filter(|(v, _)| customers.contains_key(&v.contact))
+        .map(|(v, _)| (v.contact, v.queue.clone()))
+        .collect();
+    let existing: Vec<VisitRecord> = tx
+        .visits_of(&keys)
+        .await?
+        .into_iter()
+        .map(visit_record)
+        .collect::<Result<_, _>>()?;
+    let known: BTreeSet<(ContactId, QueueId)> = existing
+        .iter()
+        .map(|r| (r.contact, r.queue.clone()))
+        .collect();
+    let stays: Vec<(String, QueueId)> = keys
+        .iter()
+        .filter(|k| !known.contains(k))
+        .map(|(c, q)| (customers[c].clone(), q.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let latest = tx
+        .latest_visits(&stays)
+        .await?
+        .into_iter()
+        .map(visit_record)
+        .collect::<Result<_, _>>()?;
+    Ok((customers, existing, latest))
+}
+
+/// What [`read_aggregated`] read, for the response.
+#[derive(Debug)]
+pub struct Aggregated {
+    pub reports: Vec<Report>,
+    /// Rolled up until here; the rest came from the tail.
+    pub through: Timestamp,
+    pub cells_read: usize,
+    pub tail_events: usize,
+}
+
+/// The reports of `query` over `buckets` (on 15-minute boundaries) from the aggregates,
+/// as of `now`; `None` when nothing is rolled up yet. `max_events` caps the tail.
+///
+/// # Errors
+/// A database failure or unparseable aggregates (`StoreError`), or the tail being longer
+/// than `max_events` (`Ok(Err(n))` with its length).
+pub async fn read_aggregated(
+    store: &Store,
+    query: &Query,
+    buckets: &[TimeRange],
+    now: Timestamp,
+    max_events: usize,
+) -> Result<Option<Result<Aggregated, usize>>, StoreError> {
+    let (mut tx, state) = store.begin_report_read().await?;
+    let Some(through) = state.through else {
+        tx.commit(None).await?;
+        return Ok(None);
+    };
+    let carried: Vec<Event> = parse(&state.carried, "report_rollup.carried")?;
+    let events = tx
+        .events_between(through, now.plus(Duration::from_millis(1)))
+        .await?;
+    if events.len() > max_events {
+        tx.commit(None).await?;
+        return Ok(Some(Err(events.len())));
+    }
+    let tail = Segments::from_events(carried.iter().chain(&events));
+    let visits: Vec<(Visit, bool)> = tail.visits().into_iter().map(|v| (v, false)).collect();
+    let (customers, existing, latest) = records_for(&mut tx, &visits).await?;
+    let linked = link_visits(
+        &visits,
+        &customers,
+        &existing,
+        &latest,
+        query.config.fcr_window,
+    );
+    let handled: Vec<ContactId> = tail
+        .handled()
+        .iter()
+        .map(|h| h.contact)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let surveys: Vec<SurveyAnswer> = tx
+        .surveys_of(&handled)
+        .await?
+        .into_iter()
+        .filter_map(|(contact, scale, score)| survey(contact, &scale, score))
+        .collect();
+    let inputs = ReportInputs {
+        customers: &customers,
+        surveys: &surveys,
+    };
+    let options = FactOptions {
+        visit_flags: Some(&linked.flags),
+        agent_time_from: Some(through),
+    };
+    let Ok(tail_facts) = tail.bucket_facts(query, &inputs, now, buckets, options) else {
+        return Err(StoreError::Corrupt(
+            "a stored survey score is out of range".into(),
+        ));
+    };
+
+    let (from, to) = (query.range.start, query.range.end);
+    let filter = &query.filter;
+    let channel = filter.channel.map(|c| channel_key(Some(c)));
+    let mut stored = Stored::default();
+    for (key, body) in tx
+        .cells_between(from, to, filter.queue.as_ref(), channel)
+        .await?
+    {
+        stored
+            .cells
+            .push((stats_key(&key)?, parse(&body, "report_cell.body")?));
+    }
+    if filter.queue.is_none() && filter.channel.is_none() {
+        for (start, body) in tx.agent_cells_between(from, to).await? {
+            let times: BTreeMap<AgentId, AgentTime> = parse(&body, "report_agent_cell.body")?;
+            stored.agent_cells.push((start, times));
+        }
+    }
+    for (row, scale, score) in tx
+        .rated_surveys_between(from, to, filter.queue.as_ref(), channel)
+        .await?
+    {
+        if let Some(answer) = survey(row.contact, &scale, score) {
+            stored.ratings.push(StoredRating {
+                key: CellKey {
+                    start: row.start,
+                    queue: row.queue,
+                    channel: parse_channel(&row.channel)?,
+                },
+                agent: row.agent,
+                answer,
+            });
+        }
+    }
+    tx.commit(None).await?;
+    let cells_read = stored.cells.len();
+    let reports = assemble(query, buckets, &stored, tail_facts, &linked.unsolved, now)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(Some(Ok(Aggregated {
+        reports,
+        through,
+        cells_read,
+        tail_events: events.len(),
+    })))
+}
+
+fn survey(contact: ContactId, scale: &str, score: u8) -> Option<SurveyAnswer> {
+    let scale = serde_json::from_value(serde_json::Value::String(scale.to_owned())).ok()?;
+    Some(SurveyAnswer {
+        contact,
+        score,
+        scale,
+    })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+fn parse_channel(text: &str) -> Result<Option<Channel>, StoreError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map(Some)
+        .map_err(|_| StoreError::Corrupt(format!("report channel {text:?}")))
+}
+
+fn store_key(key: &CellKey) -> store::CellKey {
+    store::CellKey {
+        start: key.start,
+        queue: key.queue.clone(),
+        channel: channel_key(key.channel).to_owned(),
+    }
+}
+
+fn stats_key(key: &store::CellKey) -> Result<CellKey, StoreError> {
+    Ok(CellKey {
+        start: key.start,
+        queue: key.queue.clone(),
+        channel: parse_channel(&key.channel)?,
+    })
+}
+
+fn visit_record(row: store::VisitRow) -> Result<VisitRecord, StoreError> {
+    Ok(VisitRecord {
+        channel: parse_channel(&row.channel)?,
+        handled: row.agent.map(|a| (a, row.resolved)),
+        contact: row.contact,
+        queue: row.queue,
+        customer: row.customer,
+        first_entered: row.first_entered,
+        first_contact: row.first_contact,
+        repeated: row.repeated,
+        settled: row.settled,
+    })
+}
+
+fn visit_row(r: &VisitRecord) -> store::VisitRow {
+    store::VisitRow {
+        contact: r.contact,
+        queue: r.queue.clone(),
+        customer: r.customer.clone(),
+        first_entered: r.first_entered,
+        channel: channel_key(r.channel).to_owned(),
+        first_contact: r.first_contact,
+        repeated: r.repeated,
+        settled: r.settled,
+        agent: r.handled.as_ref().map(|(a, _)| a.clone()),
+        resolved: r.handled.as_ref().is_some_and(|(_, r)| *r),
+    }
+}
