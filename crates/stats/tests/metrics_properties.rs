@@ -675,20 +675,49 @@ mod aggregates {
     use switchboard_stats::{
         buckets,
         rollup::{
-            apply, assemble, link_visits, step, touched, CellKey, Rated, Stored, StoredRating,
-            VisitRecord,
+            apply, apply_agent_time, assemble, link_visits, span_for, step, touched, CellKey,
+            RatedRecord, RatingChange, Stored, VisitRecord,
         },
         AgentTime, FactOptions, Facts, Query, Report, ReportInputs, Segments, SurveyAnswer,
-        TimeRange, Visit,
+        SurveyScale, TimeRange, Visit,
     };
 
+    /// Survey answers as posted: `(answered_at, answer)`; a later answer of the same contact
+    /// and scale replaces the earlier one in the table.
+    pub(crate) struct Surveys(pub(crate) Vec<(Timestamp, SurveyAnswer)>);
+
+    impl Surveys {
+        /// The table as it is just before `t`: the latest answer per contact and scale,
+        /// with when it was given.
+        fn before(&self, t: Timestamp) -> BTreeMap<(ContactId, u8), (Timestamp, SurveyAnswer)> {
+            let mut out = BTreeMap::new();
+            for (at, s) in &self.0 {
+                if *at < t {
+                    let scale = match s.scale {
+                        SurveyScale::Csat5 => 0,
+                        SurveyScale::Nps10 => 1,
+                    };
+                    let slot = out.entry((s.contact, scale)).or_insert((*at, *s));
+                    if slot.0 <= *at {
+                        *slot = (*at, *s);
+                    }
+                }
+            }
+            out
+        }
+
+        pub(crate) fn at(&self, t: Timestamp) -> Vec<SurveyAnswer> {
+            self.before(t).into_values().map(|(_, s)| s).collect()
+        }
+    }
+
     pub(crate) struct MemoryRollup {
-        pub through: Timestamp,
+        pub(crate) through: Timestamp,
         carried: Vec<Event>,
         cells: BTreeMap<CellKey, Facts>,
-        agent_cells: BTreeMap<Timestamp, BTreeMap<AgentId, AgentTime>>,
+        agent_cells: BTreeMap<(i64, Timestamp), BTreeMap<AgentId, AgentTime>>,
         visits: BTreeMap<(ContactId, QueueId), VisitRecord>,
-        rated: BTreeMap<ContactId, Rated>,
+        rated: BTreeMap<ContactId, RatedRecord>,
     }
 
     impl MemoryRollup {
@@ -729,45 +758,75 @@ mod aggregates {
             (existing, latest.into_values().collect())
         }
 
+        /// Rating changes of already rated contacts from the answers given in `[from, to)`,
+        /// as the table shows them at `to`.
+        fn rerated(
+            rated: &mut BTreeMap<ContactId, RatedRecord>,
+            surveys: &Surveys,
+            from: Timestamp,
+            to: Timestamp,
+        ) -> Vec<RatingChange> {
+            let mut out = Vec::new();
+            for (at, s) in surveys.before(to).into_values() {
+                if at >= from {
+                    if let Some(r) = rated.get_mut(&s.contact) {
+                        out.extend(r.rate(s.scale, s.score));
+                    }
+                }
+            }
+            out
+        }
+
         pub(crate) fn step(
             &mut self,
             log: &[Event],
             to: Timestamp,
             customers: &BTreeMap<ContactId, String>,
+            surveys: &Surveys,
             window: Duration,
         ) {
+            let from = self.through;
             let events: Vec<Event> = log
                 .iter()
-                .filter(|e| e.at >= self.through && e.at < to)
+                .filter(|e| e.at >= from && e.at < to)
                 .cloned()
                 .collect();
-            let step = step(&self.carried, &events, self.through, to);
+            let step = step(&self.carried, &events, from, to);
             let (existing, latest) = self.records_for(&step.visits, customers);
             let linked = link_visits(&step.visits, customers, &existing, &latest, window);
-            let mut loaded: BTreeMap<CellKey, Facts> = touched(&step, &linked)
+            // Answers given since the last step about contacts already counted, then the
+            // answers so far of the contacts settling now.
+            let mut ratings = Self::rerated(&mut self.rated, surveys, from, to);
+            let table = surveys.at(to);
+            for r in &step.rated {
+                let mut record = RatedRecord::from(r);
+                for s in table.iter().filter(|s| s.contact == r.contact) {
+                    ratings.extend(record.rate(s.scale, s.score));
+                }
+                self.rated.insert(r.contact, record);
+            }
+            let mut loaded: BTreeMap<CellKey, Facts> = touched(&step, &linked, &ratings)
                 .into_iter()
                 .filter_map(|k| self.cells.get(&k).map(|f| (k, f.clone())))
                 .collect();
-            apply(&mut loaded, &step, &linked);
+            apply(&mut loaded, &step, &linked, &ratings);
             self.cells.extend(loaded);
-            self.agent_cells.extend(step.agent_cells);
+            apply_agent_time(&mut self.agent_cells, &step.agent_cells);
             for r in linked.records {
                 self.visits.insert((r.contact, r.queue.clone()), r);
-            }
-            for r in step.rated {
-                self.rated.insert(r.contact, r);
             }
             self.carried = step.carried;
             self.through = to;
         }
 
+        #[allow(clippy::too_many_arguments)]
         pub(crate) fn report(
             &self,
             log: &[Event],
             query: &Query,
             buckets: &[TimeRange],
             customers: &BTreeMap<ContactId, String>,
-            surveys: &[SurveyAnswer],
+            surveys: &Surveys,
             now: Timestamp,
         ) -> Vec<Report> {
             let tail = Segments::from_events(
@@ -785,11 +844,14 @@ mod aggregates {
                 &latest,
                 query.config.fcr_window,
             );
+            let later = now.plus(Duration::from_millis(1));
             let tail_surveys: Vec<SurveyAnswer> = surveys
-                .iter()
+                .at(later)
+                .into_iter()
                 .filter(|s| tail.handled().iter().any(|h| h.contact == s.contact))
-                .cloned()
                 .collect();
+            let mut rated = self.rated.clone();
+            let ratings = Self::rerated(&mut rated, surveys, self.through, later);
             let inputs = ReportInputs {
                 customers,
                 surveys: &tail_surveys,
@@ -801,32 +863,31 @@ mod aggregates {
             let tail = tail
                 .bucket_facts(query, &inputs, now, buckets, options)
                 .unwrap();
+            let span = span_for(buckets).expect("buckets on 15-minute boundaries");
             let (from, to) = (buckets[0].start, buckets[buckets.len() - 1].end);
             let stored = Stored {
                 cells: self
                     .cells
                     .iter()
-                    .filter(|(k, _)| k.start >= from && k.start < to)
+                    .filter(|(k, _)| k.span == span && k.start >= from && k.start < to)
                     .map(|(k, f)| (k.clone(), f.clone()))
                     .collect(),
                 agent_cells: self
                     .agent_cells
-                    .range(from..to)
-                    .map(|(t, m)| (*t, m.clone()))
-                    .collect(),
-                ratings: surveys
-                    .iter()
-                    .filter_map(|s| {
-                        let r = self.rated.get(&s.contact)?;
-                        Some(StoredRating {
-                            key: r.key.clone(),
-                            agent: r.agent.clone(),
-                            answer: *s,
-                        })
-                    })
+                    .range((span, from)..(span, to))
+                    .map(|((_, t), m)| (*t, m.clone()))
                     .collect(),
             };
-            assemble(query, buckets, &stored, tail, &linked.unsolved, now).unwrap()
+            assemble(
+                query,
+                buckets,
+                &stored,
+                tail,
+                &linked.unsolved,
+                &ratings,
+                now,
+            )
+            .unwrap()
         }
     }
 
@@ -900,11 +961,16 @@ proptest! {
         lifecycles in proptest::collection::vec(lifecycle(), 0..40),
         shifts in shifts(),
         refusals in proptest::collection::vec((0i64..4 * 3_600_000, 0usize..3), 0..4),
+        answers in proptest::collection::vec(
+            (0usize..40, any::<bool>(), 0u8..11, 0i64..7 * 3_600_000),
+            0..40,
+        ),
         now_ms in 0i64..7 * 3_600_000,
         cuts in proptest::collection::btree_set(1i64..28, 0..16),
         customers_mod in 1usize..12,
         window_min in 1u64..120,
         range in (0i64..12, 1i64..30),
+        align in 0usize..3,
         formula in 0usize..3,
         length in 0usize..4,
     ) {
@@ -917,27 +983,33 @@ proptest! {
             .filter(|n| n % 5 != 4)
             .map(|n| (c(n), format!("cust{}", n % customers_mod)))
             .collect();
-        let surveys: Vec<switchboard_stats::SurveyAnswer> = (0..lifecycles.len())
-            .filter(|n| n % 3 == 0)
-            .map(|n| switchboard_stats::SurveyAnswer {
-                contact: c(n),
-                score: (n % 5) as u8 + 1,
-                scale: switchboard_stats::SurveyScale::Csat5,
-            })
-            .chain((0..lifecycles.len()).filter(|n| n % 4 == 1).map(|n| {
-                switchboard_stats::SurveyAnswer {
-                    contact: c(n),
-                    score: (n % 11) as u8,
-                    scale: switchboard_stats::SurveyScale::Nps10,
-                }
-            }))
-            .collect();
+        // Survey answers at random times, some replaced by a later answer.
+        let surveys = aggregates::Surveys(
+            answers
+                .iter()
+                .filter(|(n, ..)| *n < lifecycles.len())
+                .map(|&(n, nps, score, at)| {
+                    (
+                        ts(at),
+                        switchboard_stats::SurveyAnswer {
+                            contact: c(n),
+                            score: if nps { score % 11 } else { score % 5 + 1 },
+                            scale: if nps {
+                                switchboard_stats::SurveyScale::Nps10
+                            } else {
+                                switchboard_stats::SurveyScale::Csat5
+                            },
+                        },
+                    )
+                })
+                .collect(),
+        );
         let window = std::time::Duration::from_secs(window_min * 60);
         let quarter = 15 * 60_000;
         let mut rollup = aggregates::MemoryRollup::new(ts(0));
         for cut in cuts {
             if cut * quarter <= now_ms {
-                rollup.step(&log, ts(cut * quarter), &customers, window);
+                rollup.step(&log, ts(cut * quarter), &customers, &surveys, window);
             }
         }
         let config = MetricsConfig {
@@ -957,16 +1029,22 @@ proptest! {
             Some(IntervalLength::Day),
         ][length]
         .map(|length| Intervals { length, utc_offset_minutes: 0 });
+        // In quarters: as drawn, on whole hours (hour cells), or the whole day (day cells).
+        let (first, last) = match align {
+            0 => (range.0, range.0 + range.1),
+            1 => (range.0 / 4 * 4, (range.0 / 4 + range.1 / 4 + 1) * 4),
+            _ => (0, 96),
+        };
         let raw = Segments::from_events(&log);
         let now = ts(now_ms);
         for filter in filters() {
             let query = Query {
                 filter,
-                range: TimeRange::new(ts(range.0 * quarter), ts((range.0 + range.1) * quarter))
-                    .unwrap(),
+                range: TimeRange::new(ts(first * quarter), ts(last * quarter)).unwrap(),
                 config,
             };
-            let inputs = ReportInputs { customers: &customers, surveys: &surveys };
+            let answered = surveys.at(ts(now_ms + 1));
+            let inputs = ReportInputs { customers: &customers, surveys: &answered };
             let expected = match spec {
                 None => vec![raw.report(&query, &inputs, now).unwrap()],
                 Some(spec) => raw.intervals(&query, spec, &inputs, now).unwrap(),

@@ -22,7 +22,7 @@ use super::{
         ServiceLevelFormula, TimeRange, TrueFcr,
     },
     segments::{ms, CallbackPromise, HandledSegment, OfferOutcome, QueueOutcome, QueuedSegment},
-    survey::{csat, nps, MetricsError, SurveyAnswer},
+    survey::{csat_of_counts, nps_of_counts, MetricsError, SurveyScale},
 };
 
 /// The facts of the queued segments, offers, handlings, refusals, callback promises and
@@ -62,9 +62,53 @@ pub struct Facts {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fcr: BTreeMap<AgentId, Fcr>,
     /// Survey answers about contacts whose last handling is here, by that handling's agent.
-    /// Never stored: answers come after the contact and are joined in when a report is asked.
-    #[serde(skip)]
-    pub ratings: BTreeMap<AgentId, Vec<SurveyAnswer>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ratings: BTreeMap<AgentId, Ratings>,
+}
+
+/// How many survey answers gave each score.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ratings {
+    /// `csat[i]`: CSAT answers of `i + 1`.
+    pub csat: [u64; 5],
+    /// `nps[i]`: NPS answers of `i`.
+    pub nps: [u64; 11],
+}
+
+impl Ratings {
+    fn slot(&mut self, scale: SurveyScale, score: u8) -> Option<&mut u64> {
+        match scale {
+            SurveyScale::Csat5 => self.csat.get_mut(usize::from(score).checked_sub(1)?),
+            SurveyScale::Nps10 => self.nps.get_mut(usize::from(score)),
+        }
+    }
+
+    /// Counts one answer (scores outside the scale are not counted).
+    pub fn add(&mut self, scale: SurveyScale, score: u8) {
+        if let Some(n) = self.slot(scale, score) {
+            *n += 1;
+        }
+    }
+
+    /// Takes one answer back (one that was counted).
+    pub fn remove(&mut self, scale: SurveyScale, score: u8) {
+        if let Some(n) = self.slot(scale, score) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    fn merge(&mut self, o: &Ratings) {
+        for (a, b) in self.csat.iter_mut().zip(o.csat) {
+            *a += b;
+        }
+        for (a, b) in self.nps.iter_mut().zip(o.nps) {
+            *a += b;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        *self == Ratings::default()
+    }
 }
 
 /// One agent's handlings.
@@ -230,10 +274,7 @@ impl Facts {
             self.fcr.entry(agent.clone()).or_default().merge(x);
         }
         for (agent, x) in &o.ratings {
-            self.ratings
-                .entry(agent.clone())
-                .or_default()
-                .extend(x.iter().cloned());
+            self.ratings.entry(agent.clone()).or_default().merge(x);
         }
     }
 
@@ -408,9 +449,14 @@ pub fn finish(
         ),
     };
     r.fcr_reported = Ratio::new(h.resolved, h.completed);
-    let rated = || f.ratings.values().flatten();
-    r.csat = csat(rated())?;
-    r.nps = nps(rated())?;
+    let mut ratings = Ratings::default();
+    for x in f.ratings.values() {
+        ratings.merge(x);
+    }
+    if !ratings.is_empty() {
+        r.csat = csat_of_counts(&ratings.csat);
+        r.nps = nps_of_counts(&ratings.nps);
+    }
 
     let mut fcr = Fcr::default();
     for x in f.fcr.values() {

@@ -37,7 +37,7 @@ mod tests;
 
 pub use agent_time::{AgentTime, AgentTimeReport};
 pub use callbacks::Callbacks;
-pub use facts::{channel_key, finish, BucketFacts, Facts, Fcr, Handled, Promise};
+pub use facts::{channel_key, finish, BucketFacts, Facts, Fcr, Handled, Promise, Ratings};
 pub use live::{AgentsNeeded, LiveQueueStats};
 pub use live_agent::LiveAgentTime;
 pub use report::{

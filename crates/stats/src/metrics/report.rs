@@ -483,11 +483,10 @@ impl Segments {
             facts.add_handled(h, now);
             if last_handled.get(&h.contact) == Some(&i) {
                 if let Some(answers) = surveys.get(&h.contact) {
-                    facts
-                        .ratings
-                        .entry(h.agent.clone())
-                        .or_default()
-                        .extend(answers.iter().map(|a| **a));
+                    let ratings = facts.ratings.entry(h.agent.clone()).or_default();
+                    for a in answers {
+                        ratings.add(a.scale, a.score);
+                    }
                 }
             }
         }

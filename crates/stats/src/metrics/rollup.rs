@@ -1,10 +1,12 @@
 //! Interval aggregates: the event log rolled up into 15-minute cells, so that a report over
 //! a month reads a few thousand cells instead of millions of events.
 //!
-//! **Cells.** A [`CellKey`] is a 15-minute interval (UTC-aligned), a queue and a channel;
-//! its [`Facts`] are those of the segments that entered that queue in that interval, kept
-//! per agent where a report may filter by agent. Agents' time has cells of its own, one per
-//! interval, per agent.
+//! **Cells.** A [`CellKey`] is an interval (UTC-aligned), a queue and a channel; its
+//! [`Facts`] are those of the segments that entered that queue in that interval, kept per
+//! agent where a report may filter by agent. Every fact is kept at three levels ([`SPANS`]:
+//! 15 minutes, an hour, a UTC day), so that a month by day reads 30 cells per queue and
+//! channel, and an interval report on quarter hours the quarter cells ([`span_for`]).
+//! Agents' time has cells of its own, per interval and level, per agent.
 //!
 //! **Settled contacts.** A contact's facts go into the cells only once it is *settled*:
 //! nothing of it is open any more (no segment waiting, no handling before the end of its
@@ -27,6 +29,11 @@
 //! window. A settled visit's FCR is counted in its cell; when a later repeat turns a
 //! counted resolved first contact into a repeated one, the cell counts one solved less.
 //!
+//! **Surveys** come after the contact, and a later answer replaces an earlier one: a
+//! settled contact's answers are counted in the cell of its last handling
+//! ([`RatedRecord`]), and each answer given later is a [`RatingChange`] (the score counted
+//! before taken back, the new one counted).
+//!
 //! **A report** ([`assemble`]) merges the cells of its range and adds the *tail*: the
 //! carried contacts and the events since the last step, folded as a raw report would
 //! ([`Segments::bucket_facts`]) with the FCR flags linked to the stored visits. The result
@@ -47,28 +54,48 @@ use super::{
     facts::{finish, BucketFacts, Facts, Fcr},
     report::{Filter, Query, Report, TimeRange, Visit, VisitFlags},
     segments::{ms, Segments},
-    survey::{MetricsError, SurveyAnswer},
+    survey::{MetricsError, SurveyScale},
 };
 
 /// The length of a cell: 15 minutes.
 pub const CELL_MS: i64 = 15 * 60_000;
+/// An hour, the middle level of cells.
+pub const HOUR_MS: i64 = 3_600_000;
+/// A (UTC) day, the top level of cells.
+pub const DAY_MS: i64 = 24 * HOUR_MS;
+/// The lengths cells are kept at: every fact is in one cell of each, so a report reads the
+/// coarsest level its bounds allow ([`span_for`]).
+pub const SPANS: [i64; 3] = [CELL_MS, HOUR_MS, DAY_MS];
 
-/// Which cell: a 15-minute interval (its start), a queue, a channel (`None`: unknown).
+/// Which cell: its length (`span`, one of [`SPANS`]) and start, a queue, a channel (`None`:
+/// unknown).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CellKey {
+    pub span: i64,
     pub start: Timestamp,
     pub queue: QueueId,
     pub channel: Option<Channel>,
 }
 
 impl CellKey {
-    /// The cell of something that happened at `at` in `queue`.
+    /// The 15-minute cell of something that happened at `at` in `queue`.
     pub fn at(at: Timestamp, queue: &QueueId, channel: Option<Channel>) -> Self {
         Self {
+            span: CELL_MS,
             start: cell_start(at),
             queue: queue.clone(),
             channel,
         }
+    }
+
+    /// The cells holding this one's facts at every level.
+    pub fn levels(&self) -> impl Iterator<Item = CellKey> + '_ {
+        SPANS.into_iter().map(|span| CellKey {
+            span,
+            start: floor(self.start, span),
+            queue: self.queue.clone(),
+            channel: self.channel,
+        })
     }
 
     fn matches(&self, filter: &Filter) -> bool {
@@ -79,7 +106,28 @@ impl CellKey {
 
 /// The start of the 15-minute interval (UTC-aligned) holding `t`.
 pub fn cell_start(t: Timestamp) -> Timestamp {
-    Timestamp::from_millis(t.as_millis().div_euclid(CELL_MS) * CELL_MS)
+    floor(t, CELL_MS)
+}
+
+fn floor(t: Timestamp, span: i64) -> Timestamp {
+    Timestamp::from_millis(t.as_millis().div_euclid(span) * span)
+}
+
+/// The agent cells (span, start) holding the 15-minute agent cell starting at `start`.
+pub fn agent_levels(start: Timestamp) -> impl Iterator<Item = (i64, Timestamp)> {
+    SPANS
+        .into_iter()
+        .map(move |span| (span, floor(start, span)))
+}
+
+/// The longest of [`SPANS`] on whose boundaries every bucket starts and ends, if any: the
+/// level a report over these buckets reads.
+pub fn span_for(buckets: &[TimeRange]) -> Option<i64> {
+    SPANS.into_iter().rev().find(|span| {
+        buckets.iter().all(|b| {
+            b.start.as_millis().rem_euclid(*span) == 0 && b.end.as_millis().rem_euclid(*span) == 0
+        })
+    })
 }
 
 /// Whether `t` is on a 15-minute boundary.
@@ -385,30 +433,129 @@ pub fn link_visits(
     out
 }
 
-/// The cells a step and its linking change: load these, [`apply`], store them.
-pub fn touched(step: &Step, linked: &Linked) -> BTreeSet<CellKey> {
+/// Where a settled contact's survey answers are counted, and which are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RatedRecord {
+    pub contact: ContactId,
+    /// The 15-minute cell of its last handling.
+    pub key: CellKey,
+    pub agent: AgentId,
+    /// The CSAT and NPS scores counted for it.
+    pub csat: Option<u8>,
+    pub nps: Option<u8>,
+}
+
+impl From<&Rated> for RatedRecord {
+    fn from(r: &Rated) -> Self {
+        Self {
+            contact: r.contact,
+            key: r.key.clone(),
+            agent: r.agent.clone(),
+            csat: None,
+            nps: None,
+        }
+    }
+}
+
+/// A change to a cell's survey counts: the answer counted before (if any) taken back, the
+/// new one counted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RatingChange {
+    pub key: CellKey,
+    pub agent: AgentId,
+    pub scale: SurveyScale,
+    pub remove: Option<u8>,
+    pub add: u8,
+}
+
+impl RatedRecord {
+    /// Takes the contact's current answer on `scale`: the change to count, if it differs
+    /// from what is counted (a later answer replaces an earlier one).
+    pub fn rate(&mut self, scale: SurveyScale, score: u8) -> Option<RatingChange> {
+        let counted = match scale {
+            SurveyScale::Csat5 => &mut self.csat,
+            SurveyScale::Nps10 => &mut self.nps,
+        };
+        if *counted == Some(score) {
+            return None;
+        }
+        let remove = counted.replace(score);
+        Some(RatingChange {
+            key: self.key.clone(),
+            agent: self.agent.clone(),
+            scale,
+            remove,
+            add: score,
+        })
+    }
+}
+
+fn rerate(facts: &mut Facts, change: &RatingChange) {
+    let r = facts.ratings.entry(change.agent.clone()).or_default();
+    if let Some(old) = change.remove {
+        r.remove(change.scale, old);
+    }
+    r.add(change.scale, change.add);
+}
+
+/// The cells (at every level) a step, its linking and its rating changes change: load
+/// these, [`apply`], store them.
+pub fn touched(step: &Step, linked: &Linked, ratings: &[RatingChange]) -> BTreeSet<CellKey> {
     step.cells
         .keys()
         .chain(linked.fcr.keys())
         .chain(linked.unsolved.iter().map(|(k, _)| k))
-        .cloned()
+        .chain(ratings.iter().map(|c| &c.key))
+        .flat_map(CellKey::levels)
         .collect()
 }
 
-/// Adds a step's facts and its FCR to the `cells` (loaded by [`touched`]; missing ones start
-/// empty).
-pub fn apply(cells: &mut BTreeMap<CellKey, Facts>, step: &Step, linked: &Linked) {
+/// Adds a step's facts, its FCR and its rating changes to the `cells` at every level
+/// (loaded by [`touched`]; missing ones start empty).
+pub fn apply(
+    cells: &mut BTreeMap<CellKey, Facts>,
+    step: &Step,
+    linked: &Linked,
+    ratings: &[RatingChange],
+) {
     for (key, facts) in &step.cells {
-        cells.entry(key.clone()).or_default().merge(facts);
+        for key in key.levels() {
+            cells.entry(key).or_default().merge(facts);
+        }
     }
     for (key, agents) in &linked.fcr {
-        let cell = cells.entry(key.clone()).or_default();
-        for (agent, fcr) in agents {
-            cell.fcr.entry(agent.clone()).or_default().merge(fcr);
+        for key in key.levels() {
+            let cell = cells.entry(key).or_default();
+            for (agent, fcr) in agents {
+                cell.fcr.entry(agent.clone()).or_default().merge(fcr);
+            }
         }
     }
     for (key, agent) in &linked.unsolved {
-        unsolve(cells.entry(key.clone()).or_default(), agent);
+        for key in key.levels() {
+            unsolve(cells.entry(key).or_default(), agent);
+        }
+    }
+    for change in ratings {
+        for key in change.key.levels() {
+            rerate(cells.entry(key).or_default(), change);
+        }
+    }
+}
+
+/// Adds 15-minute agent time to the agent cells at every level (loaded for
+/// [`agent_levels`] of each start).
+pub fn apply_agent_time(
+    cells: &mut BTreeMap<(i64, Timestamp), BTreeMap<AgentId, AgentTime>>,
+    quarters: &[(Timestamp, BTreeMap<AgentId, AgentTime>)],
+) {
+    for (start, times) in quarters {
+        for key in agent_levels(*start) {
+            let cell = cells.entry(key).or_default();
+            for (agent, t) in times {
+                cell.entry(agent.clone()).or_default().add(t);
+            }
+        }
     }
 }
 
@@ -418,29 +565,21 @@ fn unsolve(facts: &mut Facts, agent: &AgentId) {
     }
 }
 
-/// A survey answer about a settled contact, with the cell of its last handling.
-#[derive(Clone, Debug)]
-pub struct StoredRating {
-    pub key: CellKey,
-    pub agent: AgentId,
-    pub answer: SurveyAnswer,
-}
-
-/// What is stored for a report's range: cells, agent cells and ratings of settled
-/// contacts, all before the rollup's watermark.
+/// What is stored for a report's range at one level: cells and agent cells, all before the
+/// rollup's watermark.
 #[derive(Clone, Debug, Default)]
 pub struct Stored {
     pub cells: Vec<(CellKey, Facts)>,
     pub agent_cells: Vec<(Timestamp, BTreeMap<AgentId, AgentTime>)>,
-    pub ratings: Vec<StoredRating>,
 }
 
-/// The reports of `query` over `buckets` (each on 15-minute boundaries, contiguous, in
-/// order) from the stored cells plus the tail: `tail` is
-/// [`Segments::bucket_facts`] of the tail's fold over the same buckets (with the tail's FCR
-/// flags and agent time from the watermark on), `unsolved` the tail's
-/// [`Linked::unsolved`]. Stored rows outside the buckets or the query's queue and channel
-/// are ignored.
+/// The reports of `query` over `buckets` (contiguous, in order, each on the boundaries of
+/// the level the `stored` cells are of: [`span_for`]) from the stored cells plus the tail:
+/// `tail` is [`Segments::bucket_facts`] of the tail's fold over the same buckets (with the
+/// tail's FCR flags and agent time from the watermark on), `unsolved` the tail's
+/// [`Linked::unsolved`], `ratings` the changes of survey answers given since the watermark
+/// about contacts already in the cells. Stored rows outside the buckets or the query's queue
+/// and channel are ignored.
 ///
 /// # Errors
 /// [`MetricsError::ScoreOutOfRange`] for a bad survey answer.
@@ -450,6 +589,7 @@ pub fn assemble(
     stored: &Stored,
     tail: Vec<BucketFacts>,
     unsolved: &[(CellKey, AgentId)],
+    ratings: &[RatingChange],
     now: Timestamp,
 ) -> Result<Vec<Report>, MetricsError> {
     let which = |t: Timestamp| {
@@ -473,15 +613,10 @@ pub fn assemble(
             }
         }
     }
-    for r in &stored.ratings {
-        if r.key.matches(f) {
-            if let Some(b) = which(r.key.start) {
-                grouped[b]
-                    .facts
-                    .ratings
-                    .entry(r.agent.clone())
-                    .or_default()
-                    .push(r.answer);
+    for change in ratings {
+        if change.key.matches(f) {
+            if let Some(b) = which(change.key.start) {
+                rerate(&mut grouped[b].facts, change);
             }
         }
     }

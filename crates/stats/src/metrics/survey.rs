@@ -125,6 +125,32 @@ pub fn csat<'a>(
     }))
 }
 
+/// CSAT from the number of answers of each score (`counts[i]`: answers of `i + 1`).
+pub(crate) fn csat_of_counts(counts: &[u64; 5]) -> Option<Csat> {
+    let n: u64 = counts.iter().sum();
+    let sum: u64 = counts.iter().zip(1u64..).map(|(c, s)| c * s).sum();
+    let satisfied = counts[3] + counts[4];
+    (n > 0).then(|| Csat {
+        responses: n,
+        satisfied,
+        share_satisfied: satisfied as f64 / n as f64,
+        mean: sum as f64 / n as f64,
+    })
+}
+
+/// NPS from the number of answers of each score (`counts[i]`: answers of `i`).
+pub(crate) fn nps_of_counts(counts: &[u64; 11]) -> Option<Nps> {
+    let n: u64 = counts.iter().sum();
+    let promoters = counts[9] + counts[10];
+    let detractors: u64 = counts[..=6].iter().sum();
+    (n > 0).then(|| Nps {
+        responses: n,
+        promoters,
+        detractors,
+        score: 100.0 * (promoters as f64 - detractors as f64) / n as f64,
+    })
+}
+
 /// NPS over the [`SurveyScale::Nps10`] answers in `answers` (others are skipped):
 /// `100 × (#{9, 10} − #{0..=6}) / n`. `None` without answers.
 ///
