@@ -19,19 +19,23 @@ create table report_rollup (
 
 insert into report_rollup (rollup_id) values (1);
 
--- One cell per interval start, queue and channel.
+-- One cell per interval span (its length: 900000, 3600000 or 86400000), start, queue and
+-- channel.
 create table report_cell (
+    span_ms bigint not null,
     start_at bigint not null,
     queue_id text collate "C" not null,
     channel text collate "C" not null,
     body text not null,
-    primary key (start_at, queue_id, channel)
+    primary key (span_ms, start_at, queue_id, channel)
 );
 
--- One cell per interval start, for the agents.
+-- One cell per interval span and start, for the agents.
 create table report_agent_cell (
-    start_at bigint primary key,
-    body text not null
+    span_ms bigint not null,
+    start_at bigint not null,
+    body text not null,
+    primary key (span_ms, start_at)
 );
 
 -- One row per contact's visit to a queue, to recognise repeat contacts of a customer.
@@ -51,13 +55,16 @@ create table report_visit (
 
 create index report_visit_customer on report_visit (customer_ref, queue_id, first_entered, contact_id);
 
--- Where a contact's survey answers are counted: the interval, queue, channel and agent.
+-- Where a contact's survey answers are counted: the interval, queue, channel and agent, and
+-- the scores already counted there (`csat`, `nps`; null when none).
 create table report_rated (
     contact_id text collate "C" primary key,
     start_at bigint not null,
     queue_id text collate "C" not null,
     channel text collate "C" not null,
-    agent_id text not null
+    agent_id text not null,
+    csat integer,
+    nps integer
 );
 
 create index report_rated_start_at on report_rated (start_at);

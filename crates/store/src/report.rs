@@ -33,10 +33,12 @@ pub struct RollupState {
     pub carried: String,
 }
 
-/// The key of a report cell: interval start, queue, channel (`""` when unknown). Ordered
-/// as the store orders cells.
+/// The key of a report cell: interval span (its length in ms: 900000, 3600000 or
+/// 86400000), interval start, queue, channel (`""` when unknown). Ordered as the store
+/// orders cells.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CellKey {
+    pub span: i64,
     pub start: Timestamp,
     pub queue: QueueId,
     pub channel: String,
@@ -59,7 +61,8 @@ pub struct VisitRow {
     pub resolved: bool,
 }
 
-/// Where a contact's survey answers are counted: interval start, queue, channel, agent.
+/// Where a contact's survey answers are counted: interval start, queue, channel, agent;
+/// and the scores already counted there (`None` when none).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RatedRow {
     pub contact: ContactId,
@@ -67,6 +70,8 @@ pub struct RatedRow {
     pub queue: QueueId,
     pub channel: String,
     pub agent: AgentId,
+    pub csat: Option<u8>,
+    pub nps: Option<u8>,
 }
 
 /// A database transaction for the report tables. [`ReportTx::commit`] ends it; dropping it
@@ -216,6 +221,44 @@ fn parse_score(column: &str, raw: i32) -> Result<u8, StoreError> {
     u8::try_from(raw).map_err(|_| StoreError::Corrupt(format!("{column} {raw}")))
 }
 
+/// The columns of `report_rated`, in [`RatedColumns`] order.
+const RATED_COLUMNS: [&str; 7] = [
+    "contact_id",
+    "start_at",
+    "queue_id",
+    "channel",
+    "agent_id",
+    "csat",
+    "nps",
+];
+
+type RatedColumns = (
+    String,
+    i64,
+    String,
+    String,
+    String,
+    Option<i32>,
+    Option<i32>,
+);
+
+fn rated_row(row: RatedColumns) -> Result<RatedRow, StoreError> {
+    let (c, start, q, channel, a, csat, nps) = row;
+    Ok(RatedRow {
+        contact: parse_contact("report_rated.contact_id", &c)?,
+        start: Timestamp::from_millis(start),
+        queue: parse_queue("report_rated.queue_id", &q)?,
+        channel,
+        agent: parse_agent("report_rated.agent_id", &a)?,
+        csat: csat
+            .map(|s| parse_score("report_rated.csat", s))
+            .transpose()?,
+        nps: nps
+            .map(|s| parse_score("report_rated.nps", s))
+            .transpose()?,
+    })
+}
+
 /// The columns of `report_visit`, in [`VisitColumns`] order.
 const VISIT_COLUMNS: [&str; 10] = [
     "contact_id",
@@ -263,10 +306,11 @@ fn visit_row(row: VisitColumns) -> Result<VisitRow, StoreError> {
 }
 
 fn cell_row(
-    (start, q, channel, body): (i64, String, String, String),
+    (span, start, q, channel, body): (i64, i64, String, String, String),
 ) -> Result<(CellKey, String), StoreError> {
     Ok((
         CellKey {
+            span,
             start: Timestamp::from_millis(start),
             queue: parse_queue("report_cell.queue_id", &q)?,
             channel,
@@ -517,15 +561,16 @@ impl ReportTx {
         for chunk in keys.chunks(KEYS_PER_SELECT) {
             let mut sql = Sql::new(
                 self.sqlite(),
-                "select start_at, queue_id, channel, body from report_cell \
-                 where (start_at, queue_id, channel) in (values ",
+                "select span_ms, start_at, queue_id, channel, body from report_cell \
+                 where (span_ms, start_at, queue_id, channel) in (values ",
             );
-            sql.tuples(chunk.len(), 3).push(")");
-            let rows: Vec<(i64, String, String, String)> = with_tx!(self, |conn| {
+            sql.tuples(chunk.len(), 4).push(")");
+            let rows: Vec<(i64, i64, String, String, String)> = with_tx!(self, |conn| {
                 let mut query =
                     sqlx::query_as(sql.finish()).persistent(chunk.len() == KEYS_PER_SELECT);
                 for key in chunk {
                     query = query
+                        .bind(key.span)
                         .bind(key.start.as_millis())
                         .bind(key.queue.as_str())
                         .bind(key.channel.as_str());
@@ -541,10 +586,11 @@ impl ReportTx {
         Ok(cells)
     }
 
-    /// The cells with `from <= start < to`, only of `queue` and/or only of `channel` (the
-    /// exact channel text) if given, in key order.
+    /// The cells of `span` with `from <= start < to`, only of `queue` and/or only of
+    /// `channel` (the exact channel text) if given, in key order.
     pub async fn cells_between(
         &mut self,
+        span: i64,
         from: Timestamp,
         to: Timestamp,
         queue: Option<&QueueId>,
@@ -552,9 +598,14 @@ impl ReportTx {
     ) -> Result<Vec<(CellKey, String)>, StoreError> {
         let mut sql = Sql::new(
             self.sqlite(),
-            "select start_at, queue_id, channel, body from report_cell where start_at >= ",
+            "select span_ms, start_at, queue_id, channel, body from report_cell \
+             where span_ms = ",
         );
-        sql.param().push(" and start_at < ").param();
+        sql.param()
+            .push(" and start_at >= ")
+            .param()
+            .push(" and start_at < ")
+            .param();
         if queue.is_some() {
             sql.push(" and queue_id = ").param();
         }
@@ -562,8 +613,9 @@ impl ReportTx {
             sql.push(" and channel = ").param();
         }
         sql.push(" order by start_at, queue_id, channel");
-        let rows: Vec<(i64, String, String, String)> = with_tx!(self, |conn| {
+        let rows: Vec<(i64, i64, String, String, String)> = with_tx!(self, |conn| {
             let mut query = sqlx::query_as(sql.finish())
+                .bind(span)
                 .bind(from.as_millis())
                 .bind(to.as_millis());
             if let Some(q) = queue {
@@ -584,8 +636,8 @@ impl ReportTx {
             let sql = upsert(
                 self.sqlite(),
                 "report_cell",
-                &["start_at", "queue_id", "channel", "body"],
-                &["start_at", "queue_id", "channel"],
+                &["span_ms", "start_at", "queue_id", "channel", "body"],
+                &["span_ms", "start_at", "queue_id", "channel"],
                 chunk.len(),
             );
             with_tx!(self, |conn| {
@@ -593,6 +645,7 @@ impl ReportTx {
                     sqlx::query(sql.finish()).persistent(chunk.len() == ROWS_PER_INSERT);
                 for (key, body) in chunk.iter().copied() {
                     query = query
+                        .bind(key.span)
                         .bind(key.start.as_millis())
                         .bind(key.queue.as_str())
                         .bind(key.channel.as_str())
@@ -604,26 +657,29 @@ impl ReportTx {
         Ok(())
     }
 
-    /// Inserts or replaces each agent cell's body (by interval start); of two with the same
-    /// start, the last given wins.
+    /// Inserts or replaces each agent cell's body (by interval span and start); of two with
+    /// the same key, the last given wins.
     pub async fn put_agent_cells(
         &mut self,
-        cells: &[(Timestamp, String)],
+        cells: &[(i64, Timestamp, String)],
     ) -> Result<(), StoreError> {
-        let cells = last_per_key(cells, |(start, _)| *start);
+        let cells = last_per_key(cells, |(span, start, _)| (*span, *start));
         for chunk in cells.chunks(ROWS_PER_INSERT) {
             let sql = upsert(
                 self.sqlite(),
                 "report_agent_cell",
-                &["start_at", "body"],
-                &["start_at"],
+                &["span_ms", "start_at", "body"],
+                &["span_ms", "start_at"],
                 chunk.len(),
             );
             with_tx!(self, |conn| {
                 let mut query =
                     sqlx::query(sql.finish()).persistent(chunk.len() == ROWS_PER_INSERT);
-                for (start, body) in chunk.iter().copied() {
-                    query = query.bind(start.as_millis()).bind(body.as_str());
+                for (span, start, body) in chunk.iter().copied() {
+                    query = query
+                        .bind(*span)
+                        .bind(start.as_millis())
+                        .bind(body.as_str());
                 }
                 query.execute(&mut *conn).await?;
             });
@@ -631,17 +687,50 @@ impl ReportTx {
         Ok(())
     }
 
-    /// The agent cells with `from <= start < to`, in start order.
+    /// The agent cells with these `(span, start)` keys that exist, with their bodies, in
+    /// key order.
+    pub async fn agent_cells(
+        &mut self,
+        keys: &[(i64, Timestamp)],
+    ) -> Result<Vec<((i64, Timestamp), String)>, StoreError> {
+        let mut cells = Vec::new();
+        for chunk in keys.chunks(KEYS_PER_SELECT) {
+            let mut sql = Sql::new(
+                self.sqlite(),
+                "select span_ms, start_at, body from report_agent_cell \
+                 where (span_ms, start_at) in (values ",
+            );
+            sql.tuples(chunk.len(), 2).push(")");
+            let rows: Vec<(i64, i64, String)> = with_tx!(self, |conn| {
+                let mut query =
+                    sqlx::query_as(sql.finish()).persistent(chunk.len() == KEYS_PER_SELECT);
+                for (span, start) in chunk {
+                    query = query.bind(*span).bind(start.as_millis());
+                }
+                query.fetch_all(&mut *conn).await?
+            });
+            for (span, start, body) in rows {
+                cells.push(((span, Timestamp::from_millis(start)), body));
+            }
+        }
+        cells.sort_by_key(|a| a.0);
+        cells.dedup_by(|a, b| a.0 == b.0);
+        Ok(cells)
+    }
+
+    /// The agent cells of `span` with `from <= start < to`, in start order.
     pub async fn agent_cells_between(
         &mut self,
+        span: i64,
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<(Timestamp, String)>, StoreError> {
         let rows: Vec<(i64, String)> = with_tx!(self, |conn| {
             sqlx::query_as(
                 "select start_at, body from report_agent_cell \
-                 where start_at >= $1 and start_at < $2 order by start_at",
+                 where span_ms = $1 and start_at >= $2 and start_at < $3 order by start_at",
             )
+            .bind(span)
             .bind(from.as_millis())
             .bind(to.as_millis())
             .fetch_all(&mut *conn)
@@ -661,7 +750,7 @@ impl ReportTx {
             let sql = upsert(
                 self.sqlite(),
                 "report_rated",
-                &["contact_id", "start_at", "queue_id", "channel", "agent_id"],
+                &RATED_COLUMNS,
                 &["contact_id"],
                 chunk.len(),
             );
@@ -674,7 +763,9 @@ impl ReportTx {
                         .bind(r.start.as_millis())
                         .bind(r.queue.as_str())
                         .bind(r.channel.as_str())
-                        .bind(r.agent.as_str());
+                        .bind(r.agent.as_str())
+                        .bind(r.csat.map(i32::from))
+                        .bind(r.nps.map(i32::from));
                 }
                 query.execute(&mut *conn).await?;
             });
@@ -682,53 +773,71 @@ impl ReportTx {
         Ok(())
     }
 
-    /// The survey answers (`survey_answer`) of the contacts whose `report_rated` row has
-    /// `from <= start < to`, only of `queue` and/or `channel` if given: `(row, scale,
-    /// score)`, by start, contact and scale. One join query.
-    pub async fn rated_surveys_between(
+    /// The rows of these contacts that exist, by contact.
+    pub async fn rated_of(&mut self, contacts: &[ContactId]) -> Result<Vec<RatedRow>, StoreError> {
+        let mut rated = Vec::new();
+        for chunk in contacts.chunks(IDS_PER_SELECT) {
+            let mut sql = Sql::new(
+                self.sqlite(),
+                &format!(
+                    "select {} from report_rated where contact_id in (",
+                    RATED_COLUMNS.join(", ")
+                ),
+            );
+            sql.list(chunk.len()).push(")");
+            let rows: Vec<RatedColumns> = with_tx!(self, |conn| {
+                let mut query =
+                    sqlx::query_as(sql.finish()).persistent(chunk.len() == IDS_PER_SELECT);
+                for c in chunk {
+                    query = query.bind(c.to_string());
+                }
+                query.fetch_all(&mut *conn).await?
+            });
+            for row in rows {
+                rated.push(rated_row(row)?);
+            }
+        }
+        rated.sort_by_key(|r| r.contact);
+        rated.dedup_by_key(|r| r.contact);
+        Ok(rated)
+    }
+
+    /// The survey answers (`survey_answer`) with `from <= answered_at < to` of the contacts
+    /// that have a `report_rated` row: `(row, scale, score)`, by answer time, contact and
+    /// scale. One join query, driven by the answers' time index.
+    pub async fn rated_surveys_answered_between(
         &mut self,
         from: Timestamp,
         to: Timestamp,
-        queue: Option<&QueueId>,
-        channel: Option<&str>,
     ) -> Result<Vec<(RatedRow, String, u8)>, StoreError> {
-        let mut sql = Sql::new(
-            self.sqlite(),
-            "select r.contact_id, r.start_at, r.queue_id, r.channel, r.agent_id, s.scale, s.score \
-             from report_rated r join survey_answer s on s.contact_id = r.contact_id \
-             where r.start_at >= ",
+        type Row = (
+            String,
+            i64,
+            String,
+            String,
+            String,
+            Option<i32>,
+            Option<i32>,
+            String,
+            i32,
         );
-        sql.param().push(" and r.start_at < ").param();
-        if queue.is_some() {
-            sql.push(" and r.queue_id = ").param();
-        }
-        if channel.is_some() {
-            sql.push(" and r.channel = ").param();
-        }
-        sql.push(" order by r.start_at, r.contact_id, s.scale");
-        type Row = (String, i64, String, String, String, String, i32);
         let rows: Vec<Row> = with_tx!(self, |conn| {
-            let mut query = sqlx::query_as(sql.finish())
-                .bind(from.as_millis())
-                .bind(to.as_millis());
-            if let Some(q) = queue {
-                query = query.bind(q.as_str());
-            }
-            if let Some(c) = channel {
-                query = query.bind(c);
-            }
-            query.fetch_all(&mut *conn).await?
+            sqlx::query_as(
+                "select r.contact_id, r.start_at, r.queue_id, r.channel, r.agent_id, r.csat, r.nps, \
+                 s.scale, s.score \
+                 from survey_answer s join report_rated r on r.contact_id = s.contact_id \
+                 where s.answered_at >= $1 and s.answered_at < $2 \
+                 order by s.answered_at, s.contact_id, s.scale",
+            )
+            .bind(from.as_millis())
+            .bind(to.as_millis())
+            .fetch_all(&mut *conn)
+            .await?
         });
         rows.into_iter()
-            .map(|(c, start, q, channel, a, scale, s)| {
+            .map(|(c, start, q, channel, a, csat, nps, scale, s)| {
                 Ok((
-                    RatedRow {
-                        contact: parse_contact("report_rated.contact_id", &c)?,
-                        start: Timestamp::from_millis(start),
-                        queue: parse_queue("report_rated.queue_id", &q)?,
-                        channel,
-                        agent: parse_agent("report_rated.agent_id", &a)?,
-                    },
+                    rated_row((c, start, q, channel, a, csat, nps))?,
                     scale,
                     parse_score("survey_answer.score", s)?,
                 ))

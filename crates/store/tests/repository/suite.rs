@@ -1114,8 +1114,17 @@ pub(crate) async fn webhooks_are_queued_once_claimed_once_and_kept_with_their_ou
     assert_eq!(s.call_of_contact(ContactId::new()).await.unwrap(), None);
 }
 
+/// The report spans: 15 minutes, an hour.
+const M15: i64 = 900_000;
+const H1: i64 = 3_600_000;
+
 fn cell(start: i64, queue: &str, channel: &str) -> CellKey {
+    span_cell(M15, start, queue, channel)
+}
+
+fn span_cell(span: i64, start: i64, queue: &str, channel: &str) -> CellKey {
     CellKey {
+        span,
         start: t(start),
         queue: q(queue),
         channel: channel.into(),
@@ -1144,6 +1153,16 @@ fn rated(n: u128, start: i64, queue: &str, channel: &str) -> RatedRow {
         queue: q(queue),
         channel: channel.into(),
         agent: a("bob"),
+        csat: None,
+        nps: None,
+    }
+}
+
+fn rated_with(n: u128, start: i64, csat: Option<u8>, nps: Option<u8>) -> RatedRow {
+    RatedRow {
+        csat,
+        nps,
+        ..rated(n, start, "sales", "voice")
     }
 }
 
@@ -1172,16 +1191,20 @@ pub(crate) async fn report_rollup_state_cells_visits_and_ratings_round_trip(db: 
     s.set_contact_customer(contact(2), "CRM-2", t(0))
         .await
         .unwrap();
-    s.add_survey_answer(contact(1), "csat5", 4, t(0))
+    s.add_survey_answer(contact(1), "csat5", 4, t(50))
         .await
         .unwrap();
-    s.add_survey_answer(contact(1), "nps10", 9, t(0))
+    s.add_survey_answer(contact(1), "nps10", 9, t(10))
         .await
         .unwrap();
-    s.add_survey_answer(contact(2), "csat5", 2, t(0))
+    s.add_survey_answer(contact(2), "csat5", 2, t(30))
         .await
         .unwrap();
-    s.add_survey_answer(contact(3), "csat5", 5, t(0))
+    s.add_survey_answer(contact(3), "csat5", 5, t(10))
+        .await
+        .unwrap();
+    // Answered, but never rated: no report_rated row.
+    s.add_survey_answer(contact(7), "csat5", 1, t(20))
         .await
         .unwrap();
 
@@ -1199,13 +1222,16 @@ pub(crate) async fn report_rollup_state_cells_visits_and_ratings_round_trip(db: 
         (cell(0, "sales", "voice"), r#"{"n":3}"#.into()),
         (cell(0, "sales", "chat"), r#"{"n":4}"#.into()),
         (cell(0, "sales", "chat"), r#"{"n":5}"#.into()),
+        (span_cell(H1, 0, "sales", "voice"), r#"{"h":1}"#.into()),
     ])
     .await
     .unwrap();
     tx.put_agent_cells(&[
-        (t(900), "[9]".into()),
-        (t(0), "[0]".into()),
-        (t(1_800), "[18]".into()),
+        (M15, t(900), "[9]".into()),
+        (M15, t(0), "[0]".into()),
+        (M15, t(1_800), "[18]".into()),
+        (H1, t(0), "[h0]".into()),
+        (H1, t(0), "[h1]".into()),
     ])
     .await
     .unwrap();
@@ -1223,6 +1249,8 @@ pub(crate) async fn report_rollup_state_cells_visits_and_ratings_round_trip(db: 
         rated(1, 0, "sales", "voice"),
         rated(2, 900, "sales", "chat"),
         rated(3, 1_800, "support", "voice"),
+        rated_with(4, 2_700, Some(5), Some(10)),
+        rated_with(5, 2_700, Some(0), Some(255)),
     ])
     .await
     .unwrap();
@@ -1240,6 +1268,8 @@ pub(crate) async fn report_rollup_state_cells_visits_and_ratings_round_trip(db: 
             cell(900, "sales", "voice"),
             cell(0, "sales", "chat"),
             cell(0, "nobody", "voice"),
+            span_cell(H1, 0, "sales", "voice"),
+            span_cell(H1, 900, "sales", "voice"),
         ])
         .await
         .unwrap();
@@ -1248,9 +1278,26 @@ pub(crate) async fn report_rollup_state_cells_visits_and_ratings_round_trip(db: 
         vec![
             (cell(0, "sales", "chat"), r#"{"n":5}"#.to_owned()),
             (cell(900, "sales", "voice"), r#"{"n":1}"#.to_owned()),
-        ]
+            (span_cell(H1, 0, "sales", "voice"), r#"{"h":1}"#.to_owned()),
+        ],
+        "in key order: span first"
     );
-    let all = tx.cells_between(t(0), t(1_000), None, None).await.unwrap();
+    // Two spans with the same start coexist; each is read on its own.
+    assert_eq!(
+        tx.cells_between(H1, t(0), t(1_000), None, None)
+            .await
+            .unwrap(),
+        vec![(span_cell(H1, 0, "sales", "voice"), r#"{"h":1}"#.to_owned())]
+    );
+    assert!(tx
+        .cells_between(86_400_000, t(0), t(1_000), None, None)
+        .await
+        .unwrap()
+        .is_empty());
+    let all = tx
+        .cells_between(M15, t(0), t(1_000), None, None)
+        .await
+        .unwrap();
     assert_eq!(
         all.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
         vec![
@@ -1262,12 +1309,16 @@ pub(crate) async fn report_rollup_state_cells_visits_and_ratings_round_trip(db: 
         "in key order"
     );
     assert_eq!(
-        bodies(&tx.cells_between(t(0), t(900), None, None).await.unwrap()),
+        bodies(
+            &tx.cells_between(M15, t(0), t(900), None, None)
+                .await
+                .unwrap()
+        ),
         [r#"{"n":5}"#, r#"{"n":3}"#, r#"{"n":2}"#]
     );
     assert_eq!(
         bodies(
-            &tx.cells_between(t(0), t(1_000), Some(&q("sales")), None)
+            &tx.cells_between(M15, t(0), t(1_000), Some(&q("sales")), None)
                 .await
                 .unwrap()
         ),
@@ -1275,7 +1326,7 @@ pub(crate) async fn report_rollup_state_cells_visits_and_ratings_round_trip(db: 
     );
     assert_eq!(
         bodies(
-            &tx.cells_between(t(0), t(1_000), None, Some("voice"))
+            &tx.cells_between(M15, t(0), t(1_000), None, Some("voice"))
                 .await
                 .unwrap()
         ),
@@ -1283,20 +1334,35 @@ pub(crate) async fn report_rollup_state_cells_visits_and_ratings_round_trip(db: 
     );
     assert_eq!(
         bodies(
-            &tx.cells_between(t(0), t(1_000), Some(&q("support")), Some(""))
+            &tx.cells_between(M15, t(0), t(1_000), Some(&q("support")), Some(""))
                 .await
                 .unwrap()
         ),
         [r#"{"n":2}"#]
     );
     assert!(tx
-        .cells_between(t(0), t(1_000), Some(&q("support")), Some("voice"))
+        .cells_between(M15, t(0), t(1_000), Some(&q("support")), Some("voice"))
         .await
         .unwrap()
         .is_empty());
     assert_eq!(
-        tx.agent_cells_between(t(0), t(1_800)).await.unwrap(),
+        tx.agent_cells_between(M15, t(0), t(1_800)).await.unwrap(),
         vec![(t(0), "[0]".to_owned()), (t(900), "[9]".to_owned())]
+    );
+    assert_eq!(
+        tx.agent_cells_between(H1, t(0), t(1_800)).await.unwrap(),
+        vec![(t(0), "[h1]".to_owned())],
+        "the last of two puts wins"
+    );
+    assert_eq!(
+        tx.agent_cells(&[(H1, t(0)), (M15, t(1_800)), (M15, t(0)), (H1, t(900))])
+            .await
+            .unwrap(),
+        vec![
+            ((M15, t(0)), "[0]".to_owned()),
+            ((M15, t(1_800)), "[18]".to_owned()),
+            ((H1, t(0)), "[h1]".to_owned()),
+        ]
     );
 
     // The latest visit per (customer, queue): the greatest (first_entered, contact).
@@ -1356,39 +1422,43 @@ pub(crate) async fn report_rollup_state_cells_visits_and_ratings_round_trip(db: 
             .map(|(r, scale, score)| (r.contact, scale, score))
             .collect::<Vec<_>>()
     };
+    // Rated rows round-trip, scores included; missing contacts are left out.
+    assert_eq!(
+        tx.rated_of(&[contact(5), contact(7), contact(1), contact(4)])
+            .await
+            .unwrap(),
+        vec![
+            rated(1, 0, "sales", "voice"),
+            rated_with(4, 2_700, Some(5), Some(10)),
+            rated_with(5, 2_700, Some(0), Some(255)),
+        ]
+    );
+    // Answers by answer time, only of rated contacts (contact 7 has no row).
     let all = tx
-        .rated_surveys_between(t(0), t(2_000), None, None)
+        .rated_surveys_answered_between(t(0), t(100))
         .await
         .unwrap();
     assert_eq!(all[0].0, rated(1, 0, "sales", "voice"));
+    assert_eq!(all[1].0, rated(3, 1_800, "support", "voice"));
     assert_eq!(
         rated_scores(all),
         vec![
-            (contact(1), "csat5".to_owned(), 4),
             (contact(1), "nps10".to_owned(), 9),
-            (contact(2), "csat5".to_owned(), 2),
             (contact(3), "csat5".to_owned(), 5),
+            (contact(2), "csat5".to_owned(), 2),
+            (contact(1), "csat5".to_owned(), 4),
         ]
     );
     assert_eq!(
         rated_scores(
-            tx.rated_surveys_between(t(0), t(1_800), Some(&q("sales")), Some("chat"))
+            tx.rated_surveys_answered_between(t(11), t(50))
                 .await
                 .unwrap()
         ),
         vec![(contact(2), "csat5".to_owned(), 2)]
     );
-    assert_eq!(
-        rated_scores(
-            tx.rated_surveys_between(t(0), t(2_000), None, Some("voice"))
-                .await
-                .unwrap()
-        )
-        .len(),
-        3
-    );
     assert!(tx
-        .rated_surveys_between(t(1), t(900), None, None)
+        .rated_surveys_answered_between(t(51), t(1_000))
         .await
         .unwrap()
         .is_empty());
@@ -1423,7 +1493,9 @@ pub(crate) async fn report_rollup_without_commit_changes_nothing(db: TestDb) {
     tx.put_cells(&[(cell(0, "sales", "voice"), "{}".into())])
         .await
         .unwrap();
-    tx.put_agent_cells(&[(t(0), "[]".into())]).await.unwrap();
+    tx.put_agent_cells(&[(M15, t(0), "[]".into())])
+        .await
+        .unwrap();
     tx.put_visits(&[visit(1, "sales", "CRM-1", 0)])
         .await
         .unwrap();
@@ -1436,12 +1508,12 @@ pub(crate) async fn report_rollup_without_commit_changes_nothing(db: TestDb) {
     assert_eq!(state.through, None);
     assert_eq!(state.carried, "[]");
     assert!(tx
-        .cells_between(t(-1_000), t(1_000), None, None)
+        .cells_between(M15, t(-1_000), t(1_000), None, None)
         .await
         .unwrap()
         .is_empty());
     assert!(tx
-        .agent_cells_between(t(-1_000), t(1_000))
+        .agent_cells_between(M15, t(-1_000), t(1_000))
         .await
         .unwrap()
         .is_empty());
@@ -1494,7 +1566,7 @@ pub(crate) async fn report_rollup_lock_serialises_two_rollups(db: TestDb) {
         .unwrap();
     assert_eq!(seen, state);
     assert_eq!(
-        tx.cells_between(t(0), t(900), None, None)
+        tx.cells_between(M15, t(0), t(900), None, None)
             .await
             .unwrap()
             .len(),
@@ -1524,12 +1596,21 @@ pub(crate) async fn report_rollup_reads_and_writes_many_rows_in_chunks(db: TestD
     let agent_cells: Vec<(Timestamp, String)> = (0..N)
         .map(|n| (t(n as i64 * 900), format!("[{n}]")))
         .collect();
-    let ratings: Vec<RatedRow> = (0..N).map(|n| rated(n, 0, "sales", "voice")).collect();
+    let span_agent_cells: Vec<(i64, Timestamp, String)> = agent_cells
+        .iter()
+        .map(|(start, body)| (M15, *start, body.clone()))
+        .collect();
+    let ratings: Vec<RatedRow> = (0..N)
+        .map(|n| {
+            let csat = (n % 3 > 0).then_some((n % 6) as u8);
+            rated_with(n, 0, csat, (n % 2 == 0).then_some((n % 11) as u8))
+        })
+        .collect();
 
     let (mut tx, _) = s.begin_rollup(t(0)).await.unwrap();
     tx.put_visits(&visits).await.unwrap();
     tx.put_cells(&cells).await.unwrap();
-    tx.put_agent_cells(&agent_cells).await.unwrap();
+    tx.put_agent_cells(&span_agent_cells).await.unwrap();
     tx.put_rated(&ratings).await.unwrap();
     tx.commit(None).await.unwrap();
 
@@ -1550,27 +1631,69 @@ pub(crate) async fn report_rollup_reads_and_writes_many_rows_in_chunks(db: TestD
     let keys: Vec<CellKey> = cells.iter().map(|(k, _)| k.clone()).collect();
     assert_eq!(tx.cells(&keys).await.unwrap(), cells);
     assert_eq!(
-        tx.cells_between(t(0), t(N as i64 * 900), None, None)
+        tx.cells_between(M15, t(0), t(N as i64 * 900), None, None)
             .await
             .unwrap(),
         cells
     );
     assert_eq!(
-        tx.agent_cells_between(t(0), t(N as i64 * 900))
+        tx.agent_cells_between(M15, t(0), t(N as i64 * 900))
             .await
             .unwrap(),
         agent_cells
     );
+    let agent_keys: Vec<(i64, Timestamp)> = agent_cells.iter().map(|(s, _)| (M15, *s)).collect();
+    assert_eq!(
+        tx.agent_cells(&agent_keys).await.unwrap(),
+        span_agent_cells
+            .iter()
+            .map(|(span, start, body)| ((*span, *start), body.clone()))
+            .collect::<Vec<_>>()
+    );
+    let mut by_contact = ratings.clone();
+    by_contact.sort_by_key(|r| r.contact);
+    assert_eq!(tx.rated_of(&ids).await.unwrap(), by_contact);
     assert!(tx.surveys_of(&ids).await.unwrap().is_empty());
     tx.commit(None).await.unwrap();
 
     // A row that no longer parses is an error, not a panic.
-    db.raw("insert into report_cell (start_at, queue_id, channel, body) values (-1, 'no queue', '', '{}')")
+    db.raw("insert into report_cell (span_ms, start_at, queue_id, channel, body) values (900000, -1, 'no queue', '', '{}')")
         .await;
     let (mut tx, _) = s.begin_report_read().await.unwrap();
     let err = tx
-        .cells_between(t(-T0 - 1), t(0), None, None)
+        .cells_between(M15, t(-T0 - 1), t(0), None, None)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    drop(tx);
+    // A stored score out of 0..=255 too.
+    for (n, insert, delete) in [
+        (
+            0x1000,
+            "insert into report_rated (contact_id, start_at, queue_id, channel, agent_id, csat) \
+             values ('0192f0c4-0000-7000-8000-000000001000', 0, 'sales', 'voice', 'bob', 256)",
+            "delete from report_rated where contact_id = '0192f0c4-0000-7000-8000-000000001000'",
+        ),
+        (
+            0x1001,
+            "insert into report_rated (contact_id, start_at, queue_id, channel, agent_id, nps) \
+             values ('0192f0c4-0000-7000-8000-000000001001', 0, 'sales', 'voice', 'bob', -1)",
+            "delete from report_rated where contact_id = '0192f0c4-0000-7000-8000-000000001001'",
+        ),
+    ] {
+        db.raw(insert).await;
+        s.add_survey_answer(contact(n), "csat5", 3, t(n as i64))
+            .await
+            .unwrap();
+        let (mut tx, _) = s.begin_report_read().await.unwrap();
+        let err = tx.rated_of(&[contact(n)]).await.unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+        let err = tx
+            .rated_surveys_answered_between(t(n as i64), t(n as i64 + 1))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+        drop(tx);
+        db.raw(delete).await;
+    }
 }
