@@ -18,10 +18,11 @@ use switchboard_domain::{AgentId, Channel, ContactId, Event, QueueId, Timestamp}
 use switchboard_stats::{
     channel_key,
     rollup::{
-        self, apply, assemble, link_visits, touched, CellKey, Stored, StoredRating, VisitRecord,
+        self, agent_levels, apply, apply_agent_time, assemble, link_visits, span_for, touched,
+        CellKey, RatedRecord, RatingChange, Stored, VisitRecord,
     },
     AgentTime, FactOptions, Facts, MetricsConfig, Query, Report, ReportInputs, Segments,
-    SurveyAnswer, TimeRange, Visit,
+    SurveyAnswer, SurveyScale, TimeRange, Visit,
 };
 use switchboard_store::{self as store, ReportTx, Store, StoreError};
 
@@ -79,36 +80,70 @@ pub async fn roll_up(store: &Store, now: Timestamp) -> Result<usize, StoreError>
         let (customers, existing, latest) = records_for(&mut tx, &step.visits).await?;
         let linked = link_visits(&step.visits, &customers, &existing, &latest, window);
 
-        let keys: Vec<store::CellKey> = touched(&step, &linked).iter().map(store_key).collect();
+        // Survey answers given during the step about contacts already counted, then the
+        // answers so far of the contacts settling now.
+        let mut rated: BTreeMap<ContactId, RatedRecord> = BTreeMap::new();
+        let mut ratings: Vec<RatingChange> = Vec::new();
+        for (row, scale, score) in tx.rated_surveys_answered_between(from, to).await? {
+            let record = match rated.entry(row.contact) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => e.insert(rated_record(row)?),
+            };
+            if let Some(scale) = scale_of(&scale) {
+                ratings.extend(record.rate(scale, score));
+            }
+        }
+        let settled: Vec<ContactId> = step.rated.iter().map(|r| r.contact).collect();
+        let mut answers: BTreeMap<ContactId, Vec<(SurveyScale, u8)>> = BTreeMap::new();
+        for (contact, scale, score) in tx.surveys_of(&settled).await? {
+            if let Some(scale) = scale_of(&scale) {
+                answers.entry(contact).or_default().push((scale, score));
+            }
+        }
+        for r in &step.rated {
+            let mut record = RatedRecord::from(r);
+            for (scale, score) in answers.get(&r.contact).into_iter().flatten() {
+                ratings.extend(record.rate(*scale, *score));
+            }
+            rated.insert(r.contact, record);
+        }
+
+        let keys: Vec<store::CellKey> = touched(&step, &linked, &ratings)
+            .iter()
+            .map(store_key)
+            .collect();
         let mut cells: BTreeMap<CellKey, Facts> = BTreeMap::new();
         for (key, body) in tx.cells(&keys).await? {
             cells.insert(stats_key(&key)?, parse(&body, "report_cell.body")?);
         }
-        apply(&mut cells, &step, &linked);
+        apply(&mut cells, &step, &linked, &ratings);
         let rows: Vec<(store::CellKey, String)> = cells
             .iter()
             .map(|(k, f)| Ok((store_key(k), json(f)?)))
             .collect::<Result<_, StoreError>>()?;
         tx.put_cells(&rows).await?;
-        let agent_rows: Vec<(Timestamp, String)> = step
+
+        let agent_keys: Vec<(i64, Timestamp)> = step
             .agent_cells
             .iter()
-            .map(|(t, m)| Ok((*t, json(m)?)))
+            .flat_map(|(start, _)| agent_levels(*start))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut agent_cells: BTreeMap<(i64, Timestamp), BTreeMap<AgentId, AgentTime>> =
+            BTreeMap::new();
+        for (key, body) in tx.agent_cells(&agent_keys).await? {
+            agent_cells.insert(key, parse(&body, "report_agent_cell.body")?);
+        }
+        apply_agent_time(&mut agent_cells, &step.agent_cells);
+        let agent_rows: Vec<(i64, Timestamp, String)> = agent_cells
+            .iter()
+            .map(|((span, start), m)| Ok((*span, *start, json(m)?)))
             .collect::<Result<_, StoreError>>()?;
         tx.put_agent_cells(&agent_rows).await?;
         let visit_rows: Vec<store::VisitRow> = linked.records.iter().map(visit_row).collect();
         tx.put_visits(&visit_rows).await?;
-        let rated: Vec<store::RatedRow> = step
-            .rated
-            .iter()
-            .map(|r| store::RatedRow {
-                contact: r.contact,
-                start: r.key.start,
-                queue: r.key.queue.clone(),
-                channel: channel_key(r.key.channel).to_owned(),
-                agent: r.agent.clone(),
-            })
-            .collect();
+        let rated: Vec<store::RatedRow> = rated.values().map(rated_row).collect();
         tx.put_rated(&rated).await?;
         let state = store::RollupState {
             through: Some(to),
@@ -269,12 +304,33 @@ pub async fn read_aggregated(
         ));
     };
 
+    // Answers given since the watermark about contacts already counted.
+    let mut rated: BTreeMap<ContactId, RatedRecord> = BTreeMap::new();
+    let mut ratings: Vec<RatingChange> = Vec::new();
+    for (row, scale, score) in tx
+        .rated_surveys_answered_between(through, now.plus(Duration::from_millis(1)))
+        .await?
+    {
+        let record = match rated.entry(row.contact) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => e.insert(rated_record(row)?),
+        };
+        if let Some(scale) = scale_of(&scale) {
+            ratings.extend(record.rate(scale, score));
+        }
+    }
+
+    let Some(span) = span_for(buckets) else {
+        return Err(StoreError::Invalid(
+            "report buckets are not on 15-minute boundaries".into(),
+        ));
+    };
     let (from, to) = (query.range.start, query.range.end);
     let filter = &query.filter;
     let channel = filter.channel.map(|c| channel_key(Some(c)));
     let mut stored = Stored::default();
     for (key, body) in tx
-        .cells_between(from, to, filter.queue.as_ref(), channel)
+        .cells_between(span, from, to, filter.queue.as_ref(), channel)
         .await?
     {
         stored
@@ -282,31 +338,23 @@ pub async fn read_aggregated(
             .push((stats_key(&key)?, parse(&body, "report_cell.body")?));
     }
     if filter.queue.is_none() && filter.channel.is_none() {
-        for (start, body) in tx.agent_cells_between(from, to).await? {
+        for (start, body) in tx.agent_cells_between(span, from, to).await? {
             let times: BTreeMap<AgentId, AgentTime> = parse(&body, "report_agent_cell.body")?;
             stored.agent_cells.push((start, times));
         }
     }
-    for (row, scale, score) in tx
-        .rated_surveys_between(from, to, filter.queue.as_ref(), channel)
-        .await?
-    {
-        if let Some(answer) = survey(row.contact, &scale, score) {
-            stored.ratings.push(StoredRating {
-                key: CellKey {
-                    start: row.start,
-                    queue: row.queue,
-                    channel: parse_channel(&row.channel)?,
-                },
-                agent: row.agent,
-                answer,
-            });
-        }
-    }
     tx.commit(None).await?;
     let cells_read = stored.cells.len();
-    let reports = assemble(query, buckets, &stored, tail_facts, &linked.unsolved, now)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let reports = assemble(
+        query,
+        buckets,
+        &stored,
+        tail_facts,
+        &linked.unsolved,
+        &ratings,
+        now,
+    )
+    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(Some(Ok(Aggregated {
         reports,
         through,
@@ -315,13 +363,43 @@ pub async fn read_aggregated(
     })))
 }
 
+fn scale_of(scale: &str) -> Option<SurveyScale> {
+    serde_json::from_value(serde_json::Value::String(scale.to_owned())).ok()
+}
+
 fn survey(contact: ContactId, scale: &str, score: u8) -> Option<SurveyAnswer> {
-    let scale = serde_json::from_value(serde_json::Value::String(scale.to_owned())).ok()?;
     Some(SurveyAnswer {
         contact,
         score,
-        scale,
+        scale: scale_of(scale)?,
     })
+}
+
+fn rated_record(row: store::RatedRow) -> Result<RatedRecord, StoreError> {
+    Ok(RatedRecord {
+        contact: row.contact,
+        key: CellKey {
+            span: rollup::CELL_MS,
+            start: row.start,
+            queue: row.queue,
+            channel: parse_channel(&row.channel)?,
+        },
+        agent: row.agent,
+        csat: row.csat,
+        nps: row.nps,
+    })
+}
+
+fn rated_row(r: &RatedRecord) -> store::RatedRow {
+    store::RatedRow {
+        contact: r.contact,
+        start: r.key.start,
+        queue: r.key.queue.clone(),
+        channel: channel_key(r.key.channel).to_owned(),
+        agent: r.agent.clone(),
+        csat: r.csat,
+        nps: r.nps,
+    }
 }
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
@@ -343,6 +421,7 @@ fn parse_channel(text: &str) -> Result<Option<Channel>, StoreError> {
 
 fn store_key(key: &CellKey) -> store::CellKey {
     store::CellKey {
+        span: key.span,
         start: key.start,
         queue: key.queue.clone(),
         channel: channel_key(key.channel).to_owned(),
@@ -351,6 +430,7 @@ fn store_key(key: &CellKey) -> store::CellKey {
 
 fn stats_key(key: &store::CellKey) -> Result<CellKey, StoreError> {
     Ok(CellKey {
+        span: key.span,
         start: key.start,
         queue: key.queue.clone(),
         channel: parse_channel(&key.channel)?,

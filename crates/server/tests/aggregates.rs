@@ -342,7 +342,7 @@ fn diff(got: &Value, want: &Value, at: String, out: &mut Vec<String>) {
 }
 
 async fn aggregated_reports_equal_the_raw_log(store: Store) {
-    let day = day();
+    let mut day = day();
     seed(&store, &day).await;
     let at = |h: i64| Timestamp::from_millis(day.start.as_millis() + h * HOUR);
 
@@ -367,6 +367,29 @@ async fn aggregated_reports_equal_the_raw_log(store: Store) {
         0,
         "nothing left"
     );
+    compare(&api, &day, at(30), true).await;
+
+    // Answers given (or changed) after their contacts were counted: first from the tail,
+    // then rolled into the cells.
+    let late = at(29);
+    for n in [0usize, 5, 9] {
+        let answer = &mut day.surveys[n];
+        let scale = match answer.scale {
+            SurveyScale::Csat5 => "csat5",
+            SurveyScale::Nps10 => "nps10",
+        };
+        answer.score = if answer.scale == SurveyScale::Csat5 {
+            1
+        } else {
+            10
+        };
+        store
+            .add_survey_answer(answer.contact, scale, answer.score, late)
+            .await
+            .unwrap();
+    }
+    compare(&api, &day, at(30), true).await;
+    assert!(rollup::roll_up(&store, at(30)).await.unwrap() > 0);
     compare(&api, &day, at(30), true).await;
 
     // A range that is not on 15-minute boundaries is folded from the raw log.
