@@ -28,6 +28,11 @@ pub struct Metrics {
     events: Mutex<BTreeMap<&'static str, u64>>,
     /// Outbound PBX webhook attempts by outcome (`delivered`, `retry`, `failed`).
     webhooks: Mutex<BTreeMap<&'static str, u64>>,
+    /// The report aggregates' watermark (ms since the epoch) after this instance's last
+    /// rollup, 0 before the first one.
+    rollup_through: std::sync::atomic::AtomicI64,
+    /// Rollups that failed.
+    rollup_failures: std::sync::atomic::AtomicU64,
 }
 
 impl Metrics {
@@ -57,6 +62,17 @@ impl Metrics {
             .unwrap_or_else(|p| p.into_inner())
             .entry(e.kind.name())
             .or_default() += 1;
+    }
+
+    /// A rollup of the report aggregates: where it got to, or `None` if it failed.
+    pub fn observe_rollup(&self, through: Option<switchboard_domain::Timestamp>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        match through {
+            Some(t) => self.rollup_through.store(t.as_millis(), Relaxed),
+            None => {
+                self.rollup_failures.fetch_add(1, Relaxed);
+            }
+        }
     }
 
     pub fn observe_webhook(&self, outcome: &'static str) {
@@ -157,6 +173,21 @@ impl Metrics {
         out.push_str("# HELP switchboard_event_log_lag Events emitted but not yet written to the event log.\n");
         out.push_str("# TYPE switchboard_event_log_lag gauge\n");
         let _ = writeln!(out, "switchboard_event_log_lag {event_log_lag}");
+        use std::sync::atomic::Ordering::Relaxed;
+        out.push_str("# HELP switchboard_report_rollup_watermark_seconds Historical reports are rolled up to this instant (Unix seconds; 0 before this instance's first rollup). Alert when it falls more than a few quarter hours behind.\n");
+        out.push_str("# TYPE switchboard_report_rollup_watermark_seconds gauge\n");
+        let _ = writeln!(
+            out,
+            "switchboard_report_rollup_watermark_seconds {}",
+            self.rollup_through.load(Relaxed) / 1000
+        );
+        out.push_str("# HELP switchboard_report_rollup_failures_total Rollups of the report aggregates that failed (see the log).\n");
+        out.push_str("# TYPE switchboard_report_rollup_failures_total counter\n");
+        let _ = writeln!(
+            out,
+            "switchboard_report_rollup_failures_total {}",
+            self.rollup_failures.load(Relaxed)
+        );
         out
     }
 }

@@ -37,13 +37,21 @@ pub const EVERY: Duration = Duration::from_secs(30);
 /// transaction).
 const MAX_STEP_MS: i64 = 6 * 3_600_000;
 
+/// What [`roll_up`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rolled {
+    /// Steps taken (0: nothing to do, or another instance had done it).
+    pub steps: usize,
+    /// The watermark afterwards: everything before it is in the cells.
+    pub through: Timestamp,
+}
+
 /// Rolls up every 15-minute interval that ended [`SETTLE`] before `now` and is not rolled
-/// up yet. Returns the number of steps taken (0: nothing to do, or another instance is at
-/// it and has done it).
+/// up yet.
 ///
 /// # Errors
 /// A database failure, or stored aggregates that no longer parse.
-pub async fn roll_up(store: &Store, now: Timestamp) -> Result<usize, StoreError> {
+pub async fn roll_up(store: &Store, now: Timestamp) -> Result<Rolled, StoreError> {
     let target = rollup::cell_start(Timestamp::from_millis(
         now.as_millis() - SETTLE.as_millis() as i64,
     ));
@@ -60,17 +68,23 @@ pub async fn roll_up(store: &Store, now: Timestamp) -> Result<usize, StoreError>
             (None, None) => target,
         };
         if from >= target {
-            if state.through.is_none() {
-                // An empty log: start from here, so a later first event is not missed.
-                let state = store::RollupState {
-                    through: Some(target),
-                    carried: state.carried,
-                };
-                tx.commit(Some(&state)).await?;
-            } else {
-                tx.commit(None).await?;
-            }
-            return Ok(steps);
+            let through = match state.through {
+                Some(through) => {
+                    tx.commit(None).await?;
+                    through
+                }
+                None => {
+                    // Nothing to roll up yet: start from here, so that no later event is
+                    // missed.
+                    let state = store::RollupState {
+                        through: Some(target),
+                        carried: state.carried,
+                    };
+                    tx.commit(Some(&state)).await?;
+                    target
+                }
+            };
+            return Ok(Rolled { steps, through });
         }
         let to = Timestamp::from_millis((from.as_millis() + MAX_STEP_MS).min(target.as_millis()));
         let carried: Vec<Event> = parse(&state.carried, "report_rollup.carried")?;
@@ -82,17 +96,7 @@ pub async fn roll_up(store: &Store, now: Timestamp) -> Result<usize, StoreError>
 
         // Survey answers given during the step about contacts already counted, then the
         // answers so far of the contacts settling now.
-        let mut rated: BTreeMap<ContactId, RatedRecord> = BTreeMap::new();
-        let mut ratings: Vec<RatingChange> = Vec::new();
-        for (row, scale, score) in tx.rated_surveys_answered_between(from, to).await? {
-            let record = match rated.entry(row.contact) {
-                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::btree_map::Entry::Vacant(e) => e.insert(rated_record(row)?),
-            };
-            if let Some(scale) = scale_of(&scale) {
-                ratings.extend(record.rate(scale, score));
-            }
-        }
+        let (mut rated, mut ratings) = rerated(&mut tx, from, to).await?;
         let settled: Vec<ContactId> = step.rated.iter().map(|r| r.contact).collect();
         let mut answers: BTreeMap<ContactId, Vec<(SurveyScale, u8)>> = BTreeMap::new();
         for (contact, scale, score) in tx.surveys_of(&settled).await? {
@@ -173,9 +177,11 @@ pub async fn run(state: AppState) {
             continue;
         }
         match roll_up(&state.store, state.clock.now()).await {
-            Ok(0) => {}
-            Ok(steps) => tracing::debug!(steps, "report aggregates rolled up"),
-            Err(e) => tracing::warn!(error = %e, "rolling up report aggregates failed"),
+            Ok(rolled) => state.metrics.observe_rollup(Some(rolled.through)),
+            Err(e) => {
+                state.metrics.observe_rollup(None);
+                tracing::warn!(error = %e, "rolling up report aggregates failed");
+            }
         }
     }
 }
@@ -229,6 +235,27 @@ async fn records_for(
         .map(visit_record)
         .collect::<Result<_, _>>()?;
     Ok((customers, existing, latest))
+}
+
+/// The contacts already counted that were given survey answers in `[from, to)`, and the
+/// changes those answers make to the counts.
+async fn rerated(
+    tx: &mut ReportTx,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<(BTreeMap<ContactId, RatedRecord>, Vec<RatingChange>), StoreError> {
+    let mut rated: BTreeMap<ContactId, RatedRecord> = BTreeMap::new();
+    let mut ratings = Vec::new();
+    for (row, scale, score) in tx.rated_surveys_answered_between(from, to).await? {
+        let record = match rated.entry(row.contact) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => e.insert(rated_record(row)?),
+        };
+        if let Some(scale) = scale_of(&scale) {
+            ratings.extend(record.rate(scale, score));
+        }
+    }
+    Ok((rated, ratings))
 }
 
 /// What [`read_aggregated`] read, for the response.
@@ -305,20 +332,7 @@ pub async fn read_aggregated(
     };
 
     // Answers given since the watermark about contacts already counted.
-    let mut rated: BTreeMap<ContactId, RatedRecord> = BTreeMap::new();
-    let mut ratings: Vec<RatingChange> = Vec::new();
-    for (row, scale, score) in tx
-        .rated_surveys_answered_between(through, now.plus(Duration::from_millis(1)))
-        .await?
-    {
-        let record = match rated.entry(row.contact) {
-            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::btree_map::Entry::Vacant(e) => e.insert(rated_record(row)?),
-        };
-        if let Some(scale) = scale_of(&scale) {
-            ratings.extend(record.rate(scale, score));
-        }
-    }
+    let (_, ratings) = rerated(&mut tx, through, now.plus(Duration::from_millis(1))).await?;
 
     let Some(span) = span_for(buckets) else {
         return Err(StoreError::Invalid(

@@ -636,6 +636,8 @@ async fn operations_endpoints() {
     let text = text.as_str().unwrap().to_owned();
     assert!(text.contains("switchboard_http_requests_total{route=\"/api/openapi.json\",method=\"GET\",status=\"200\"} 1"), "{text}");
     assert!(text.contains("switchboard_event_log_lag 0"));
+    assert!(text.contains("switchboard_report_rollup_watermark_seconds 0"));
+    assert!(text.contains("switchboard_report_rollup_failures_total 0"));
     // Request ids are echoed (or made up).
     let req = Request::builder()
         .uri("/healthz")

@@ -201,7 +201,7 @@ async fn run(name: &str, store: &Store, events: &[Event], start: Timestamp, days
     let end = Timestamp::from_millis(start.as_millis() + days * 24 * HOUR);
     let now = Timestamp::from_millis(end.as_millis() + 2 * HOUR);
     let began = Instant::now();
-    let steps = rollup::roll_up(store, now).await.unwrap();
+    let steps = rollup::roll_up(store, now).await.unwrap().steps;
     let rolling = began.elapsed();
     let (app, token) = api(store, now).await;
     let (s, e) = (start.as_millis(), end.as_millis());

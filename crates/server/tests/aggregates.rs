@@ -341,6 +341,11 @@ fn diff(got: &Value, want: &Value, at: String, out: &mut Vec<String>) {
     }
 }
 
+/// Where a rollup at `now` gets to: the last quarter hour that ended a minute before.
+fn rollup_mark(now: Timestamp) -> Timestamp {
+    Timestamp::from_millis((now.as_millis() - 60_000).div_euclid(HOUR / 4) * (HOUR / 4))
+}
+
 async fn aggregated_reports_equal_the_raw_log(store: Store) {
     let mut day = day();
     seed(&store, &day).await;
@@ -352,8 +357,9 @@ async fn aggregated_reports_equal_the_raw_log(store: Store) {
     compare(&api, &day, at(30), false).await;
 
     // Rolled up to 11:00 while the floor was busy: cells, carried contacts and a long tail.
-    let steps = rollup::roll_up(&store, at(11)).await.unwrap();
-    assert!(steps > 0);
+    let rolled = rollup::roll_up(&store, at(11)).await.unwrap();
+    assert!(rolled.steps > 0);
+    assert_eq!(rolled.through, rollup_mark(at(11)));
     compare(&api, &day, at(30), true).await;
 
     // Two instances rolling up the rest at once: the lock lets one step run at a time.
@@ -361,12 +367,14 @@ async fn aggregated_reports_equal_the_raw_log(store: Store) {
         rollup::roll_up(&store, at(29)),
         rollup::roll_up(&store, at(29))
     );
-    assert!(a.unwrap() + b.unwrap() > 0);
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a.steps + b.steps > 0);
     assert_eq!(
-        rollup::roll_up(&store, at(29)).await.unwrap(),
-        0,
-        "nothing left"
+        (a.through, b.through),
+        (rollup_mark(at(29)), rollup_mark(at(29)))
     );
+    let again = rollup::roll_up(&store, at(29)).await.unwrap();
+    assert_eq!(again.steps, 0, "nothing left");
     compare(&api, &day, at(30), true).await;
 
     // Answers given (or changed) after their contacts were counted: first from the tail,
@@ -389,7 +397,7 @@ async fn aggregated_reports_equal_the_raw_log(store: Store) {
             .unwrap();
     }
     compare(&api, &day, at(30), true).await;
-    assert!(rollup::roll_up(&store, at(30)).await.unwrap() > 0);
+    assert!(rollup::roll_up(&store, at(30)).await.unwrap().steps > 0);
     compare(&api, &day, at(30), true).await;
 
     // A range that is not on 15-minute boundaries is folded from the raw log.
