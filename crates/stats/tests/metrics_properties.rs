@@ -323,6 +323,19 @@ fn log(lifecycles: &[Lifecycle], now_ms: i64) -> Vec<Event> {
         .collect()
 }
 
+/// Events `(at, tie-break, kind)` in time order (ties by the second field), numbered.
+fn renumbered(mut all: Vec<(Timestamp, usize, EventKind)>) -> Vec<Event> {
+    all.sort_by_key(|e| (e.0, e.1));
+    all.into_iter()
+        .enumerate()
+        .map(|(i, (at, _, kind))| Event {
+            id: EventId(i as u64),
+            at,
+            kind,
+        })
+        .collect()
+}
+
 /// Presence changes of each agent: `(gap since the previous change, which presence)` with 0
 /// offline, 1 available, 2 and 3 away for two reasons (repeats included: logged in twice).
 fn shifts() -> impl Strategy<Value = Vec<Vec<(i64, u8)>>> {
@@ -363,15 +376,7 @@ fn with_presence(events: Vec<Event>, shifts: &[Vec<(i64, u8)>], now_ms: i64) -> 
             ));
         }
     }
-    all.sort_by_key(|e| (e.0, e.1));
-    all.into_iter()
-        .enumerate()
-        .map(|(i, (at, _, kind))| Event {
-            id: EventId(i as u64),
-            at,
-            kind,
-        })
-        .collect()
+    renumbered(all)
 }
 
 fn filters() -> Vec<Filter> {
@@ -939,15 +944,7 @@ fn with_callbacks_and_refusals(events: Vec<Event>, refusals: &[(i64, usize)]) ->
             },
         ));
     }
-    all.sort_by_key(|e| (e.0, e.1));
-    all.into_iter()
-        .enumerate()
-        .map(|(i, (at, _, kind))| Event {
-            id: EventId(i as u64),
-            at,
-            kind,
-        })
-        .collect()
+    renumbered(all)
 }
 
 proptest! {
