@@ -3,7 +3,8 @@
 //!
 //! A report whose range and intervals fall on 15-minute boundaries (UTC, or any offset that
 //! is a whole number of quarter hours) is answered from the interval aggregates
-//! ([`crate::rollup`]): the stored 15-minute cells plus the contacts still open and the
+//! ([`crate::rollup`]): the stored cells (the coarsest of quarter hour, hour and UTC day that
+//! the bounds allow) plus the contacts still open and the
 //! events since the last rollup step. It is the same report the raw event log gives, read
 //! from a few thousand cells instead of millions of events, so a year may be asked for.
 //! Other ranges fold the raw event log of the range (plus a day on each side, so contacts

@@ -411,6 +411,30 @@ async fn aggregated_reports_equal_the_raw_log(store: Store) {
     assert_eq!(status, StatusCode::OK);
     let body: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(body["source"], "events");
+    // Over 93 days only from the aggregates: a long range off the grid is refused clearly,
+    // a long range on it is answered.
+    let long = day.start.as_millis() + 100 * 24 * HOUR;
+    let (status, body) = api
+        .get(&format!(
+            "/api/v1/reports?from={}&to={long}",
+            day.start.as_millis() + 1
+        ))
+        .await;
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_request")),
+        "{body}"
+    );
+    let (status, body) = api
+        .get(&format!(
+            "/api/v1/reports?from={}&to={long}&interval=day",
+            day.start.as_millis()
+        ))
+        .await;
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["reports"].as_array().unwrap().len(), 100);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
