@@ -6,6 +6,8 @@
 //! - [`QueueBackend`] — one behaviour, two homes for the live state: [`MemoryBackend`]
 //!   (in-process, the default) and [`RedisBackend`] (scale-out: the engine replicated through
 //!   a Redis Stream command log that any number of instances append to and follow).
+//!   The in-process backend can be made durable ([`MemoryBackend::durable`]): every step is
+//!   handed to a [`journal`] and acknowledged only once the journal writer stored it.
 //!
 //! - [`ConsoleRegistry`] — which agents have a console open on which instance, with
 //!   heartbeats, so that "their last console closed" means anywhere and a dead instance's
@@ -21,6 +23,7 @@ mod backend;
 mod driver;
 mod engine;
 mod error;
+pub mod journal;
 mod memory;
 mod presence;
 mod redis_log;
@@ -30,6 +33,7 @@ pub use backend::QueueBackend;
 pub use driver::{run_timers, Clock, SystemClock, TokioClock};
 pub use engine::{Engine, EngineSnapshot, QueuePosition, QueueSnapshot};
 pub use error::DispatchError;
+pub use journal::{JournalEntry, JournalFeed};
 pub use memory::{MemoryBackend, EVENT_CHANNEL_CAPACITY};
 pub use presence::{ConsoleRegistry, PresenceOptions};
 pub use redis_log::{RedisBackend, RedisOptions};

@@ -1,14 +1,14 @@
-//! Wiring: the store, the dispatcher, event persistence, timers and the HTTP server, started
-//! and stopped in the right order.
+//! Wiring: the store, the dispatcher (durable in process, or over Redis), event persistence,
+//! timers and the HTTP server, started and stopped in the right order.
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use switchboard_dispatch::{
-    run_timers, AnyBackend, Clock, Engine, MemoryBackend, PresenceOptions, QueueBackend,
-    RedisBackend, SystemClock,
+    run_timers, AnyBackend, Clock, JournalFeed, PresenceOptions, QueueBackend, RedisBackend,
+    SystemClock,
 };
-use switchboard_domain::{Agent, Command, EventId, QueueConfig};
+use switchboard_domain::{Agent, Command, QueueConfig};
 use switchboard_gateway::{AppState, Secret, Settings};
 use switchboard_store::{spawn_event_writer, Role, Store, WriterOptions};
 use tokio::{net::TcpListener, sync::broadcast::error::RecvError};
@@ -24,42 +24,27 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-/// The in-process dispatcher (restored from the snapshot saved at the last clean stop, if
-/// it is still current) or the shared one over Redis.
-pub async fn open_dispatcher(config: &Config, store: &Store) -> anyhow::Result<AnyBackend> {
+/// The shared dispatcher over Redis, or the in-process one made durable (restored from its
+/// snapshot and journal; see [`crate::durable`]) with the feed its journal writer reads.
+pub async fn open_dispatcher(
+    config: &Config,
+    store: &Store,
+    clock: &dyn Clock,
+) -> anyhow::Result<(AnyBackend, Option<JournalFeed>)> {
     if let Some(url) = &config.redis_url {
         let backend = RedisBackend::connect(url.expose(), &config.redis_namespace)
             .await
             .context("joining the dispatcher over Redis")?;
-        return Ok(AnyBackend::Redis(backend));
+        return Ok((AnyBackend::Redis(backend), None));
     }
-    let next = store
-        .last_event_id()
-        .await?
-        .map_or(EventId(0), |id| EventId(id.0 + 1));
-    let restored = match store.load_engine_snapshot().await? {
-        Some(json) => match serde_json::from_str(&json)
-            .map_err(anyhow::Error::from)
-            .and_then(|s| Ok(Engine::restore(s)?))
-        {
-            // Only a snapshot taken after the last logged event is current; an older one
-            // (the process died since) would replay stale state and reuse event ids.
-            Ok(engine) if engine.next_event_id() == next => Some(engine),
-            Ok(_) => {
-                tracing::warn!(
-                    "the saved dispatcher state is older than the event log; starting empty"
-                );
-                None
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "the saved dispatcher state is unreadable; starting empty");
-                None
-            }
-        },
-        None => None,
-    };
-    let engine = restored.unwrap_or_else(|| Engine::with_first_event_id(next));
-    Ok(AnyBackend::Memory(MemoryBackend::from_engine(engine)))
+    let (memory, feed, restored) = crate::durable::open(store, clock).await?;
+    tracing::info!(
+        snapshot_seq = restored.snapshot_seq,
+        replayed = restored.replayed,
+        contacts = restored.contacts,
+        "dispatcher restored"
+    );
+    Ok((AnyBackend::Memory(memory), Some(feed)))
 }
 
 /// Loads queues and agents from the database into the dispatcher.
@@ -90,7 +75,8 @@ pub fn random_secret() -> anyhow::Result<String> {
 }
 
 /// Runs the server on `listener` until `shutdown` completes, then stops accepting, finishes
-/// in-flight requests, flushes the event log and (in-process) saves the dispatcher's state.
+/// in-flight requests, flushes the journal and the event log and (in-process) saves a last
+/// snapshot of the dispatcher's state.
 pub async fn serve(
     config: Config,
     listener: TcpListener,
@@ -98,10 +84,21 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let store = open_store(&config).await?;
-    let dispatcher = Arc::new(open_dispatcher(&config, &store).await?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (dispatcher, journal) = open_dispatcher(&config, &store, clock.as_ref()).await?;
+    let dispatcher = Arc::new(dispatcher);
+    // In process, the journal writer stores every step with its events before the step is
+    // acknowledged or published; over Redis, the event writer logs the events as they come.
+    let journal_task = journal.map(|feed| crate::durable::spawn_writer(store.clone(), feed));
+    let snapshots = tokio::spawn(crate::durable::run_snapshots(
+        store.clone(),
+        dispatcher.clone(),
+        clock.clone(),
+        crate::durable::SnapshotPolicy::default(),
+    ));
+    let log_events = journal_task.is_none();
 
-    // Every event goes to the event log and the metrics.
+    // Every event goes to the metrics, and (over Redis) to the event log.
     let (writer, writer_task) = spawn_event_writer(store.clone(), WriterOptions::default());
     // Consoles still open at a stop hold the state, hence this probe: it must not keep the
     // event log's writer open (it drains once every sender is gone), so the stop takes it.
@@ -129,9 +126,14 @@ pub async fn serve(
         ..Settings::default()
     };
     let mut state = AppState::new(store.clone(), dispatcher.clone(), clock.clone(), settings);
+    let journal_probe = dispatcher.clone();
     state.event_log_lag = Arc::new(move || {
         let writer = lag_probe.lock().unwrap_or_else(|p| p.into_inner());
-        writer.as_ref().map_or(0, |w| w.lag())
+        let journal = match journal_probe.as_ref() {
+            AnyBackend::Memory(m) => m.journal_pending(),
+            AnyBackend::Redis(_) => 0,
+        };
+        writer.as_ref().map_or(0, |w| w.lag()) + journal
     });
     // Open consoles per instance: shared through Redis with the dispatcher, else local.
     state.presence = Arc::new(dispatcher.console_registry(PresenceOptions::default())?);
@@ -152,7 +154,9 @@ pub async fn serve(
                 received = events.recv() => match received {
                     Ok(e) => {
                         metrics.observe_event(&e);
-                        writer.send(vec![e]);
+                        if log_events {
+                            writer.send(vec![e]);
+                        }
                     }
                     Err(RecvError::Lagged(n)) => tracing::error!(missed = n, "event log fell behind; events lost"),
                     Err(RecvError::Closed) => break,
@@ -160,7 +164,9 @@ pub async fn serve(
                 _ = &mut forward_stopped => {
                     while let Ok(e) = events.try_recv() {
                         metrics.observe_event(&e);
-                        writer.send(vec![e]);
+                        if log_events {
+                            writer.send(vec![e]);
+                        }
                     }
                     break;
                 }
@@ -216,8 +222,19 @@ pub async fn serve(
     pbx_plan.abort();
     pbx_deliver.abort();
     rollup.abort();
+    snapshots.abort();
     let _ = stop_timers.send(());
     let _ = timers.await;
+    // Nothing more enters the journal; the writer stores what it was handed, then ends.
+    if let AnyBackend::Memory(memory) = dispatcher.as_ref() {
+        memory.close_journal();
+    }
+    if let Some(task) = journal_task {
+        match task.await {
+            Ok(steps) => tracing::info!(steps, "journal flushed"),
+            Err(e) => tracing::error!(error = %e, "journal writer crashed"),
+        }
+    }
     let _ = stop_forward.send(());
     let _ = forward.await;
     match writer_task.await {
@@ -226,8 +243,7 @@ pub async fn serve(
         Err(e) => tracing::error!(error = %e, "event log writer crashed"),
     }
     if let AnyBackend::Memory(memory) = dispatcher.as_ref() {
-        let json = serde_json::to_string(&memory.snapshot())?;
-        store.save_engine_snapshot(&json, clock.now()).await?;
+        crate::durable::save_final(&store, memory, clock.as_ref()).await?;
     }
     store.close().await;
     Ok(())

@@ -194,6 +194,52 @@ fn unnest_insert(
         .bind(bodies)
 }
 
+/// Inserts `rows` on `conn` (inside the caller's transaction), skipping ids already there;
+/// returns how many were inserted.
+pub(crate) async fn insert_sqlite(
+    conn: &mut sqlx::SqliteConnection,
+    rows: &[EventRow],
+) -> Result<u64, StoreError> {
+    let mut inserted = 0;
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let i = SQLITE_ROWS_PER_INSERT
+            .iter()
+            .position(|&n| n <= rest.len())
+            .unwrap_or(SQLITE_ROWS_PER_INSERT.len() - 1);
+        let (chunk, tail) = rest.split_at(SQLITE_ROWS_PER_INSERT[i]);
+        rest = tail;
+        let mut query = sqlx::query(sqlite_insert(i));
+        for row in chunk {
+            query = query
+                .bind(row.event_id)
+                .bind(row.at)
+                .bind(row.kind)
+                .bind(row.contact_id.as_deref())
+                .bind(row.agent_id.as_deref())
+                .bind(row.queue_id.as_deref())
+                .bind(row.body.as_str());
+        }
+        inserted += query.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(inserted)
+}
+
+/// [`insert_sqlite`] for PostgreSQL.
+pub(crate) async fn insert_postgres(
+    conn: &mut sqlx::PgConnection,
+    rows: &[EventRow],
+) -> Result<u64, StoreError> {
+    let mut inserted = 0;
+    for chunk in rows.chunks(POSTGRES_ROWS_PER_INSERT) {
+        inserted += unnest_insert(chunk)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
+    Ok(inserted)
+}
+
 /// One bind value of a dynamically built query.
 enum Arg {
     Int(i64),
@@ -212,48 +258,24 @@ impl Store {
             .iter()
             .map(EventRow::new)
             .collect::<Result<Vec<_>, _>>()?;
-        let mut inserted = 0;
-        match &self.pool {
+        let inserted = match &self.pool {
             Pool::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
-                let mut rest = &rows[..];
-                while !rest.is_empty() {
-                    let i = SQLITE_ROWS_PER_INSERT
-                        .iter()
-                        .position(|&n| n <= rest.len())
-                        .unwrap_or(SQLITE_ROWS_PER_INSERT.len() - 1);
-                    let (chunk, tail) = rest.split_at(SQLITE_ROWS_PER_INSERT[i]);
-                    rest = tail;
-                    let mut query = sqlx::query(sqlite_insert(i));
-                    for row in chunk {
-                        query = query
-                            .bind(row.event_id)
-                            .bind(row.at)
-                            .bind(row.kind)
-                            .bind(row.contact_id.as_deref())
-                            .bind(row.agent_id.as_deref())
-                            .bind(row.queue_id.as_deref())
-                            .bind(row.body.as_str());
-                    }
-                    inserted += query.execute(&mut *tx).await?.rows_affected();
-                }
+                let inserted = insert_sqlite(&mut tx, &rows).await?;
                 tx.commit().await?;
+                inserted
             }
             // One statement is atomic by itself: no BEGIN/COMMIT round trips for it.
             Pool::Postgres(pool) if rows.len() <= POSTGRES_ROWS_PER_INSERT => {
-                inserted = unnest_insert(&rows).execute(pool).await?.rows_affected();
+                unnest_insert(&rows).execute(pool).await?.rows_affected()
             }
             Pool::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                for chunk in rows.chunks(POSTGRES_ROWS_PER_INSERT) {
-                    inserted += unnest_insert(chunk)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                }
+                let inserted = insert_postgres(&mut tx, &rows).await?;
                 tx.commit().await?;
+                inserted
             }
-        }
+        };
         Ok(inserted)
     }
 

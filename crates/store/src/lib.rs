@@ -9,7 +9,9 @@
 //!   each row a JSON body with a version for optimistic concurrency;
 //! * **the event log** ([`EventFilter`]): every dispatcher [`Event`](switchboard_domain::Event)
 //!   once, idempotent by event id, fed off the hot path by the batching [`EventWriter`];
-//! * **the engine snapshot**: the in-process dispatcher's state across restarts;
+//! * **the engine snapshot and journal** ([`JournalStep`], [`SavedSnapshot`]): the in-process
+//!   dispatcher's last snapshot and every step it took since, written with the step's events
+//!   before the step is acknowledged, so a crash loses nothing acknowledged;
 //! * **telephony** (`telephony.rs`): PBX calls by call id, hook answers for idempotency,
 //!   customers and survey answers; **outbound webhooks** to the PBX ([`WebhookDelivery`]);
 //! * **report aggregates** (`report.rs`, [`ReportTx`]): the rollup's state and its opaque
@@ -42,6 +44,7 @@ pub use document::{Document, Versioned};
 pub use error::StoreError;
 pub use event_log::EventFilter;
 pub use report::{CellKey, RatedRow, ReportTx, RollupState, VisitRow};
+pub use snapshot::{JournalStep, SavedSnapshot};
 pub use store::Store;
 pub use telephony::{CallRecord, StoredSurveyAnswer};
 pub use user::{NewUser, Role, User, UserUpdate};

@@ -57,8 +57,8 @@ impl Store {
     /// Opens a pool on `url`:
     ///
     /// * `sqlite://path/to/file.db` — the file is created if missing, in WAL mode
-    ///   (`synchronous = normal`: a crash of the process loses nothing, a power cut may lose
-    ///   the last transactions), foreign keys on;
+    ///   (`synchronous = full`: a commit waits until the WAL is on disk, so neither a crash of
+    ///   the process nor a power cut loses a committed transaction), foreign keys on;
     /// * `sqlite::memory:` — a private in-memory database on a single connection, for tests
     ///   and demos; it lives as long as the store;
     /// * `postgres://…` (or `postgresql://…`).
@@ -84,7 +84,7 @@ impl Store {
                 let options = options
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal);
+                    .synchronous(SqliteSynchronous::Full);
                 SqlitePoolOptions::new()
                     .max_connections(SQLITE_FILE_CONNECTIONS)
                     .acquire_timeout(ACQUIRE_TIMEOUT)

@@ -406,7 +406,9 @@ pub(crate) async fn http_with(
     }
 }
 
-async fn try_http(
+/// [`http_with`] that reports a failed connection instead of panicking (for requests to a
+/// server that may be killed meanwhile).
+pub(crate) async fn try_http(
     addr: SocketAddr,
     method: &str,
     path: &str,
@@ -596,6 +598,28 @@ impl Hook {
 
     pub(crate) fn signed(secret: &str, body: Value) -> Hook {
         Self::signed_at(secret, body, unix_now())
+    }
+
+    /// Posts it to `/api/v1/hooks/{integration}`; `Err` if the connection failed.
+    pub(crate) async fn try_post(
+        &self,
+        addr: SocketAddr,
+        integration: &str,
+    ) -> Result<(u16, Value), ()> {
+        let ts = self.timestamp.to_string();
+        let headers = [
+            ("x-switchboard-timestamp", ts.as_str()),
+            ("x-switchboard-signature", self.signature.as_str()),
+        ];
+        try_http(
+            addr,
+            "POST",
+            &format!("/api/v1/hooks/{integration}"),
+            None,
+            Some(self.body.clone()),
+            &headers,
+        )
+        .await
     }
 
     /// Posts it to `/api/v1/hooks/{integration}`.

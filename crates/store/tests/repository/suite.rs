@@ -4,8 +4,8 @@ use std::{fmt::Debug, time::Duration};
 
 use switchboard_domain::*;
 use switchboard_store::{
-    spawn_event_writer, CellKey, Document, EventFilter, NewUser, RatedRow, Role, RollupState,
-    Store, StoreError, UserUpdate, Versioned, VisitRow, WriterOptions,
+    spawn_event_writer, CellKey, Document, EventFilter, JournalStep, NewUser, RatedRow, Role,
+    RollupState, SavedSnapshot, Store, StoreError, UserUpdate, Versioned, VisitRow, WriterOptions,
 };
 
 use crate::harness::TestDb;
@@ -32,6 +32,7 @@ macro_rules! repository_suite {
             events_filter_by_each_field,
             five_thousand_events_in_one_call,
             engine_snapshot_saves_loads_and_overwrites,
+            journal_steps_are_stored_with_their_events_and_trimmed_by_a_snapshot,
             writer_persists_many_small_batches_exactly_once,
             writer_flushes_after_max_delay,
             writer_retries_while_the_database_fails,
@@ -84,7 +85,7 @@ fn new_user(username: &str, role: Role) -> NewUser {
 }
 
 /// Migrations in each set (`migrations/sqlite`, `migrations/postgres`).
-const MIGRATIONS: i64 = 8;
+const MIGRATIONS: i64 = 9;
 
 pub(crate) async fn migrations_apply_from_empty_and_again(db: TestDb) {
     let files = |set: &str| {
@@ -807,21 +808,89 @@ pub(crate) async fn five_thousand_events_in_one_call(db: TestDb) {
 pub(crate) async fn engine_snapshot_saves_loads_and_overwrites(db: TestDb) {
     let s = &db.store;
     assert_eq!(s.load_engine_snapshot().await.unwrap(), None);
-    s.save_engine_snapshot(r#"{"agents":[]}"#, t(0))
+    s.save_engine_snapshot(r#"{"agents":[]}"#, 0, t(0))
         .await
         .unwrap();
     assert_eq!(
-        s.load_engine_snapshot().await.unwrap().as_deref(),
-        Some(r#"{"agents":[]}"#)
+        s.load_engine_snapshot().await.unwrap(),
+        Some(SavedSnapshot {
+            body: r#"{"agents":[]}"#.into(),
+            journal_seq: 0
+        })
     );
     let big = format!(r#"{{"agents":["{}"]}}"#, "x".repeat(1_000_000));
-    s.save_engine_snapshot(&big, t(1_000)).await.unwrap();
-    assert_eq!(s.load_engine_snapshot().await.unwrap(), Some(big));
+    s.save_engine_snapshot(&big, 7, t(1_000)).await.unwrap();
+    assert_eq!(
+        s.load_engine_snapshot().await.unwrap(),
+        Some(SavedSnapshot {
+            body: big,
+            journal_seq: 7
+        })
+    );
     assert_eq!(db.raw_i64("select count(*) from engine_snapshot").await, 1);
     assert_eq!(
         db.raw_i64("select saved_at from engine_snapshot").await,
         T0 + 1_000
     );
+}
+
+pub(crate) async fn journal_steps_are_stored_with_their_events_and_trimmed_by_a_snapshot(
+    db: TestDb,
+) {
+    let s = &db.store;
+    assert_eq!(s.journal_after(0).await.unwrap(), vec![]);
+    let step = |seq: u64, command: Option<Command>| JournalStep {
+        seq,
+        at: t(seq as i64 * 10),
+        command,
+    };
+    let steps = vec![
+        step(1, Some(Command::RemoveQueue { queue: q("sales") })),
+        step(2, None),
+        step(
+            3,
+            Some(Command::SetPresence {
+                agent: a("ann"),
+                presence: Presence::Available,
+            }),
+        ),
+    ];
+    let events = numbered_events(0..5);
+    s.append_journal(&steps, &events).await.unwrap();
+    // Written again (a retry after an unknown outcome): nothing doubles.
+    s.append_journal(&steps[1..], &events[2..]).await.unwrap();
+    assert_eq!(s.journal_after(0).await.unwrap(), steps);
+    assert_eq!(s.journal_after(2).await.unwrap(), steps[2..].to_vec());
+    assert_eq!(s.last_event_id().await.unwrap(), Some(EventId(4)));
+    let logged = s.events(&EventFilter::default()).await.unwrap();
+    assert_eq!(logged, events);
+
+    // A batch of many steps with no events, then one with many events and no steps.
+    let many: Vec<JournalStep> = (4..2_004).map(|n| step(n, None)).collect();
+    s.append_journal(&many, &[]).await.unwrap();
+    s.append_journal(&[], &numbered_events(5..3_000))
+        .await
+        .unwrap();
+    assert_eq!(s.journal_after(0).await.unwrap().len(), 2_003);
+    assert_eq!(s.last_event_id().await.unwrap(), Some(EventId(2_999)));
+
+    // A snapshot takes the journal's place up to its position.
+    s.save_engine_snapshot("{}", 1_000, t(5)).await.unwrap();
+    let rest = s.journal_after(0).await.unwrap();
+    assert_eq!(rest.first().map(|s| s.seq), Some(1_001));
+    assert_eq!(rest.len(), 1_003);
+    assert_eq!(
+        db.raw_i64("select count(*) from engine_journal").await,
+        1_003
+    );
+
+    // A step that cannot be stored is refused whole, with nothing written.
+    let e = s
+        .append_journal(&[step(u64::MAX, None)], &numbered_events(3_000..3_001))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Invalid(_)), "{e:?}");
+    assert_eq!(s.last_event_id().await.unwrap(), Some(EventId(2_999)));
 }
 
 /// Polls `lag` until it reaches zero, for at most `within`.
