@@ -15,6 +15,8 @@
 // A benchmark's report is its output.
 #![allow(clippy::print_stdout)]
 
+// The same center as the engine's routing benchmark.
+#[path = "../../engine/benches/common.rs"]
 mod common;
 
 use std::{

@@ -466,7 +466,7 @@ impl Inner {
         let outcome = match entry.field("k") {
             Some(b"c") => match entry.field("p").map(serde_json::from_slice::<Command>) {
                 Some(Ok(command)) => {
-                    let outcome = engine.apply(command, now);
+                    let outcome = engine.apply(command, now).map_err(DispatchError::from);
                     if let Ok(events) = &outcome {
                         self.publish(events);
                     }

@@ -13,8 +13,10 @@
 //!
 //! The simulation is pure and deterministic: it reads no clock, does no I/O (the caller reads
 //! the scenario file and prints the outcome) and draws every random number from a seeded
-//! generator, so the same scenario and seed give the same outcome. It knows nothing of HTTP,
-//! SQL, Redis or the server's configuration.
+//! generator, so the same scenario and seed give the same outcome. It drives
+//! `switchboard_engine::Engine` directly (no dispatcher backend, no async runtime), contains
+//! no routing policy of its own — every routing decision is the engine's — and knows nothing
+//! of HTTP, SQL, Redis or the server's configuration.
 
 mod outcome;
 mod rng;

@@ -6,11 +6,11 @@
 
 use std::{cmp::Reverse, collections::BinaryHeap, collections::HashMap};
 
-use switchboard_dispatch::{DispatchError, Engine};
 use switchboard_domain::{
     AgentId, AgentProfile, AgentStatus, Command, ContactId, Event, EventKind, NewContact, Presence,
     QueueId, ReasonCode, Timestamp,
 };
+use switchboard_engine::{Engine, EngineError};
 use switchboard_stats::Segments;
 use uuid::Uuid;
 
@@ -247,9 +247,9 @@ impl Sim<'_> {
         match self.engine.apply(command, self.ts()) {
             Ok(events) => self.observe(events),
             Err(
-                DispatchError::NotOffered { .. }
-                | DispatchError::UnknownContact(_)
-                | DispatchError::InvalidTransition { .. },
+                EngineError::NotOffered { .. }
+                | EngineError::UnknownContact(_)
+                | EngineError::InvalidTransition { .. },
             ) => self.stale += 1,
             Err(e) => return Err(SimError::Engine(e.to_string())),
         }

@@ -1,7 +1,7 @@
 //! In-process routing: decisions per second and per-decision latency with 1,000 agents, 50
 //! skills and 20 queues, and heap memory per 10,000 queued contacts and per 1,000 agents.
 //!
-//! `cargo bench -p switchboard-dispatch --bench routing`
+//! `cargo bench -p switchboard-engine --bench routing`
 
 // A benchmark's report is its output.
 #![allow(clippy::print_stdout)]
@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
-use switchboard_dispatch::Engine;
 use switchboard_domain::*;
+use switchboard_engine::Engine;
 
 /// Counts heap bytes (stats_alloc: a counting wrapper of the system allocator, so this file
 /// needs no `unsafe` of its own), for the memory figures.

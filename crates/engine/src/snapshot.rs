@@ -14,7 +14,7 @@ use switchboard_domain::{
 
 use super::state::{AgentSlot, CState, ContactSlot, Ix, QueueSlot, Skills, Timer, Work};
 use super::Engine;
-use crate::DispatchError;
+use crate::EngineError;
 
 /// Bumped when the layout changes; an instance refuses a snapshot of another version (and
 /// then replays the log instead).
@@ -104,9 +104,9 @@ impl Engine {
 
     /// Rebuilds an engine from a snapshot, checking that every internal reference is in
     /// range (a damaged snapshot is refused, never a panic later).
-    pub fn restore(s: EngineSnapshot) -> Result<Engine, DispatchError> {
+    pub fn restore(s: EngineSnapshot) -> Result<Engine, EngineError> {
         let bad =
-            |what: &str| DispatchError::Invalid(ValidationError::new("snapshot", what.to_owned()));
+            |what: &str| EngineError::Invalid(ValidationError::new("snapshot", what.to_owned()));
         if s.version != VERSION {
             return Err(bad("unsupported snapshot version"));
         }

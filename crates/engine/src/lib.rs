@@ -1,16 +1,30 @@
-//! The routing engine: the whole ACD as a deterministic state machine over plain data.
+//! Switchboard's routing engine: the whole ACD as a deterministic state machine over plain
+//! data.
 //!
-//! `apply(command, now)` and `fire_due(now)` are the only ways to change it; both return the
-//! events of the transition. It reads no clock and does no I/O, so the same sequence of
-//! commands and instants always yields the same events — the in-process backend wraps it in a
-//! mutex, the simulator drives it on a virtual clock, and the property tests check it
-//! against the invariants directly.
+//! [`Engine::apply`]`(command, now)` and [`Engine::fire_due`]`(now)` are the only ways to
+//! change it; both return the events of the transition, or an [`EngineError`] (a refusal:
+//! nothing changed). It reads no clock and does no I/O, so the same sequence of commands and
+//! instants always yields the same events — the dispatcher's backends wrap it (in a mutex, or
+//! replicated through a Redis log), the simulator drives it on a virtual clock, and the
+//! property tests check it against the invariants directly.
+//!
+//! Layout: `state.rs` the tables (agents and queues in vectors addressed by `u32` indices,
+//! ordered sets of waiting contacts, free agents and timers), `matching.rs` the policy
+//! (eligibility, strategies), this file the transitions, `queries.rs` the read views
+//! ([`QueuePosition`], [`QueueSnapshot`]), `snapshot.rs` the serialisable state
+//! ([`EngineSnapshot`]), `error.rs` the refusals.
 //!
 //! Matching happens on every change that can create a match (a contact arrives or returns,
 //! an agent frees up or becomes available, a skill-expansion step comes due, settings
 //! change) and nowhere else; after every call no waiting contact has an eligible agent with
 //! room for it.
+//!
+//! This crate knows nothing about where the state lives or how commands arrive: no async
+//! runtime, no Redis, no SQL, no HTTP, no clock (`now` is always a parameter) and no hash-map
+//! iteration in a decision. Its only dependencies are `switchboard-domain`, `serde` and
+//! `thiserror`.
 
+mod error;
 mod matching;
 mod queries;
 mod snapshot;
@@ -27,11 +41,10 @@ use switchboard_domain::{
     WaitExit, WithdrawReason, WrapUp,
 };
 
+pub use error::EngineError;
 pub use queries::{QueuePosition, QueueSnapshot};
 pub use snapshot::EngineSnapshot;
 use state::{AgentSlot, CState, ContactSlot, Ix, Phase, QueueSlot, Skills, Timer, WaitKey, Work};
-
-use crate::DispatchError;
 
 /// How far back accepted offers count towards a queue's throughput (estimated wait).
 const THROUGHPUT_WINDOW: Duration = Duration::from_secs(30 * 60);
@@ -77,7 +90,7 @@ impl Engine {
     }
 
     /// Applies one command at `now`. On error nothing changed and no event was emitted.
-    pub fn apply(&mut self, command: Command, now: Timestamp) -> Result<Vec<Event>, DispatchError> {
+    pub fn apply(&mut self, command: Command, now: Timestamp) -> Result<Vec<Event>, EngineError> {
         debug_assert!(self.out.is_empty());
         let result = match command {
             Command::UpsertQueue(config) => self.upsert_queue(config, now),
@@ -157,25 +170,25 @@ impl Engine {
         self.out.push(Event { id, at: now, kind });
     }
 
-    fn agent(&self, id: &AgentId) -> Result<Ix, DispatchError> {
+    fn agent(&self, id: &AgentId) -> Result<Ix, EngineError> {
         self.agent_ix
             .get(id)
             .copied()
-            .ok_or_else(|| DispatchError::UnknownAgent(id.clone()))
+            .ok_or_else(|| EngineError::UnknownAgent(id.clone()))
     }
 
-    fn queue(&self, id: &QueueId) -> Result<Ix, DispatchError> {
+    fn queue(&self, id: &QueueId) -> Result<Ix, EngineError> {
         self.queue_ix
             .get(id)
             .copied()
-            .ok_or_else(|| DispatchError::UnknownQueue(id.clone()))
+            .ok_or_else(|| EngineError::UnknownQueue(id.clone()))
     }
 
-    fn contact_state(&self, id: ContactId) -> Result<CState, DispatchError> {
+    fn contact_state(&self, id: ContactId) -> Result<CState, EngineError> {
         self.contacts
             .get(&id)
             .map(|c| c.state)
-            .ok_or(DispatchError::UnknownContact(id))
+            .ok_or(EngineError::UnknownContact(id))
     }
 
     fn qid(&self, q: Ix) -> QueueId {
@@ -186,8 +199,8 @@ impl Engine {
         self.agents[a as usize].profile.id.clone()
     }
 
-    fn invalid(&self, contact: ContactId, state: CState, command: &'static str) -> DispatchError {
-        DispatchError::InvalidTransition {
+    fn invalid(&self, contact: ContactId, state: CState, command: &'static str) -> EngineError {
+        EngineError::InvalidTransition {
             contact,
             state: state.name(),
             command,
@@ -248,7 +261,7 @@ impl Engine {
 
     // ----- configuration -----------------------------------------------------------------
 
-    fn upsert_queue(&mut self, config: QueueConfig, now: Timestamp) -> Result<(), DispatchError> {
+    fn upsert_queue(&mut self, config: QueueConfig, now: Timestamp) -> Result<(), EngineError> {
         config.validate()?;
         let required: Vec<_> = config
             .required_skills
@@ -334,7 +347,7 @@ impl Engine {
         !agent.removed && !queue.removed && queue.required.iter().all(|&(s, _)| agent.level(s) > 0)
     }
 
-    fn remove_queue(&mut self, id: &QueueId) -> Result<(), DispatchError> {
+    fn remove_queue(&mut self, id: &QueueId) -> Result<(), EngineError> {
         let q = self.queue(id)?;
         let busy = self.contacts.values().any(|c| c.queue == q)
             || self
@@ -342,7 +355,7 @@ impl Engine {
                 .iter()
                 .any(|a| a.work.iter().any(|w| w.queue == q));
         if busy {
-            return Err(DispatchError::InUse(format!("queue {id}")));
+            return Err(EngineError::InUse(format!("queue {id}")));
         }
         self.queue_ix.remove(id);
         let members = std::mem::take(&mut self.queues[q as usize].members);
@@ -354,11 +367,11 @@ impl Engine {
         Ok(())
     }
 
-    fn remove_agent(&mut self, id: &AgentId, now: Timestamp) -> Result<(), DispatchError> {
+    fn remove_agent(&mut self, id: &AgentId, now: Timestamp) -> Result<(), EngineError> {
         let a = self.agent(id)?;
         let agent = &self.agents[a as usize];
         if !agent.work.is_empty() || !agent.targeted.is_empty() {
-            return Err(DispatchError::InUse(format!("agent {id}")));
+            return Err(EngineError::InUse(format!("agent {id}")));
         }
         self.set_presence(id, Presence::Offline, now)?;
         self.agent_ix.remove(id);
@@ -378,7 +391,7 @@ impl Engine {
         Ok(())
     }
 
-    fn upsert_agent(&mut self, profile: AgentProfile, now: Timestamp) -> Result<(), DispatchError> {
+    fn upsert_agent(&mut self, profile: AgentProfile, now: Timestamp) -> Result<(), EngineError> {
         profile.validate()?;
         let mut levels = Vec::new();
         for (skill, level) in &profile.skills {
@@ -441,7 +454,7 @@ impl Engine {
         id: &AgentId,
         presence: Presence,
         now: Timestamp,
-    ) -> Result<(), DispatchError> {
+    ) -> Result<(), EngineError> {
         let a = self.agent(id)?;
         if self.agents[a as usize].presence == presence {
             return Ok(());
@@ -533,10 +546,10 @@ impl Engine {
 
     // ----- contact life ------------------------------------------------------------------
 
-    fn enqueue(&mut self, new: NewContact, now: Timestamp) -> Result<(), DispatchError> {
+    fn enqueue(&mut self, new: NewContact, now: Timestamp) -> Result<(), EngineError> {
         let q = self.queue(&new.queue)?;
         if self.contacts.contains_key(&new.id) {
-            return Err(DispatchError::DuplicateContact(new.id));
+            return Err(EngineError::DuplicateContact(new.id));
         }
         let mut seen = std::collections::BTreeSet::new();
         for (i, r) in new.skills.iter().enumerate() {
@@ -608,12 +621,12 @@ impl Engine {
         id: ContactId,
         agent: &AgentId,
         now: Timestamp,
-    ) -> Result<(), DispatchError> {
+    ) -> Result<(), EngineError> {
         let a = self.agent(agent)?;
         match self.contact_state(id)? {
             CState::Offered { agent: holder, .. } if holder == a => {}
             _ => {
-                return Err(DispatchError::NotOffered {
+                return Err(EngineError::NotOffered {
                     contact: id,
                     agent: agent.clone(),
                 })
@@ -661,7 +674,7 @@ impl Engine {
         id: ContactId,
         agent: &AgentId,
         now: Timestamp,
-    ) -> Result<(), DispatchError> {
+    ) -> Result<(), EngineError> {
         let a = self.agent(agent)?;
         let holder = match self.contact_state(id)? {
             CState::Offered { agent: holder, .. } if holder == a => {
@@ -672,11 +685,11 @@ impl Engine {
             other => return Err(self.invalid(id, other, "answer")),
         };
         if !self.agents[a as usize].presence.is_logged_in() {
-            return Err(DispatchError::AgentOffline(agent.clone()));
+            return Err(EngineError::AgentOffline(agent.clone()));
         }
         let channel = self.contacts[&id].channel;
         if !self.agents[a as usize].has_room_without_offers(channel) {
-            return Err(DispatchError::AgentBusy(agent.clone()));
+            return Err(EngineError::AgentBusy(agent.clone()));
         }
         // Their own ringing offers go back to the line (to others) when they are in the way.
         let returned = if self.agents[a as usize].has_room(channel) {
@@ -739,12 +752,12 @@ impl Engine {
         id: ContactId,
         agent: &AgentId,
         now: Timestamp,
-    ) -> Result<(), DispatchError> {
+    ) -> Result<(), EngineError> {
         let a = self.agent(agent)?;
         match self.contact_state(id)? {
             CState::Offered { agent: holder, .. } if holder == a => {}
             _ => {
-                return Err(DispatchError::NotOffered {
+                return Err(EngineError::NotOffered {
                     contact: id,
                     agent: agent.clone(),
                 })
@@ -832,7 +845,7 @@ impl Engine {
         }
     }
 
-    fn abandon(&mut self, id: ContactId, now: Timestamp) -> Result<(), DispatchError> {
+    fn abandon(&mut self, id: ContactId, now: Timestamp) -> Result<(), EngineError> {
         let state = self.contact_state(id)?;
         let c = &self.contacts[&id];
         let (q, entered) = (c.queue, c.entered_at);
@@ -879,7 +892,7 @@ impl Engine {
         Ok(())
     }
 
-    fn hold(&mut self, id: ContactId, hold: bool, now: Timestamp) -> Result<(), DispatchError> {
+    fn hold(&mut self, id: ContactId, hold: bool, now: Timestamp) -> Result<(), EngineError> {
         let state = self.contact_state(id)?;
         let (agent, next, phase) = match (state, hold) {
             (CState::Assigned { agent }, true) => (agent, CState::Held { agent }, Phase::Held),
@@ -905,7 +918,7 @@ impl Engine {
         Ok(())
     }
 
-    fn complete(&mut self, id: ContactId, now: Timestamp) -> Result<(), DispatchError> {
+    fn complete(&mut self, id: ContactId, now: Timestamp) -> Result<(), EngineError> {
         let agent = match self.contact_state(id)? {
             CState::Assigned { agent } | CState::Held { agent } => agent,
             other => return Err(self.invalid(id, other, "complete")),
@@ -943,10 +956,10 @@ impl Engine {
         agent: &AgentId,
         wrap_up: WrapUp,
         now: Timestamp,
-    ) -> Result<(), DispatchError> {
+    ) -> Result<(), EngineError> {
         let a = self.agent(agent)?;
         if !self.finish_wrap_up(a, id, None, wrap_up, now) {
-            return Err(DispatchError::NoWrapUp {
+            return Err(EngineError::NoWrapUp {
                 contact: id,
                 agent: agent.clone(),
             });
@@ -1014,7 +1027,7 @@ impl Engine {
         id: ContactId,
         to: TransferTarget,
         now: Timestamp,
-    ) -> Result<(), DispatchError> {
+    ) -> Result<(), EngineError> {
         let state = self.contact_state(id)?;
         match &to {
             TransferTarget::Queue(q) => {
@@ -1023,7 +1036,7 @@ impl Engine {
             TransferTarget::Agent(agent) => {
                 let a = self.agent(agent)?;
                 if !self.agents[a as usize].presence.is_logged_in() {
-                    return Err(DispatchError::AgentOffline(agent.clone()));
+                    return Err(EngineError::AgentOffline(agent.clone()));
                 }
             }
         }
@@ -1095,7 +1108,7 @@ impl Engine {
         number: String,
         due: Option<Timestamp>,
         now: Timestamp,
-    ) -> Result<(), DispatchError> {
+    ) -> Result<(), EngineError> {
         let state = self.contact_state(id)?;
         let c = &self.contacts[&id];
         if !matches!(state, CState::Queued { .. })
@@ -1130,7 +1143,7 @@ impl Engine {
         id: ContactId,
         urgency: switchboard_domain::Urgency,
         now: Timestamp,
-    ) -> Result<(), DispatchError> {
+    ) -> Result<(), EngineError> {
         self.contact_state(id)?;
         let c = self.contacts.get_mut(&id).expect("checked");
         c.urgency = urgency;

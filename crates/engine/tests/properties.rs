@@ -36,13 +36,13 @@ use proptest::{
     strategy::ValueTree,
     test_runner::{Config, TestRunner},
 };
-use switchboard_dispatch::{DispatchError, Engine, QueuePosition, QueueSnapshot};
 use switchboard_domain::{
     AgentId, AgentProfile, AgentStatus, Capacity, Channel, Command, ContactId, ContactState, Event,
     EventKind, ExitReason, ExpansionStep, MaxWait, NewContact, Presence, Priority, QueueConfig,
     QueueId, ReasonCode, RoutingStrategy, SkillLevel, SkillName, SkillRequirement, Tier, Timestamp,
     TransferTarget, Urgency, WaitExit, WrapUp,
 };
+use switchboard_engine::{Engine, EngineError, QueuePosition, QueueSnapshot};
 use uuid::Uuid;
 
 /// 2026-01-05 09:00:00 UTC.
@@ -1257,7 +1257,7 @@ enum Call {
 #[derive(Debug, PartialEq)]
 enum Outcome {
     Fired(Vec<Event>),
-    Applied(Result<Vec<Event>, DispatchError>),
+    Applied(Result<Vec<Event>, EngineError>),
 }
 
 /// Everything a refused command must leave as it was.
