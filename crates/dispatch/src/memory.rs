@@ -218,7 +218,7 @@ impl QueueBackend for MemoryBackend {
                     if !step.is_empty() {
                         journal.push(self.shared(), now, None, step);
                     }
-                    return Err(e);
+                    return Err(e.into());
                 }
             }
         };
