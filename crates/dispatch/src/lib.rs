@@ -13,6 +13,8 @@
 //!   agents can be found (in process: local counts; over Redis: shared, next to the log).
 //! - [`run_timers`] — the edge that reads a [`Clock`] and fires due timers, event-driven:
 //!   it sleeps until the next deadline and wakes on every event.
+//! - [`fresh_contact_id`] — contact ids for the edges that create contacts: the caller's
+//!   instant and the operating system's random bits, increasing within the process.
 //! - [`DispatchError`] — the engine's refusals ([`EngineError`]) plus the backend's own
 //!   failure.
 //!
@@ -24,6 +26,7 @@ mod any;
 mod backend;
 mod driver;
 mod error;
+mod ids;
 mod memory;
 mod presence;
 mod redis_log;
@@ -32,6 +35,7 @@ pub use any::AnyBackend;
 pub use backend::QueueBackend;
 pub use driver::{run_timers, Clock, SystemClock, TokioClock};
 pub use error::DispatchError;
+pub use ids::fresh_contact_id;
 pub use memory::{MemoryBackend, EVENT_CHANNEL_CAPACITY};
 pub use presence::{ConsoleRegistry, PresenceOptions};
 pub use redis_log::{RedisBackend, RedisOptions};
