@@ -8,7 +8,9 @@ use std::{
     time::Duration,
 };
 
-use switchboard_dispatch::{run_timers, Clock, QueueBackend, RedisBackend, SystemClock};
+use switchboard_dispatch::{
+    fresh_contact_id, run_timers, Clock, QueueBackend, RedisBackend, SystemClock,
+};
 use switchboard_domain::*;
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
@@ -141,7 +143,7 @@ async fn four_instances_race_without_double_or_lost_assignments() {
                 let mut calls = tokio::task::JoinSet::new();
                 for n in chunk {
                     let new = NewContact::new(
-                        ContactId::new(),
+                        fresh_contact_id(SystemClock.now()),
                         QueueId::parse(&format!("q{}", n % QUEUES)).unwrap(),
                         Channel::Voice,
                     );
@@ -256,7 +258,7 @@ async fn killed_instance_loses_nothing_its_offer_expires_and_is_reoffered() {
     queue.no_answer_delay = Duration::from_secs(60);
     let ann = AgentId::parse("ann").unwrap();
     let bob = AgentId::parse("bob").unwrap();
-    let call = ContactId::new();
+    let call = fresh_contact_id(SystemClock.now());
     let mut commands = vec![Command::UpsertQueue(queue)];
     for agent in [&ann, &bob] {
         commands.push(Command::UpsertAgent(AgentProfile::new(agent.clone())));
@@ -341,7 +343,7 @@ async fn a_lagging_clock_never_moves_the_log_back_in_time() {
         .execute(Command::UpsertQueue(queue), t.plus(Duration::from_secs(5)))
         .await
         .unwrap();
-    let call = ContactId::new();
+    let call = fresh_contact_id(SystemClock.now());
     let events = behind
         .execute(
             Command::Enqueue(NewContact::new(
@@ -416,7 +418,7 @@ async fn snapshots_bound_the_log_and_late_joiners_start_from_them() {
     }
     // 400 calls answered and completed: 1,200 entries, plus 3 left waiting or ringing.
     for i in 0..403 {
-        let call = ContactId::new();
+        let call = fresh_contact_id(SystemClock.now());
         let events = first
             .execute(
                 Command::Enqueue(NewContact::new(
@@ -479,7 +481,7 @@ async fn snapshots_bound_the_log_and_late_joiners_start_from_them() {
     }
     assert!(same, "the late joiner's replica differs from the original");
     // And it keeps working: the late joiner's command reaches the first instance.
-    let call = ContactId::new();
+    let call = fresh_contact_id(SystemClock.now());
     late.execute(
         Command::Enqueue(NewContact::new(
             call,

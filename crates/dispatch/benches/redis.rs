@@ -26,7 +26,7 @@ use std::{
 
 use common::*;
 use redis::AsyncCommands;
-use switchboard_dispatch::{QueueBackend, RedisBackend};
+use switchboard_dispatch::{fresh_contact_id, QueueBackend, RedisBackend};
 use switchboard_domain::*;
 use tokio::task::JoinSet;
 
@@ -71,12 +71,10 @@ async fn center(agents: usize) -> Arc<RedisBackend> {
 /// One reserved enqueue: its latency and the contact.
 async fn enqueue(b: Arc<RedisBackend>) -> (Duration, ContactId) {
     let t = Instant::now();
-    let new = NewContact::new(ContactId::new(), queue_id(0), Channel::Voice);
+    let now = Timestamp::from_millis(T0);
+    let new = NewContact::new(fresh_contact_id(now), queue_id(0), Channel::Voice);
     let id = new.id;
-    let events = b
-        .execute(Command::Enqueue(new), Timestamp::from_millis(T0))
-        .await
-        .unwrap();
+    let events = b.execute(Command::Enqueue(new), now).await.unwrap();
     assert!(
         events
             .iter()

@@ -15,6 +15,8 @@
 //!   agents can be found (in process: local counts; over Redis: shared, next to the log).
 //! - [`run_timers`] — the edge that reads a [`Clock`] and fires due timers, event-driven:
 //!   it sleeps until the next deadline and wakes on every event.
+//! - [`fresh_contact_id`] — contact ids for the edges that create contacts: the caller's
+//!   instant and the operating system's random bits, increasing within the process.
 //! - [`DispatchError`] — the engine's refusals ([`EngineError`]) plus the backend's own
 //!   failure.
 //!
@@ -26,6 +28,7 @@ mod any;
 mod backend;
 mod driver;
 mod error;
+mod ids;
 pub mod journal;
 mod memory;
 mod presence;
@@ -35,6 +38,7 @@ pub use any::AnyBackend;
 pub use backend::QueueBackend;
 pub use driver::{run_timers, Clock, SystemClock, TokioClock};
 pub use error::DispatchError;
+pub use ids::fresh_contact_id;
 pub use journal::{JournalEntry, JournalFeed};
 pub use memory::{MemoryBackend, EVENT_CHANNEL_CAPACITY};
 pub use presence::{ConsoleRegistry, PresenceOptions};

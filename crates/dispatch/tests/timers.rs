@@ -39,7 +39,7 @@ async fn deadlines_fire_on_time_and_new_ones_are_picked_up() {
         .unwrap();
     // The deadline appears only now, after the loop went to sleep: the offer event wakes it.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let call = ContactId::new();
+    let call = ContactId::from_parts(start, [1; 10]);
     let offered_at = start.plus(Duration::from_secs(5));
     backend
         .execute(

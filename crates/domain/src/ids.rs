@@ -4,9 +4,9 @@
 use std::{fmt, str::FromStr, sync::Arc};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use uuid::Uuid;
+use uuid::{Builder, Uuid};
 
-use crate::ValidationError;
+use crate::{Timestamp, ValidationError};
 
 /// Longest accepted name, in bytes.
 pub const MAX_NAME_LEN: usize = 64;
@@ -124,14 +124,24 @@ impl ReasonCode {
 /// A contact (call, chat, e-mail, ticket, callback). Chosen by whoever creates the contact, so
 /// that creating it twice (a retried hook) is recognisable and many instances need no shared
 /// counter.
+///
+/// Usually a UUID v7 (time-ordered) built by [`ContactId::from_parts`] from an instant and
+/// random bits the creator supplies: the domain reads no clock and draws no random number.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ContactId(Uuid);
 
 impl ContactId {
-    /// A fresh, time-ordered id.
-    pub fn new() -> Self {
-        Self(Uuid::now_v7())
+    /// The UUID v7 of a contact created at `at` with the creator's `random` bits.
+    ///
+    /// The first 48 bits are `at` in milliseconds since the epoch (clamped to what they hold:
+    /// 1970 to the year 10889), so ids order by creation time first. Of `random`, 74 bits are
+    /// kept, in order: the version takes the high four bits of `random[0]` and the variant the
+    /// high two of `random[2]`. Equal parts give equal ids.
+    pub fn from_parts(at: Timestamp, random: [u8; 10]) -> Self {
+        const MAX_MILLIS: i64 = (1 << 48) - 1;
+        let millis = at.as_millis().clamp(0, MAX_MILLIS).unsigned_abs();
+        Self(Builder::from_unix_timestamp_millis(millis, &random).into_uuid())
     }
 
     pub fn from_uuid(id: Uuid) -> Self {
@@ -140,12 +150,6 @@ impl ContactId {
 
     pub fn as_uuid(&self) -> Uuid {
         self.0
-    }
-}
-
-impl Default for ContactId {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -204,9 +208,42 @@ mod tests {
 
     #[test]
     fn contact_ids_round_trip_as_strings() {
-        let id = ContactId::new();
+        let id = ContactId::from_parts(Timestamp::from_millis(1_767_603_600_000), [7; 10]);
         let back: ContactId = id.to_string().parse().unwrap();
         assert_eq!(id, back);
         assert!("not-a-uuid".parse::<ContactId>().is_err());
+    }
+
+    #[test]
+    fn contact_ids_are_uuid_v7_of_their_parts() {
+        let at = Timestamp::from_millis(1_767_603_600_123);
+        let id = ContactId::from_parts(at, [0xff; 10]).as_uuid();
+        assert_eq!(id.get_version_num(), 7);
+        assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
+        let mut millis = [0; 8];
+        millis[2..].copy_from_slice(&id.as_bytes()[..6]);
+        assert_eq!(i64::from_be_bytes(millis), at.as_millis());
+        // Everything but the version and variant bits comes from `random`.
+        assert_eq!(
+            &id.as_bytes()[6..],
+            &[0x7f, 0xff, 0xbf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
+        );
+        // Out-of-range instants are clamped, not wrapped.
+        let before_epoch = ContactId::from_parts(Timestamp::from_millis(-5), [0; 10]);
+        assert_eq!(&before_epoch.as_uuid().as_bytes()[..6], &[0; 6]);
+        let far = ContactId::from_parts(Timestamp::from_millis(i64::MAX), [0; 10]);
+        assert_eq!(&far.as_uuid().as_bytes()[..6], &[0xff; 6]);
+    }
+
+    #[test]
+    fn contact_ids_order_by_time_then_random_bits() {
+        let t = Timestamp::from_millis;
+        let ids = [
+            ContactId::from_parts(t(1_000), [0xff; 10]),
+            ContactId::from_parts(t(1_001), [0; 10]),
+            ContactId::from_parts(t(1_001), [0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+            ContactId::from_parts(t(1_001), [0, 1, 0, 0, 0, 0, 0, 0, 0, 0]),
+        ];
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
     }
 }

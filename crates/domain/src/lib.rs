@@ -5,8 +5,9 @@
 //! settings (routing strategy, timeouts, skill expansion, overflow), the [`Command`]s a
 //! dispatcher accepts and the [`Event`]s it emits, and [`Timestamp`], the only notion of time.
 //!
-//! This crate does no I/O and reads no clock: it knows nothing about Redis, SQL, HTTP or
-//! tokio. Everything here is `serde`-serialisable so that the same values travel through the
+//! This crate does no I/O, reads no clock and draws no random number (a [`ContactId`] is built
+//! from an instant and random bits its creator passes in): it knows nothing about Redis, SQL,
+//! HTTP or tokio. Everything here is `serde`-serialisable so that the same values travel through the
 //! Redis backend, the event log and the wire.
 
 mod agent;

@@ -3,7 +3,10 @@
 
 #![allow(dead_code)]
 
-use std::time::Duration;
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
 
 use switchboard_domain::*;
 
@@ -96,13 +99,17 @@ pub(crate) fn agents(n: usize, rng: &mut Rng) -> Vec<AgentProfile> {
         .collect()
 }
 
+/// A new contact id: increasing, as the edges mint them, from a counter.
+pub(crate) fn contact_id() -> ContactId {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let mut bits = [0; 10];
+    bits[2..].copy_from_slice(&NEXT.fetch_add(1, Ordering::Relaxed).to_be_bytes());
+    ContactId::from_parts(Timestamp::from_millis(T0), bits)
+}
+
 /// A voice contact for a random queue; one in four asks for an extra skill.
 pub(crate) fn contact(rng: &mut Rng) -> NewContact {
-    let mut c = NewContact::new(
-        ContactId::new(),
-        queue_id(rng.below(QUEUES)),
-        Channel::Voice,
-    );
+    let mut c = NewContact::new(contact_id(), queue_id(rng.below(QUEUES)), Channel::Voice);
     c.tier = [Tier::Standard, Tier::Silver, Tier::Gold, Tier::Platinum][rng.below(4)];
     c.urgency = Urgency::new(rng.below(3) as u8).unwrap();
     if rng.below(4) == 0 {

@@ -22,7 +22,8 @@
 //! This crate knows nothing about where the state lives or how commands arrive: no async
 //! runtime, no Redis, no SQL, no HTTP, no clock (`now` is always a parameter) and no hash-map
 //! iteration in a decision. Its only dependencies are `switchboard-domain`, `serde` and
-//! `thiserror`.
+//! `thiserror`; `tests/architecture.rs` fails if tokio, redis, sqlx or axum reach it (or the
+//! domain, the stats or the simulator), even transitively.
 
 mod error;
 mod matching;

@@ -259,7 +259,7 @@ async fn handle(state: &AppState, integration: &str, event: CallEvent) -> Result
             }
             attributes.insert("call_id".into(), call_id.clone());
             let new = NewContact {
-                id: ContactId::new(),
+                id: switchboard_dispatch::fresh_contact_id(state.clock.now()),
                 queue,
                 channel: Channel::Voice,
                 skills,
@@ -604,7 +604,7 @@ pub async fn cti(
             }
             attributes.insert("call_id".into(), call_id.to_owned());
             let new = NewContact {
-                id: ContactId::new(),
+                id: switchboard_dispatch::fresh_contact_id(state.clock.now()),
                 queue,
                 channel: Channel::Voice,
                 skills: Vec::new(),
@@ -676,7 +676,7 @@ pub async fn create_contact(
     }
     let now = state.clock.now();
     let new = NewContact {
-        id: ContactId::new(),
+        id: switchboard_dispatch::fresh_contact_id(now),
         queue: req.queue,
         channel: req.channel,
         skills: req.skills,

@@ -1128,7 +1128,11 @@ async fn reports_from_the_event_log_as_json_and_csv() {
     queue.wrap_up = Duration::from_secs(10);
     run(Command::UpsertQueue(queue), t(0));
     run(Command::UpsertAgent(AgentProfile::new(ann.clone())), t(0));
-    let (c1, c2, c3) = (ContactId::new(), ContactId::new(), ContactId::new());
+    let (c1, c2, c3) = (
+        switchboard_dispatch::fresh_contact_id(t(0)),
+        switchboard_dispatch::fresh_contact_id(t(0)),
+        switchboard_dispatch::fresh_contact_id(t(0)),
+    );
     run(
         Command::Enqueue(NewContact::new(c1, q.clone(), Channel::Voice)),
         t(0),
@@ -1656,7 +1660,10 @@ async fn reports_show_agent_time_and_callback_promises() {
     run(presence(Presence::Available), t(0));
     // Logged in twice: counted once.
     run(presence(Presence::Available), t(5));
-    let (c1, c2) = (ContactId::new(), ContactId::new());
+    let (c1, c2) = (
+        switchboard_dispatch::fresh_contact_id(t(0)),
+        switchboard_dispatch::fresh_contact_id(t(0)),
+    );
     run(
         Command::Enqueue(NewContact::new(c1, q.clone(), Channel::Voice)),
         t(10),

@@ -494,14 +494,13 @@ async fn a_supervisor_sees_the_floor_change_and_steers_it() {
 #[tokio::test]
 async fn an_instance_started_mid_day_counts_the_whole_day() {
     use switchboard_domain::{
-        AgentId, Channel, ContactId, Event, EventId, EventKind, Priority, QueueId, Tier, Timestamp,
-        WrapUp,
+        AgentId, Channel, Event, EventId, EventKind, Priority, QueueId, Tier, Timestamp, WrapUp,
     };
     let now = switchboard_dispatch::Clock::now(&SystemClock);
     let day_start = now.as_millis().div_euclid(86_400_000) * 86_400_000;
     let at = |ms_ago: i64| Timestamp::from_millis((now.as_millis() - ms_ago).max(day_start));
     let (contact, queue, ann) = (
-        ContactId::new(),
+        switchboard_dispatch::fresh_contact_id(now),
         QueueId::parse("sales").unwrap(),
         AgentId::parse("ann").unwrap(),
     );

@@ -51,13 +51,15 @@ struct Row {
 fn workload(n: usize) -> (Vec<Event>, Vec<Row>) {
     let mut events = Vec::with_capacity(n);
     let mut rows = Vec::with_capacity(n);
-    let mut contact = ContactId::new();
+    let mut contact = ContactId::from_parts(Timestamp::from_millis(T0), [0; 10]);
     for i in 0..n {
         let step = i % 5;
-        if step == 0 {
-            contact = ContactId::new();
-        }
         let c = i / 5;
+        if step == 0 {
+            let mut bits = [0; 10];
+            bits[2..].copy_from_slice(&(c as u64).to_be_bytes());
+            contact = ContactId::from_parts(Timestamp::from_millis(T0 + i as i64 * 3), bits);
+        }
         let queue = QueueId::parse(&format!("queue-{}", c % 20)).unwrap();
         let agent = AgentId::parse(&format!("agent-{}", c % 1_000)).unwrap();
         let at = Timestamp::from_millis(T0 + i as i64 * 3);

@@ -367,7 +367,7 @@ mod tests {
 
     #[test]
     fn events_are_filed_under_their_agent_and_queue() {
-        let c = ContactId::new();
+        let c = ContactId::from_parts(Timestamp::from_millis(0), [1; 10]);
         let check = |kind: EventKind, agent: Option<&str>, queue: Option<&str>| {
             let (got_agent, got_queue) = agent_and_queue(&kind);
             assert_eq!(got_agent.map(AgentId::as_str), agent, "{kind:?}");

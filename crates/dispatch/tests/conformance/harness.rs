@@ -1,6 +1,9 @@
 //! A contact center on a virtual clock around any backend, with shorthand for scenarios.
 
-use std::time::Duration;
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
 
 use switchboard_dispatch::{DispatchError, QueueBackend};
 use switchboard_domain::*;
@@ -23,6 +26,15 @@ pub(crate) fn level(l: u8) -> SkillLevel {
 }
 pub(crate) fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
+}
+
+/// A new contact id, increasing like the ids the edges mint, but from a counter: the same
+/// ids every run (the `random` strategy hashes them).
+pub(crate) fn new_contact_id() -> ContactId {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let mut bits = [0; 10];
+    bits[2..].copy_from_slice(&NEXT.fetch_add(1, Ordering::Relaxed).to_be_bytes());
+    ContactId::from_parts(Timestamp::from_millis(T0), bits)
 }
 
 /// A queue with quiet defaults for tests: no wrap-up, no delays.
@@ -130,7 +142,7 @@ impl<B: QueueBackend> Center<B> {
     }
 
     pub(crate) async fn call(&mut self, queue: &str) -> ContactId {
-        self.contact(NewContact::new(ContactId::new(), q(queue), Channel::Voice))
+        self.contact(NewContact::new(new_contact_id(), q(queue), Channel::Voice))
             .await
     }
 

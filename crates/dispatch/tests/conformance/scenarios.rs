@@ -324,12 +324,12 @@ pub(crate) async fn regression_head_of_line_contact_does_not_block_others<B: cra
         c.accept(id, &agent).await;
     }
     // A French speaker waits first, then an English one.
-    let mut fr = NewContact::new(ContactId::new(), q("support"), Channel::Voice);
+    let mut fr = NewContact::new(new_contact_id(), q("support"), Channel::Voice);
     fr.skills
         .push(SkillRequirement::new(skill("lang-fr"), level(1)));
     let fr = c.contact(fr).await;
     c.advance(secs(1)).await;
-    let mut en = NewContact::new(ContactId::new(), q("support"), Channel::Voice);
+    let mut en = NewContact::new(new_contact_id(), q("support"), Channel::Voice);
     en.skills
         .push(SkillRequirement::new(skill("lang-en"), level(1)));
     let en = c.contact(en).await;
@@ -348,7 +348,7 @@ pub(crate) async fn priority_then_fifo_with_aging<B: crate::Fresh>(b: B) {
     cfg.priority_aging_per_min = 10;
     c.add_queue(cfg).await;
     let mk = |tier| {
-        let mut n = NewContact::new(ContactId::new(), q("sales"), Channel::Voice);
+        let mut n = NewContact::new(new_contact_id(), q("sales"), Channel::Voice);
         n.tier = tier;
         n
     };
@@ -627,7 +627,7 @@ pub(crate) async fn chat_capacity_and_voice_exclusivity<B: crate::Fresh>(b: B) {
     };
     c.run(Command::UpsertAgent(p)).await;
     c.login("ann").await;
-    let chat = |queue| NewContact::new(ContactId::new(), q(queue), Channel::Chat);
+    let chat = |queue| NewContact::new(new_contact_id(), q(queue), Channel::Chat);
     let c1 = c.contact(chat("chat")).await;
     let c2 = c.contact(chat("chat")).await;
     let c3 = c.contact(chat("chat")).await;
@@ -698,7 +698,7 @@ pub(crate) async fn position_and_estimated_wait<B: crate::Fresh>(b: B) {
     assert_eq!(snap.longest_wait, secs(240));
     assert!(c
         .backend
-        .position(ContactId::new(), c.now)
+        .position(new_contact_id(), c.now)
         .await
         .unwrap()
         .is_none());
@@ -744,10 +744,10 @@ pub(crate) async fn bad_commands_are_refused_and_change_nothing<B: crate::Fresh>
     c.add_agent("ann", &[]).await;
     let call = c.call("sales").await;
     let before = c.log.len();
-    let ghost = ContactId::new();
+    let ghost = new_contact_id();
     let cases: Vec<(Command, &str)> = vec![
         (
-            Command::Enqueue(NewContact::new(ContactId::new(), q("nope"), Channel::Voice)),
+            Command::Enqueue(NewContact::new(new_contact_id(), q("nope"), Channel::Voice)),
             "unknown_queue",
         ),
         (
@@ -802,7 +802,7 @@ pub(crate) async fn bad_commands_are_refused_and_change_nothing<B: crate::Fresh>
         ),
         (
             {
-                let mut n = NewContact::new(ContactId::new(), q("sales"), Channel::Voice);
+                let mut n = NewContact::new(new_contact_id(), q("sales"), Channel::Voice);
                 n.skills = vec![
                     SkillRequirement::new(skill("x"), level(1)),
                     SkillRequirement::new(skill("x"), level(2)),
@@ -837,7 +837,7 @@ pub(crate) async fn queues_and_agents_can_be_removed_when_idle<B: crate::Fresh>(
     c.run(Command::RemoveQueue { queue: q("old") }).await;
     let gone = c
         .try_run(Command::Enqueue(NewContact::new(
-            ContactId::new(),
+            new_contact_id(),
             q("old"),
             Channel::Voice,
         )))
@@ -893,7 +893,7 @@ pub(crate) async fn regression_agent_freed_by_a_timeout_takes_the_best_contact<B
     let lesser = c.call("tech").await;
     let missed = c.call("general").await;
     assert_eq!(c.offered_to(missed).await.as_deref(), Some("ann"));
-    let mut urgent = NewContact::new(ContactId::new(), q("general"), Channel::Voice);
+    let mut urgent = NewContact::new(new_contact_id(), q("general"), Channel::Voice);
     urgent.urgency = Urgency::new(9).unwrap();
     let urgent = c.contact(urgent).await;
     // t = 20 s: Ann's offer times out and the tech call's expansion step comes due.
@@ -964,7 +964,7 @@ pub(crate) async fn pbx_routed_answer_assigns_without_an_offer<B: crate::Fresh>(
         Err(DispatchError::InvalidTransition { .. })
     ));
     assert!(matches!(
-        c.try_run(answer(ContactId::new(), "ann")).await,
+        c.try_run(answer(new_contact_id(), "ann")).await,
         Err(DispatchError::UnknownContact(_))
     ));
     assert_eq!(c.log.len(), before);
@@ -1043,7 +1043,7 @@ pub(crate) async fn regression_pbx_answer_leaves_no_free_chat_slot_idle<B: crate
     };
     c.run(Command::UpsertAgent(p)).await;
     c.login("ann").await;
-    let chat = || NewContact::new(ContactId::new(), q("chat"), Channel::Chat);
+    let chat = || NewContact::new(new_contact_id(), q("chat"), Channel::Chat);
     let (x, y, z) = (
         c.contact(chat()).await,
         c.contact(chat()).await,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use switchboard_domain::{AgentId, Presence, Timestamp};
 
 use super::{
-    report::TimeRange,
+    measure::TimeRange,
     segments::{HandledSegment, PresenceSpan, Segments},
 };
 

@@ -1,9 +1,9 @@
 //! Callback promises kept on time, and the omission rate.
 
-use serde::Serialize;
-use switchboard_domain::Timestamp;
+use serde::{Deserialize, Serialize};
+use switchboard_domain::{AgentId, Timestamp};
 
-use super::{facts::Promise, report::Ratio};
+use super::{measure::Ratio, segments::CallbackPromise};
 
 /// The callback promises made in a range (by when the callback was requested).
 ///
@@ -51,5 +51,27 @@ impl Callbacks {
     pub(super) fn finish(&mut self) {
         let missed = self.kept_late + self.broken;
         self.omission_rate = Ratio::new(missed, missed + self.kept_on_time);
+    }
+}
+
+/// A callback promise, as much as its figures need.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Promise {
+    pub requested_at: Timestamp,
+    pub due: Option<Timestamp>,
+    pub answered_at: Option<Timestamp>,
+    pub answered_by: Option<AgentId>,
+    pub dropped_at: Option<Timestamp>,
+}
+
+impl From<&CallbackPromise> for Promise {
+    fn from(p: &CallbackPromise) -> Self {
+        Self {
+            requested_at: p.requested_at,
+            due: p.due,
+            answered_at: p.answered_at,
+            answered_by: p.answered_by.clone(),
+            dropped_at: p.dropped_at,
+        }
     }
 }

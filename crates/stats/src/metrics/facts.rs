@@ -17,11 +17,10 @@ use switchboard_domain::{AgentId, Channel, ExitReason, Timestamp};
 
 use super::{
     agent_time::{AgentTime, AgentTimeReport},
-    report::{
-        empty_report, mean, nearest_rank, AgentOffers, HandleTime, Query, Ratio, Report,
-        ServiceLevelFormula, TimeRange, TrueFcr,
-    },
-    segments::{ms, CallbackPromise, HandledSegment, OfferOutcome, QueueOutcome, QueuedSegment},
+    callbacks::Promise,
+    figures::{empty_report, AgentOffers, HandleTime, Query, Report, ServiceLevelFormula, TrueFcr},
+    measure::{mean, nearest_rank, Ratio, TimeRange},
+    segments::{ms, HandledSegment, OfferOutcome, QueueOutcome, QueuedSegment},
     survey::{csat_of_counts, nps_of_counts, MetricsError, SurveyScale},
 };
 
@@ -123,28 +122,6 @@ pub struct Handled {
     pub resolved: u64,
     /// Not completed yet (only for contacts not settled).
     pub open: u64,
-}
-
-/// A callback promise, as much as its figures need.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Promise {
-    pub requested_at: Timestamp,
-    pub due: Option<Timestamp>,
-    pub answered_at: Option<Timestamp>,
-    pub answered_by: Option<AgentId>,
-    pub dropped_at: Option<Timestamp>,
-}
-
-impl From<&CallbackPromise> for Promise {
-    fn from(p: &CallbackPromise) -> Self {
-        Self {
-            requested_at: p.requested_at,
-            due: p.due,
-            answered_at: p.answered_at,
-            answered_by: p.answered_by.clone(),
-            dropped_at: p.dropped_at,
-        }
-    }
 }
 
 /// True FCR counts of one agent's visits (see [`TrueFcr`]).

@@ -9,7 +9,8 @@ use switchboard_domain::{
 use crate::{erlang_c_staffing, ErlangCInput, ErlangCStaffing, StaffingError};
 
 use super::{
-    report::{mean, MetricsConfig, Ratio, ServiceLevel, ServiceLevelFormula, TimeRange},
+    figures::{MetricsConfig, ServiceLevel, ServiceLevelFormula},
+    measure::{mean, Ratio, TimeRange},
     segments::ms,
 };
 

@@ -2,7 +2,7 @@
 
 use switchboard_domain::{AgentId, Event, EventKind, Timestamp};
 
-use super::{report::TimeRange, segments::ms};
+use super::{measure::TimeRange, segments::ms};
 
 /// One agent's staffed and handling time in the current period (a day), kept up to date by
 /// [`LiveAgentTime::apply`] in `O(1)` per event with the definitions of

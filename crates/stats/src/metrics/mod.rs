@@ -25,8 +25,10 @@
 mod agent_time;
 mod callbacks;
 mod facts;
+mod figures;
 mod live;
 mod live_agent;
+mod measure;
 mod report;
 pub mod rollup;
 mod segments;
@@ -36,14 +38,18 @@ mod survey;
 mod tests;
 
 pub use agent_time::{AgentTime, AgentTimeReport};
-pub use callbacks::Callbacks;
-pub use facts::{channel_key, finish, BucketFacts, Facts, Fcr, Handled, Promise, Ratings};
+pub use callbacks::{Callbacks, Promise};
+pub use facts::{channel_key, finish, BucketFacts, Facts, Fcr, Handled, Ratings};
+pub use figures::{
+    AgentOffers, Filter, HandleTime, MetricsConfig, Query, Report, ServiceLevel,
+    ServiceLevelFormula, TrueFcr,
+};
 pub use live::{AgentsNeeded, LiveQueueStats};
 pub use live_agent::LiveAgentTime;
+pub use measure::{Ratio, TimeRange};
 pub use report::{
-    buckets, visit_flags, AgentOffers, FactOptions, Filter, HandleTime, IntervalLength, Intervals,
-    MetricsConfig, Query, Ratio, Report, ReportInputs, ServiceLevel, ServiceLevelFormula,
-    TimeRange, TrueFcr, Visit, VisitFlags, MAX_INTERVALS,
+    buckets, visit_flags, FactOptions, IntervalLength, Intervals, ReportInputs, Visit, VisitFlags,
+    MAX_INTERVALS,
 };
 pub use segments::{
     CallbackPromise, Entry, HandledSegment, Offer, OfferOutcome, PresenceSpan, QueueOutcome,

@@ -52,7 +52,9 @@ use switchboard_domain::{
 use super::{
     agent_time::{agent_time, AgentTime},
     facts::{finish, BucketFacts, Facts, Fcr},
-    report::{Filter, Query, Report, TimeRange, Visit, VisitFlags},
+    figures::{Filter, Query, Report},
+    measure::TimeRange,
+    report::{Visit, VisitFlags},
     segments::{ms, Segments},
     survey::{MetricsError, SurveyScale},
 };

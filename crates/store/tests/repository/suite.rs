@@ -1012,7 +1012,7 @@ pub(crate) async fn writer_retries_while_the_database_fails(db: TestDb) {
 pub(crate) async fn calls_are_claimed_once_and_remember_their_end(db: TestDb) {
     let s = &db.store;
     assert_eq!(s.call("pbx", "1545241916.41").await.unwrap(), None);
-    let (first, second) = (ContactId::new(), ContactId::new());
+    let (first, second) = (contact(1), contact(2));
     let claimed = s
         .claim_call("pbx", "1545241916.41", first, t(0))
         .await
@@ -1046,7 +1046,7 @@ pub(crate) async fn calls_are_claimed_once_and_remember_their_end(db: TestDb) {
     // claims nothing.
     s.end_call("pbx", "early", t(0)).await.unwrap();
     let late = s
-        .claim_call("pbx", "early", ContactId::new(), t(1))
+        .claim_call("pbx", "early", contact(3), t(1))
         .await
         .unwrap();
     assert_eq!((late.contact_id, late.ended_at), (None, Some(t(0))));
@@ -1070,7 +1070,7 @@ pub(crate) async fn hook_answers_are_kept_once(db: TestDb) {
 
 pub(crate) async fn customers_and_survey_answers_are_kept_for_reports(db: TestDb) {
     let s = &db.store;
-    let (a, b) = (ContactId::new(), ContactId::new());
+    let (a, b) = (contact(1), contact(2));
     s.set_contact_customer(a, "CRM-1", t(0)).await.unwrap();
     s.set_contact_customer(a, "CRM-2", t(1)).await.unwrap();
     s.set_contact_customer(b, "CRM-1", t(10_000)).await.unwrap();
@@ -1174,13 +1174,13 @@ pub(crate) async fn webhooks_are_queued_once_claimed_once_and_kept_with_their_ou
     assert_eq!(all[0].delivered_at, Some(t(3).as_millis()));
     assert!(s.webhooks("other", None, 10).await.unwrap().is_empty());
     // Finding the PBX call of a contact.
-    let contact = ContactId::new();
+    let contact = self::contact(1);
     s.claim_call("pbx", "c-9", contact, t(0)).await.unwrap();
     assert_eq!(
         s.call_of_contact(contact).await.unwrap(),
         Some(("pbx".to_owned(), "c-9".to_owned()))
     );
-    assert_eq!(s.call_of_contact(ContactId::new()).await.unwrap(), None);
+    assert_eq!(s.call_of_contact(self::contact(2)).await.unwrap(), None);
 }
 
 /// The report spans: 15 minutes, an hour.
