@@ -624,20 +624,11 @@ impl Hook {
 
     /// Posts it to `/api/v1/hooks/{integration}`.
     pub(crate) async fn post(&self, addr: SocketAddr, integration: &str) -> (u16, Value) {
-        let ts = self.timestamp.to_string();
-        let headers = [
-            ("x-switchboard-timestamp", ts.as_str()),
-            ("x-switchboard-signature", self.signature.as_str()),
-        ];
-        http_with(
-            addr,
-            "POST",
-            &format!("/api/v1/hooks/{integration}"),
-            None,
-            Some(self.body.clone()),
-            &headers,
-        )
-        .await
+        match tokio::time::timeout(PATIENCE, self.try_post(addr, integration)).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(())) => panic!("hook to {integration} on {addr}: the connection failed"),
+            Err(_) => panic!("hook to {integration} on {addr}: no answer in time"),
+        }
     }
 }
 
