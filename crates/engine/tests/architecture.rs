@@ -73,6 +73,18 @@ const RULES: &[Rule] = &[
         ],
         why: "the store knows nothing about HTTP or routing policy",
     },
+    Rule {
+        krate: "switchboard-app",
+        forbidden: &[
+            "axum",
+            "tower",
+            "tower-http",
+            "hyper",
+            "tokio-tungstenite",
+            "switchboard-gateway",
+        ],
+        why: "the application layer takes and returns plain types: no HTTP, no sockets",
+    },
 ];
 
 #[test]

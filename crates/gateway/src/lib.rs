@@ -6,9 +6,9 @@
 //! generates the OpenAPI document; [`auth`] signs people in; [`documents`] and [`users`]
 //! administer; [`live`] reads the dispatcher and the event log; [`hooks`] takes the PBX's
 //! call events and [`pbx`] sends it signed webhooks (which extension to ring); [`ops`] serves
-//! the operator's probes; [`reports`] answers historical reports, from the interval
-//! aggregates that [`rollup`] keeps (or from the raw event log); [`error`] turns every
-//! failure into `{code, message, details}`.
+//! the operator's probes; [`reports`] renders historical reports that the application layer
+//! (`switchboard_app::reports`) answers; [`error`] turns every failure into
+//! `{code, message, details}`.
 //!
 //! The gateway knows the wire formats and nothing of configuration files, process wiring or
 //! SQL: it talks to the dispatcher through `QueueBackend` and to the database through
@@ -25,7 +25,6 @@ pub mod ops;
 pub mod pbx;
 pub mod presence;
 pub mod reports;
-pub mod rollup;
 pub mod routes;
 pub mod staffing;
 pub mod state;

@@ -1,14 +1,6 @@
-//! Historical reports from the event log: the figures of `switchboard_stats` for a queue,
-//! agent or channel over a time range, whole or per interval, as JSON or CSV.
-//!
-//! A report whose range and intervals fall on 15-minute boundaries (UTC, or any offset that
-//! is a whole number of quarter hours) is answered from the interval aggregates
-//! ([`crate::rollup`]): the stored cells (the coarsest of quarter hour, hour and UTC day that
-//! the bounds allow) plus the contacts still open and the
-//! events since the last rollup step. It is the same report the raw event log gives, read
-//! from a few thousand cells instead of millions of events, so a year may be asked for.
-//! Other ranges fold the raw event log of the range (plus a day on each side, so contacts
-//! that entered in the range are followed to their end), capped at 93 days.
+//! `GET /api/v1/reports`: historical reports as JSON or CSV. The query string is parsed into
+//! a [`switchboard_app::reports::ReportRequest`]; the application answers it (from the
+//! interval aggregates or the raw event log, see there) and this module renders it.
 
 use std::{fmt::Write, time::Duration};
 
@@ -19,24 +11,14 @@ use axum::{
     Json,
 };
 use serde::Deserialize;
-use switchboard_domain::{AgentId, Channel, EventId, QueueId, Timestamp};
+use switchboard_app::reports::{self, ReportError, ReportRequest, ReportSource};
+use switchboard_domain::{AgentId, Channel, QueueId, Timestamp};
 use switchboard_stats::{
-    buckets, rollup::on_cell_boundary, Filter, IntervalLength, Intervals, MetricsConfig,
-    Query as ReportQuery, Report, ReportInputs, Segments, ServiceLevelFormula, SurveyAnswer,
-    TimeRange,
+    Filter, IntervalLength, Intervals, MetricsConfig, Query as ReportQuery, Report,
+    ServiceLevelFormula,
 };
-use switchboard_store::EventFilter;
 
-use crate::{error::ApiError, rollup, state::AppState};
-
-/// Longest range one report folds from the raw event log.
-pub const MAX_RANGE: Duration = Duration::from_secs(93 * 24 * 3600);
-/// Longest range one report covers from the interval aggregates.
-pub const MAX_AGGREGATED_RANGE: Duration = Duration::from_secs(366 * 24 * 3600);
-/// Most events one report reads.
-pub const MAX_EVENTS: usize = 2_000_000;
-/// How far past the range events are read, to follow contacts to their end.
-const MARGIN: Duration = Duration::from_secs(24 * 3600);
+use crate::{error::ApiError, state::AppState};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,10 +62,7 @@ pub async fn report(
     if to <= from {
         return Err(bad("to must be after from"));
     }
-    if to.since(from) > MAX_AGGREGATED_RANGE {
-        return Err(bad("the range may span at most 366 days"));
-    }
-    let interval = match p.interval.as_deref() {
+    let length = match p.interval.as_deref() {
         None => None,
         Some("15m") => Some(IntervalLength::Minutes15),
         Some("30m") => Some(IntervalLength::Minutes30),
@@ -113,146 +92,64 @@ pub async fn report(
             .map_or(defaults.callback_due, Duration::from_secs),
         ..defaults
     };
-
-    let now = state.clock.now();
-    let range = TimeRange::new(from, to).map_err(|e| bad(e.to_string()))?;
-    let query = ReportQuery {
-        filter: Filter {
-            queue: p.queue,
-            agent: p.agent,
-            channel: p.channel,
-        },
-        range,
-        config,
-    };
-    let buckets = match interval {
-        None => vec![range],
-        Some(length) => buckets(
-            range,
-            Intervals {
-                length,
-                utc_offset_minutes: p.utc_offset_minutes,
+    let request = ReportRequest {
+        query: ReportQuery {
+            filter: Filter {
+                queue: p.queue,
+                agent: p.agent,
+                channel: p.channel,
             },
-        )
-        .map_err(|e| bad(e.to_string()))?,
+            range: reports::range(from, to).map_err(report_error)?,
+            config,
+        },
+        intervals: length.map(|length| Intervals {
+            length,
+            utc_offset_minutes: p.utc_offset_minutes,
+        }),
     };
-    let aligned = buckets
-        .iter()
-        .all(|b| on_cell_boundary(b.start) && on_cell_boundary(b.end));
-    let long = to.since(from) > MAX_RANGE;
-    if aligned {
-        let read = rollup::read_aggregated(&state.store, &query, &buckets, now, MAX_EVENTS).await?;
-        if long && !matches!(read, Some(Ok(_))) {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "aggregates_not_ready",
-                "the interval aggregates are still being rolled up; ask for 93 days or less, \
-                 or try again in a few minutes",
-            ));
-        }
-        if let Some(Ok(agg)) = read {
-            if csv {
-                return Ok(csv_response(&agg.reports));
-            }
-            return Ok(Json(serde_json::json!({
-                "reports": agg.reports,
-                "source": "aggregates",
-                "aggregated_until": agg.through,
-                "cells_read": agg.cells_read,
-                "events_read": agg.tail_events,
-            }))
-            .into_response());
-        }
-    }
-    if long {
-        return Err(bad(
-            "a range over 93 days is answered from the interval aggregates only: put its \
-             bounds (and intervals) on 15-minute boundaries",
-        ));
-    }
-
-    // Read the log: the range, a margin before (contacts already waiting) and after.
-    let read_from = Timestamp::from_millis(from.as_millis() - MARGIN.as_millis() as i64);
-    let read_to = to.plus(MARGIN).min(now.plus(Duration::from_millis(1)));
-    let mut events = Vec::new();
-    let mut after: Option<EventId> = None;
-    loop {
-        let filter = EventFilter {
-            after,
-            from: Some(read_from),
-            to: Some(read_to),
-            limit: EventFilter::MAX_LIMIT,
-            ..EventFilter::default()
-        };
-        let page = state.store.events(&filter).await?;
-        let full = page.len() == EventFilter::MAX_LIMIT as usize;
-        after = page.last().map(|e| e.id);
-        events.extend(page);
-        if events.len() > MAX_EVENTS {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "range_too_large",
-                "too many events in this range; ask for a shorter one",
-            ));
-        }
-        if !full {
-            break;
-        }
-    }
-    let segments = Segments::from_events(&events);
-    // What events do not carry: customers (for repeat contacts, a window either side) and
-    // survey answers (given after the contact, so up to now).
-    let window = config.fcr_window;
-    let customers = state
-        .store
-        .contact_customers_between(
-            Timestamp::from_millis(read_from.as_millis() - window.as_millis() as i64),
-            read_to.plus(window),
-        )
-        .await?;
-    let surveys: Vec<SurveyAnswer> = state
-        .store
-        .survey_answers_between(read_from, now.plus(Duration::from_millis(1)))
-        .await?
-        .into_iter()
-        .filter_map(|(contact, scale, score)| {
-            let scale = serde_json::from_value(serde_json::Value::String(scale)).ok()?;
-            Some(SurveyAnswer {
-                contact,
-                score,
-                scale,
-            })
-        })
-        .collect();
-    let inputs = ReportInputs {
-        customers: &customers,
-        surveys: &surveys,
-    };
-    let reports = match interval {
-        None => vec![segments
-            .report(&query, &inputs, now)
-            .map_err(|e| bad(e.to_string()))?],
-        Some(length) => segments
-            .intervals(
-                &query,
-                Intervals {
-                    length,
-                    utc_offset_minutes: p.utc_offset_minutes,
-                },
-                &inputs,
-                now,
-            )
-            .map_err(|e| bad(e.to_string()))?,
-    };
+    let answer = reports::report(&state.store, &request, state.clock.now())
+        .await
+        .map_err(report_error)?;
     if csv {
-        return Ok(csv_response(&reports));
+        return Ok(csv_response(&answer.reports));
     }
-    Ok(Json(serde_json::json!({
-        "reports": reports,
-        "source": "events",
-        "events_read": events.len(),
-    }))
-    .into_response())
+    let body = match answer.source {
+        ReportSource::Aggregates {
+            through,
+            cells_read,
+            events_read,
+        } => serde_json::json!({
+            "reports": answer.reports,
+            "source": "aggregates",
+            "aggregated_until": through,
+            "cells_read": cells_read,
+            "events_read": events_read,
+        }),
+        ReportSource::Events { events_read } => serde_json::json!({
+            "reports": answer.reports,
+            "source": "events",
+            "events_read": events_read,
+        }),
+    };
+    Ok(Json(body).into_response())
+}
+
+fn report_error(e: ReportError) -> ApiError {
+    match e {
+        ReportError::Invalid(message) => bad(message),
+        ReportError::OffGrid => bad(e.to_string()),
+        ReportError::AggregatesNotReady => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "aggregates_not_ready",
+            e.to_string(),
+        ),
+        ReportError::TooManyEvents => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "range_too_large",
+            e.to_string(),
+        ),
+        ReportError::Store(e) => e.into(),
+    }
 }
 
 fn csv_response(reports: &[Report]) -> Response {

@@ -28,9 +28,10 @@ use axum::{
 use http_body_util::BodyExt;
 use serde_json::Value;
 use sqlx::Connection;
+use switchboard_app::reports::rollup;
 use switchboard_dispatch::{AnyBackend, Clock, MemoryBackend};
 use switchboard_domain::{ContactId, Event, EventKind, Timestamp};
-use switchboard_gateway::{auth::token_hash, rollup, router, AppState, Settings};
+use switchboard_gateway::{auth::token_hash, router, AppState, Settings};
 use switchboard_sim::{simulate_recording, Scenario};
 use switchboard_store::{NewUser, Role, Store};
 use tower::ServiceExt;

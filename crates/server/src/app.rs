@@ -4,6 +4,10 @@
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
+use switchboard_app::{
+    reports::rollup::{self, Rollup},
+    Tasks,
+};
 use switchboard_dispatch::{
     run_timers, AnyBackend, Clock, JournalFeed, PresenceOptions, QueueBackend, RedisBackend,
     SystemClock,
@@ -14,6 +18,9 @@ use switchboard_store::{spawn_event_writer, Role, Store, WriterOptions};
 use tokio::{net::TcpListener, sync::broadcast::error::RecvError};
 
 use crate::config::Config;
+
+/// How long each group of background tasks gets to end at a stop.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Connects to the database and brings its schema up to date.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
@@ -90,12 +97,18 @@ pub async fn serve(
     // In process, the journal writer stores every step with its events before the step is
     // acknowledged or published; over Redis, the event writer logs the events as they come.
     let journal_task = journal.map(|feed| crate::durable::spawn_writer(store.clone(), feed));
-    let snapshots = tokio::spawn(crate::durable::run_snapshots(
-        store.clone(),
-        dispatcher.clone(),
-        clock.clone(),
-        crate::durable::SnapshotPolicy::default(),
-    ));
+    // Background work is owned in groups stopped in order at the end: first what follows
+    // the event stream or serves the consoles, then the timers.
+    let background = Tasks::new("background");
+    background.spawn_until_stopped(
+        "snapshots",
+        crate::durable::run_snapshots(
+            store.clone(),
+            dispatcher.clone(),
+            clock.clone(),
+            crate::durable::SnapshotPolicy::default(),
+        ),
+    );
     let log_events = journal_task.is_none();
 
     // Every event goes to the metrics, and (over Redis) to the event log.
@@ -137,17 +150,35 @@ pub async fn serve(
     });
     // Open consoles per instance: shared through Redis with the dispatcher, else local.
     state.presence = Arc::new(dispatcher.console_registry(PresenceOptions::default())?);
-    let presence = tokio::spawn(switchboard_gateway::presence::run(state.clone()));
+    background.spawn_until_stopped(
+        "presence",
+        switchboard_gateway::presence::run(state.clone()),
+    );
     let leaving = state.clone();
     let metrics = state.metrics.clone();
-    let consoles = tokio::spawn(switchboard_gateway::console::run(state.clone()));
-    let floor = tokio::spawn(switchboard_gateway::supervisor::run(state.clone()));
+    background.spawn_until_stopped("consoles", switchboard_gateway::console::run(state.clone()));
+    background.spawn_until_stopped("floor", switchboard_gateway::supervisor::run(state.clone()));
     // Outbound webhooks to the PBX: one task plans them from events, one delivers them.
     let wake = Arc::new(tokio::sync::Notify::new());
-    let pbx_plan = tokio::spawn(switchboard_gateway::pbx::plan(state.clone(), wake.clone()));
-    let pbx_deliver = tokio::spawn(switchboard_gateway::pbx::deliver(state.clone(), wake));
+    background.spawn_until_stopped(
+        "pbx_plan",
+        switchboard_gateway::pbx::plan(state.clone(), wake.clone()),
+    );
+    background.spawn_until_stopped(
+        "pbx_deliver",
+        switchboard_gateway::pbx::deliver(state.clone(), wake),
+    );
     // Historical reports' interval aggregates, rolled up as intervals close.
-    let rollup = tokio::spawn(switchboard_gateway::rollup::run(state.clone()));
+    let rollup = Rollup {
+        store: store.clone(),
+        clock: clock.clone(),
+        pending_events: state.event_log_lag.clone(),
+        observe: {
+            let metrics = state.metrics.clone();
+            Box::new(move |through| metrics.observe_rollup(through))
+        },
+    };
+    background.spawn("rollup", |stop| rollup::run(rollup, stop));
     let forward = tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -176,15 +207,16 @@ pub async fn serve(
     });
 
     apply_configuration(&store, &dispatcher, clock.as_ref()).await?;
-    let (stop_timers, timers_stopped) = tokio::sync::oneshot::channel::<()>();
-    let timers = tokio::spawn(run_timers(dispatcher.clone(), SystemClock, async {
-        let _ = timers_stopped.await;
-    }));
+    let timers = Tasks::new("timers");
+    let timed = dispatcher.clone();
+    timers.spawn("timers", |stop| async move {
+        run_timers(timed, SystemClock, stop.cancelled_owned()).await;
+    });
 
     // Expired sign-ins are refused anyway; this only keeps the table small.
-    let sweeper = {
+    {
         let (store, clock) = (store.clone(), clock.clone());
-        tokio::spawn(async move {
+        background.spawn_until_stopped("session_sweeper", async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
             loop {
                 every.tick().await;
@@ -194,8 +226,8 @@ pub async fn serve(
                     Err(e) => tracing::warn!(error = %e, "removing expired sessions failed"),
                 }
             }
-        })
-    };
+        });
+    }
     let app = switchboard_gateway::router(state);
     tracing::info!(
         address = %listener.local_addr()?,
@@ -213,18 +245,10 @@ pub async fn serve(
     .context("serving HTTP")?;
 
     tracing::info!("stopping: consoles, timers, event log, dispatcher state");
-    presence.abort();
+    background.stop(STOP_GRACE).await;
     switchboard_gateway::presence::leave(&leaving).await;
     lag_writer.lock().unwrap_or_else(|p| p.into_inner()).take();
-    sweeper.abort();
-    consoles.abort();
-    floor.abort();
-    pbx_plan.abort();
-    pbx_deliver.abort();
-    rollup.abort();
-    snapshots.abort();
-    let _ = stop_timers.send(());
-    let _ = timers.await;
+    timers.stop(STOP_GRACE).await;
     // Nothing more enters the journal; the writer stores what it was handed, then ends.
     if let AnyBackend::Memory(memory) = dispatcher.as_ref() {
         memory.close_journal();

@@ -15,9 +15,10 @@ use axum::{
 };
 use http_body_util::BodyExt;
 use serde_json::Value;
+use switchboard_app::reports::rollup;
 use switchboard_dispatch::{AnyBackend, Clock, MemoryBackend};
 use switchboard_domain::{ContactId, Event, EventKind, Timestamp};
-use switchboard_gateway::{auth::token_hash, reports::to_csv, rollup, router, AppState, Settings};
+use switchboard_gateway::{auth::token_hash, reports::to_csv, router, AppState, Settings};
 use switchboard_sim::{simulate_recording, Scenario};
 use switchboard_stats::{
     Filter, IntervalLength, Intervals, MetricsConfig, Query, ReportInputs, Segments,

@@ -26,7 +26,8 @@ use switchboard_stats::{
 };
 use switchboard_store::{self as store, ReportTx, Store, StoreError};
 
-use crate::state::AppState;
+use switchboard_dispatch::Clock;
+use tokio_util::sync::CancellationToken;
 
 /// How long after an interval ends it is rolled up: time for every instance's events of it
 /// to reach the log.
@@ -166,20 +167,42 @@ pub async fn roll_up(store: &Store, now: Timestamp) -> Result<Rolled, StoreError
     }
 }
 
-/// Rolls up in the background for as long as the server runs.
-pub async fn run(state: AppState) {
+/// What the background rollup needs besides the store and the clock.
+pub struct Rollup {
+    pub store: Store,
+    pub clock: std::sync::Arc<dyn Clock>,
+    /// Events this instance still has to write to the log: while any wait, an interval to
+    /// roll up may be missing some of them, so the step waits.
+    pub pending_events: std::sync::Arc<dyn Fn() -> u64 + Send + Sync>,
+    /// Told after each attempt: the watermark reached, or `None` when it failed.
+    pub observe: Box<dyn Fn(Option<Timestamp>) + Send + Sync>,
+}
+
+impl std::fmt::Debug for Rollup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rollup")
+            .field("store", &self.store.kind())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Rolls up every [`EVERY`] until `stop` is cancelled. A step in progress at the stop is
+/// finished (it is one transaction; cutting it would only roll it back).
+pub async fn run(rollup: Rollup, stop: CancellationToken) {
     let mut every = tokio::time::interval(EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        every.tick().await;
-        // Events still in this instance's writer may belong to the interval to roll up.
-        if (state.event_log_lag)() > 0 {
+        tokio::select! {
+            _ = every.tick() => {}
+            () = stop.cancelled() => return,
+        }
+        if (rollup.pending_events)() > 0 {
             continue;
         }
-        match roll_up(&state.store, state.clock.now()).await {
-            Ok(rolled) => state.metrics.observe_rollup(Some(rolled.through)),
+        match roll_up(&rollup.store, rollup.clock.now()).await {
+            Ok(rolled) => (rollup.observe)(Some(rolled.through)),
             Err(e) => {
-                state.metrics.observe_rollup(None);
+                (rollup.observe)(None);
                 tracing::warn!(error = %e, "rolling up report aggregates failed");
             }
         }

@@ -1,0 +1,18 @@
+//! Switchboard's application layer: each use case once, behind a plain function the edges
+//! (HTTP, WebSocket, hooks) call, the read models fed by the event stream, and the
+//! background tasks that keep them — owned in [`Tasks`] groups and stopped in order.
+//!
+//! Layout: [`reports`] answers historical reports, from the interval aggregates that
+//! [`reports::rollup`] keeps (or from the raw event log); [`tasks`] owns background tasks.
+//!
+//! The application knows the dispatcher (`switchboard_dispatch`), the store and the stats,
+//! and nothing of HTTP, axum, WebSocket framing or configuration files: it takes and returns
+//! plain types and typed errors, and the edges turn them into responses.
+//!
+//! This crate is being grown out of the gateway one use case at a time (see ARCHITECTURE.md,
+//! "Application layer"): what has moved here is no longer in the gateway.
+
+pub mod reports;
+pub mod tasks;
+
+pub use tasks::Tasks;
