@@ -87,3 +87,18 @@ where
 {
     Option::<T>::deserialize(d)
 }
+
+impl<F: Serialize> Stamped<F> {
+    /// The frame as the text of a WebSocket message ([`to_sorted_json`]).
+    pub fn to_text(&self) -> String {
+        // Frames hold only strings, numbers and maps keyed by strings: they always serialise.
+        to_sorted_json(self).expect("a protocol frame serialises to JSON")
+    }
+}
+
+/// `value` as JSON text with every object's keys in sorted order: byte for byte what the
+/// gateway sent when it built its messages as `serde_json::Value`s, so that a receiver that
+/// compares texts, or re-serialises a parsed body to check its signature, sees no change.
+pub fn to_sorted_json(value: &impl Serialize) -> Result<String, serde_json::Error> {
+    serde_json::to_value(value).map(|v| v.to_string())
+}

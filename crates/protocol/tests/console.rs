@@ -312,3 +312,19 @@ fn unknown_types_and_fields_are_refused() {
         assert!(error.contains(why), "{text}: {error}");
     }
 }
+
+#[test]
+fn the_text_sent_is_byte_for_byte_what_the_console_sent_before_the_types() {
+    let c = contact();
+    let frame = Frame::Assigned {
+        contact_id: c,
+        queue: queue("sales"),
+    };
+    let before =
+        json!({ "type": "assigned", "contact_id": c, "queue": "sales", "v": VERSION, "seq": 3 });
+    assert_eq!(Stamped::new(3, frame).to_text(), before.to_string());
+    assert_eq!(
+        Stamped::new(4, Frame::Ack { in_reply_to: None }).to_text(),
+        r#"{"in_reply_to":null,"seq":4,"type":"ack","v":1}"#
+    );
+}

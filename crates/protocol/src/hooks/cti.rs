@@ -115,12 +115,7 @@ impl CtiEvent {
                 let name = field("queue").or(field("to"));
                 let queue = match (direction, name) {
                     (Direction::Out, name) => name.and_then(|n| QueueId::parse(n).ok()),
-                    (Direction::In, None) => {
-                        return Err(ValidationError::new(
-                            "queue",
-                            "newCall needs a queue (or the queue's name in to)",
-                        ))
-                    }
+                    (Direction::In, None) => return Err(missing_queue()),
                     (Direction::In, Some(name)) => {
                         Some(QueueId::parse(name).map_err(|mut e| {
                             e.field = "queue".into();
@@ -152,6 +147,11 @@ impl CtiEvent {
             )),
         }
     }
+}
+
+/// The refusal of an inbound `newCall` that names no queue.
+pub fn missing_queue() -> ValidationError {
+    ValidationError::new("queue", "newCall needs a queue (or the queue's name in to)")
 }
 
 /// The answer to a CTI request: `{}`, or `{"action": "reject", "reason": "busy"}` for a new
