@@ -1,7 +1,7 @@
 //! The crate graph's rules, checked against `cargo metadata`: the pure crates (domain, the
-//! routing engine, the statistics, the simulator) reach no async runtime, no Redis or SQL
-//! client and no HTTP framework — not even through another crate — and the adapters keep to
-//! their side (ARCHITECTURE.md's invariants). A rule is a row of [`RULES`].
+//! routing engine, the statistics, the simulator, the wire protocol) reach no async runtime,
+//! no Redis or SQL client and no HTTP framework — not even through another crate — and the
+//! adapters keep to their side (ARCHITECTURE.md's invariants). A rule is a row of [`RULES`].
 //!
 //! Only normal dependencies count (what is linked into the crate), followed transitively;
 //! dev- and build-dependencies do not. `cargo metadata` resolves features for the whole
@@ -44,6 +44,21 @@ const RULES: &[Rule] = &[
         krate: "switchboard-stats",
         forbidden: IO,
         why: "stats are pure numbers over plain data",
+    },
+    Rule {
+        krate: "switchboard-protocol",
+        forbidden: &[
+            "tokio",
+            "redis",
+            "sqlx",
+            "axum",
+            "switchboard-engine",
+            "switchboard-dispatch",
+            "switchboard-stats",
+            "switchboard-store",
+            "switchboard-gateway",
+        ],
+        why: "the wire protocol is data and serde only: domain, serde, serde_json",
     },
     Rule {
         krate: "switchboard-sim",

@@ -35,19 +35,20 @@ use axum::{
 };
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use switchboard_dispatch::QueueBackend;
 use switchboard_domain::{
-    Agent, AgentId, Command, ContactId, Event, EventKind, GreetingScript, Presence, Timestamp,
-    TransferTarget, WrapUp,
+    Agent, AgentId, Channel, Command, ContactId, Event, EventKind, GreetingScript, Tier, Timestamp,
+    WrapUp,
+};
+use switchboard_protocol::{
+    console::{Figures, Frame, Request, WithdrawnReason},
+    Stamped,
 };
 use switchboard_stats::{LiveAgentTime, TimeRange};
 use tokio::sync::{broadcast, Notify};
 
 use crate::{auth::token_hash, error::ApiError, state::AppState};
 
-/// Protocol version in every message.
-pub const VERSION: u32 = 1;
 /// Messages kept per agent for resuming.
 const OUTBOX: usize = 1024;
 /// Bytes read from a console's socket at a time (larger messages still arrive whole).
@@ -69,18 +70,16 @@ struct Outbox {
 }
 
 impl Outbox {
-    fn push(&mut self, mut message: Value) -> u64 {
-        let is_stats = message["type"] == "stats";
+    fn push(&mut self, frame: Frame) -> u64 {
+        let is_stats = matches!(frame, Frame::Stats(_));
         if let (true, Some(old)) = (is_stats, self.stats_seq.take()) {
             if let Ok(i) = self.messages.binary_search_by_key(&old, |(seq, _)| *seq) {
                 self.messages.remove(i);
             }
         }
         self.next_seq += 1;
-        message["v"] = json!(VERSION);
-        message["seq"] = json!(self.next_seq);
-        self.messages
-            .push_back((self.next_seq, Arc::from(message.to_string())));
+        let text = Stamped::new(self.next_seq, frame).to_text();
+        self.messages.push_back((self.next_seq, Arc::from(text)));
         if is_stats {
             self.stats_seq = Some(self.next_seq);
         }
@@ -97,8 +96,8 @@ impl Outbox {
 /// Contact data the offer shows, remembered from `contact_queued` until the contact leaves.
 #[derive(Debug, Clone)]
 struct ContactInfo {
-    channel: String,
-    tier: String,
+    channel: Channel,
+    tier: Tier,
     attributes: std::collections::BTreeMap<String, String>,
 }
 
@@ -170,8 +169,8 @@ impl Consoles {
         f(boxes.entry(agent.clone()).or_default())
     }
 
-    fn push(&self, agent: &AgentId, message: Value) -> u64 {
-        self.with(agent, |o| o.push(message))
+    fn push(&self, agent: &AgentId, frame: Frame) -> u64 {
+        self.with(agent, |o| o.push(frame))
     }
 
     fn cache(&self) -> std::sync::MutexGuard<'_, ConfigCache> {
@@ -332,8 +331,8 @@ async fn on_event(state: &AppState, e: &Event) {
                 .insert(
                     *contact,
                     ContactInfo {
-                        channel: channel.as_str().into(),
-                        tier: tier.as_str().into(),
+                        channel: *channel,
+                        tier: *tier,
                         attributes: attributes.clone(),
                     },
                 );
@@ -355,22 +354,35 @@ async fn on_event(state: &AppState, e: &Event) {
                 None => queued_info(state, *contact).await,
             };
             let greeting = greeting(state, agent, queue.as_str(), info.as_ref()).await;
-            consoles.push(agent, json!({
-                "type": "offer", "contact_id": contact, "queue": queue, "deadline": deadline,
-                "channel": info.as_ref().map(|i| i.channel.clone()), "tier": info.as_ref().map(|i| i.tier.clone()),
-                "data": info.map(|i| i.attributes), "greeting": greeting,
-            }));
+            consoles.push(
+                agent,
+                Frame::Offer {
+                    contact_id: *contact,
+                    queue: queue.clone(),
+                    deadline: *deadline,
+                    channel: info.as_ref().map(|i| i.channel),
+                    tier: info.as_ref().map(|i| i.tier),
+                    data: info.map(|i| i.attributes),
+                    greeting,
+                },
+            );
         }
         EventKind::OfferRejected { contact, agent, .. } => {
             consoles.push(
                 agent,
-                json!({ "type": "offer_withdrawn", "contact_id": contact, "reason": "rejected" }),
+                Frame::OfferWithdrawn {
+                    contact_id: *contact,
+                    reason: WithdrawnReason::Rejected,
+                },
             );
         }
         EventKind::OfferTimedOut { contact, agent, .. } => {
             consoles.push(
                 agent,
-                json!({ "type": "offer_withdrawn", "contact_id": contact, "reason": "timed_out" }),
+                Frame::OfferWithdrawn {
+                    contact_id: *contact,
+                    reason: WithdrawnReason::TimedOut,
+                },
             );
         }
         EventKind::OfferWithdrawn {
@@ -381,7 +393,10 @@ async fn on_event(state: &AppState, e: &Event) {
         } => {
             consoles.push(
                 agent,
-                json!({ "type": "offer_withdrawn", "contact_id": contact, "reason": reason }),
+                Frame::OfferWithdrawn {
+                    contact_id: *contact,
+                    reason: (*reason).into(),
+                },
             );
         }
         EventKind::OfferAccepted {
@@ -392,7 +407,10 @@ async fn on_event(state: &AppState, e: &Event) {
         } => {
             consoles.push(
                 agent,
-                json!({ "type": "assigned", "contact_id": contact, "queue": queue }),
+                Frame::Assigned {
+                    contact_id: *contact,
+                    queue: queue.clone(),
+                },
             );
         }
         EventKind::ContactEnded {
@@ -403,14 +421,27 @@ async fn on_event(state: &AppState, e: &Event) {
         } => {
             consoles.push(
                 agent,
-                json!({ "type": "ended", "contact_id": contact, "wrap_up_until": wrap_up_until }),
+                Frame::Ended {
+                    contact_id: *contact,
+                    wrap_up_until: *wrap_up_until,
+                },
             );
         }
         EventKind::ContactCompleted { contact, agent, .. } => {
-            consoles.push(agent, json!({ "type": "completed", "contact_id": contact }));
+            consoles.push(
+                agent,
+                Frame::Completed {
+                    contact_id: *contact,
+                },
+            );
         }
         EventKind::AgentPresenceChanged { agent, presence } => {
-            consoles.push(agent, json!({ "type": "state", "presence": presence }));
+            consoles.push(
+                agent,
+                Frame::State {
+                    presence: presence.clone(),
+                },
+            );
         }
         _ => {}
     }
@@ -455,8 +486,8 @@ async fn queued_info(state: &AppState, contact: ContactId) -> Option<ContactInfo
         return None;
     };
     let info = ContactInfo {
-        channel: channel.as_str().into(),
-        tier: tier.as_str().into(),
+        channel,
+        tier,
         attributes,
     };
     state
@@ -516,7 +547,7 @@ async fn greeting(
         ("customer_name", attr("customer_name").unwrap_or_default()),
         (
             "customer_tier",
-            info.map(|i| i.tier.clone()).unwrap_or_default(),
+            info.map(|i| i.tier.as_str().to_owned()).unwrap_or_default(),
         ),
         ("queue", queue.to_owned()),
         ("language", language.to_owned()),
@@ -654,7 +685,7 @@ async fn session(state: AppState, agent: AgentId, resume_from: Option<u64>, sock
                     consoles.push(&agent, reply);
                 }
                 Some(Ok(Message::Binary(_))) => {
-                    consoles.push(&agent, json!({ "type": "error", "code": "bad_message", "message": "send JSON text frames" }));
+                    consoles.push(&agent, Frame::bad_message("send JSON text frames"));
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => {}
@@ -666,7 +697,7 @@ async fn session(state: AppState, agent: AgentId, resume_from: Option<u64>, sock
     crate::presence::console_closed(&state, &agent).await;
 }
 
-async fn hello(state: &AppState, agent: &AgentId) -> Value {
+async fn hello(state: &AppState, agent: &AgentId) -> Frame {
     let profile = state
         .store
         .get::<Agent>(agent.as_str())
@@ -675,79 +706,21 @@ async fn hello(state: &AppState, agent: &AgentId) -> Value {
         .flatten()
         .map(|v| v.doc);
     let status = state.dispatcher.agent_status(agent).await.ok().flatten();
-    json!({
-        "type": "hello",
-        "agent": agent,
-        "display_name": profile.as_ref().map(|p| p.display_name.clone()),
-        "number": profile.as_ref().map(|p| p.number.clone()),
-        "status": status,
-    })
+    Frame::Hello {
+        agent: agent.clone(),
+        display_name: profile.as_ref().map(|p| p.display_name.clone()),
+        number: profile.as_ref().map(|p| p.number.clone()),
+        status,
+    }
 }
 
-/// What a console may send.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum Request {
-    SetState {
-        #[serde(default)]
-        id: Option<Value>,
-        presence: Presence,
-    },
-    Accept {
-        #[serde(default)]
-        id: Option<Value>,
-        contact_id: ContactId,
-    },
-    Reject {
-        #[serde(default)]
-        id: Option<Value>,
-        contact_id: ContactId,
-    },
-    Hold {
-        #[serde(default)]
-        id: Option<Value>,
-        contact_id: ContactId,
-    },
-    Resume {
-        #[serde(default)]
-        id: Option<Value>,
-        contact_id: ContactId,
-    },
-    End {
-        #[serde(default)]
-        id: Option<Value>,
-        contact_id: ContactId,
-    },
-    Transfer {
-        #[serde(default)]
-        id: Option<Value>,
-        contact_id: ContactId,
-        to: TransferTarget,
-    },
-    WrapUp {
-        #[serde(default)]
-        id: Option<Value>,
-        contact_id: ContactId,
-        #[serde(default)]
-        disposition: Option<String>,
-        #[serde(default)]
-        resolved: Option<bool>,
-    },
-    Ping {
-        #[serde(default)]
-        id: Option<Value>,
-    },
-}
-
-async fn handle(state: &AppState, agent: &AgentId, text: &str) -> Value {
+async fn handle(state: &AppState, agent: &AgentId, text: &str) -> Frame {
     let request: Request = match serde_json::from_str(text) {
         Ok(r) => r,
-        Err(e) => {
-            return json!({ "type": "error", "code": "bad_message", "message": e.to_string() })
-        }
+        Err(e) => return Frame::bad_message(e.to_string()),
     };
     let (id, command) = match request {
-        Request::Ping { id } => return json!({ "type": "pong", "in_reply_to": id }),
+        Request::Ping { id } => return Frame::Pong { in_reply_to: id },
         Request::SetState { id, presence } => (
             id,
             Command::SetPresence {
@@ -810,6 +783,14 @@ async fn handle(state: &AppState, agent: &AgentId, text: &str) -> Value {
                 },
             },
         ),
+        // Parsed (it is part of the protocol), not handled yet by this server.
+        Request::CallbackInPlace { id, .. } => {
+            return Frame::error(
+                id,
+                "not_supported",
+                "callback_in_place is not handled by this server yet",
+            )
+        }
     };
     // An agent acts on their own contacts only.
     if let Some(contact) = contact_of(&command) {
@@ -822,14 +803,12 @@ async fn handle(state: &AppState, agent: &AgentId, text: &str) -> Value {
             Err(_) => false,
         };
         if !mine {
-            return json!({ "type": "error", "in_reply_to": id, "code": "not_yours", "message": "that contact is another agent's" });
+            return Frame::error(id, "not_yours", "that contact is another agent's");
         }
     }
     match state.dispatcher.execute(command, state.clock.now()).await {
-        Ok(_) => json!({ "type": "ack", "in_reply_to": id }),
-        Err(e) => {
-            json!({ "type": "error", "in_reply_to": id, "code": e.code(), "message": e.to_string() })
-        }
+        Ok(_) => Frame::Ack { in_reply_to: id },
+        Err(e) => Frame::error(id, e.code(), e.to_string()),
     }
 }
 
@@ -856,7 +835,7 @@ fn holder(state: &switchboard_domain::ContactState) -> Option<AgentId> {
 
 /// The agent's own figures: handled today and average handle time, and the contacts waiting
 /// in the queues they serve (how many, the longest wait).
-async fn own_figures(state: &AppState, agent: &AgentId) -> Value {
+async fn own_figures(state: &AppState, agent: &AgentId) -> Frame {
     let now = state.clock.now();
     let day = now.as_millis().div_euclid(DAY_MS) * DAY_MS;
     let (handled, total_ms) = match state
@@ -917,13 +896,12 @@ async fn own_figures(state: &AppState, agent: &AgentId) -> Value {
         .unwrap_or_else(|p| p.into_inner())
         .get(agent)
         .and_then(|t| t.occupancy(now));
-    json!({
-        "type": "stats",
-        "handled_today": handled,
-        "occupancy_today": occupancy,
-        "average_handle_time_ms": (handled > 0).then(|| total_ms / handled),
-        "waiting_in_my_queues": waiting,
-        "longest_wait_ms": longest_ms,
+    Frame::Stats(Figures {
+        handled_today: handled,
+        occupancy_today: occupancy,
+        average_handle_time_ms: (handled > 0).then(|| total_ms / handled),
+        waiting_in_my_queues: waiting,
+        longest_wait_ms: longest_ms,
     })
 }
 
@@ -933,23 +911,60 @@ mod tests {
 
     #[test]
     fn figures_supersede_each_other_and_never_crowd_out_what_must_be_replayed() {
+        use switchboard_domain::{Presence, QueueId};
+        use switchboard_protocol::console::Frame;
+
+        let contact: ContactId = "01890a5d-ac96-774b-bcce-b302099a8057".parse().unwrap();
+        let figures = || {
+            Frame::Stats(Figures {
+                handled_today: 1,
+                occupancy_today: None,
+                average_handle_time_ms: None,
+                waiting_in_my_queues: 0,
+                longest_wait_ms: 0,
+            })
+        };
         let mut o = Outbox::default();
-        let offer = o.push(json!({"type": "offer"}));
+        let offer = o.push(Frame::Offer {
+            contact_id: contact,
+            queue: QueueId::parse("sales").unwrap(),
+            deadline: Timestamp::from_millis(0),
+            channel: None,
+            tier: None,
+            data: None,
+            greeting: None,
+        });
         for _ in 0..5_000 {
-            o.push(json!({"type": "stats", "handled_today": 1}));
+            o.push(figures());
         }
         // The offer and one (the latest) figures message: an idle console does not grow.
-        let kinds: Vec<Value> = o
+        let sent: Vec<Stamped<Frame>> = o
             .messages
             .iter()
-            .map(|(_, m)| serde_json::from_str::<Value>(m).unwrap()["type"].clone())
+            .map(|(_, m)| serde_json::from_str(m).unwrap())
             .collect();
-        assert_eq!(kinds, [json!("offer"), json!("stats")]);
+        assert!(matches!(
+            sent[..],
+            [
+                Stamped {
+                    seq: 1,
+                    frame: Frame::Offer { .. },
+                    ..
+                },
+                Stamped {
+                    seq: 5001,
+                    frame: Frame::Stats(_),
+                    ..
+                },
+            ]
+        ));
         assert_eq!(o.dropped_upto, 0, "nothing lost: any console may resume");
         assert_eq!(o.messages.front().map(|m| m.0), Some(offer));
         // Real messages beyond the room do push out the oldest.
         for _ in 0..OUTBOX + 10 {
-            o.push(json!({"type": "state"}));
+            o.push(Frame::State {
+                presence: Presence::Available,
+            });
         }
         assert_eq!(o.messages.len(), OUTBOX);
         assert!(o.dropped_upto > offer);

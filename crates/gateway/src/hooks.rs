@@ -26,12 +26,20 @@ use axum::{
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::Sha256;
 use switchboard_dispatch::{DispatchError, QueueBackend};
 use switchboard_domain::{
     AgentId, Channel, Command, ContactId, ContactState, EventKind, Integration, IntegrationKind,
-    NewContact, QueueId, SkillRequirement, Tier, TransferTarget, Urgency, ValidationError,
+    NewContact, Tier, TransferTarget, Urgency, ValidationError,
+};
+use switchboard_protocol::{
+    contacts::{ContactCreated, ContactRequest, Stage},
+    hooks::{
+        check_event_id,
+        cti::{self, CtiAnswer, CtiEvent, Direction},
+        CallEvent, Delivery, Done, HookAnswer,
+    },
 };
 
 use crate::{
@@ -69,79 +77,8 @@ fn unauthorized(code: &'static str, message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, message)
 }
 
-/// One generic hook delivery.
-#[derive(Debug, Deserialize)]
-pub struct Delivery {
-    pub event_id: String,
-    #[serde(flatten)]
-    pub event: CallEvent,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type")]
-pub enum CallEvent {
-    #[serde(rename = "call.arrived")]
-    Arrived {
-        call_id: String,
-        /// The queue the IVR chose.
-        queue: QueueId,
-        #[serde(default)]
-        caller: Option<String>,
-        #[serde(default)]
-        dialed: Option<String>,
-        /// Skills the IVR chose beyond the queue's (e.g. a language).
-        #[serde(default)]
-        skills: Vec<SkillRequirement>,
-        #[serde(default)]
-        language: Option<String>,
-        /// The customer's reference in the CRM, if the IVR identified them.
-        #[serde(default)]
-        customer: Option<String>,
-        /// The customer's name, for the greeting (`{customer_name}`).
-        #[serde(default)]
-        customer_name: Option<String>,
-        #[serde(default)]
-        tier: Tier,
-        #[serde(default)]
-        urgency: Urgency,
-        /// Whatever else the IVR collected (menu choices, account number…).
-        #[serde(default)]
-        ivr: BTreeMap<String, String>,
-    },
-    #[serde(rename = "call.answered")]
-    Answered {
-        call_id: String,
-        #[serde(default)]
-        agent: Option<AgentId>,
-    },
-    #[serde(rename = "call.held")]
-    Held { call_id: String },
-    #[serde(rename = "call.resumed")]
-    Resumed { call_id: String },
-    #[serde(rename = "call.transferred")]
-    Transferred {
-        call_id: String,
-        #[serde(default)]
-        queue: Option<QueueId>,
-        #[serde(default)]
-        agent: Option<AgentId>,
-    },
-    #[serde(rename = "call.ended")]
-    Ended {
-        call_id: String,
-        #[serde(default)]
-        cause: Option<String>,
-    },
-}
-
 fn check_call_id(call_id: &str) -> Result<(), ApiError> {
-    if call_id.is_empty() || call_id.len() > 128 || call_id.chars().any(char::is_control) {
-        return Err(ApiError::invalid(&ValidationError::new(
-            "call_id",
-            "must be 1 to 128 printable characters",
-        )));
-    }
-    Ok(())
+    switchboard_protocol::hooks::check_call_id(call_id).map_err(|e| ApiError::invalid(&e))
 }
 
 /// `POST /api/v1/hooks/{integration_id}`
@@ -195,12 +132,7 @@ pub async fn generic(
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
         }
     })?;
-    if delivery.event_id.is_empty() || delivery.event_id.len() > 128 {
-        return Err(ApiError::invalid(&ValidationError::new(
-            "event_id",
-            "must be 1 to 128 characters",
-        )));
-    }
+    check_event_id(&delivery.event_id).map_err(|e| ApiError::invalid(&e))?;
     if let Some(previous) = state
         .store
         .hook_response(&integration_id, &delivery.event_id)
@@ -212,6 +144,7 @@ pub async fn generic(
             .map_err(ApiError::internal);
     }
     let answer = handle(&state, &integration_id, delivery.event).await?;
+    let answer = serde_json::to_value(&answer).map_err(ApiError::internal)?;
     state
         .store
         .save_hook_response(
@@ -226,7 +159,11 @@ pub async fn generic(
 
 /// What a call event does. Errors are only for requests that can never succeed as sent;
 /// anything that is merely late or out of order is answered `ignored`.
-async fn handle(state: &AppState, integration: &str, event: CallEvent) -> Result<Value, ApiError> {
+async fn handle(
+    state: &AppState,
+    integration: &str,
+    event: CallEvent,
+) -> Result<HookAnswer, ApiError> {
     match event {
         CallEvent::Arrived {
             call_id,
@@ -276,7 +213,7 @@ async fn handle(state: &AppState, integration: &str, event: CallEvent) -> Result
         CallEvent::Answered { call_id, agent } => {
             check_call_id(&call_id)?;
             let Some(contact) = known_contact(state, integration, &call_id).await? else {
-                return Ok(json!({ "status": "ignored", "reason": "unknown call" }));
+                return Ok(HookAnswer::ignored("unknown call", None));
             };
             answered(state, contact, agent).await
         }
@@ -312,6 +249,12 @@ async fn handle(state: &AppState, integration: &str, event: CallEvent) -> Result
             })
             .await
         }
+        // Parsed (it is part of the protocol), not handled yet by this server.
+        CallEvent::CallbackRequested { .. } => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_supported",
+            "call.callback_requested is not handled by this server yet",
+        )),
     }
 }
 
@@ -333,19 +276,19 @@ async fn apply_to_call(
     integration: &str,
     call_id: &str,
     command: impl FnOnce(ContactId) -> Command,
-) -> Result<Value, ApiError> {
+) -> Result<HookAnswer, ApiError> {
     check_call_id(call_id)?;
     let Some(contact) = known_contact(state, integration, call_id).await? else {
-        return Ok(json!({ "status": "ignored", "reason": "unknown call" }));
+        return Ok(HookAnswer::ignored("unknown call", None));
     };
     match state
         .dispatcher
         .execute(command(contact), state.clock.now())
         .await
     {
-        Ok(_) => Ok(json!({ "status": "ok", "contact_id": contact })),
+        Ok(_) => Ok(HookAnswer::applied(contact)),
         Err(e @ (DispatchError::UnknownContact(_) | DispatchError::InvalidTransition { .. })) => {
-            Ok(json!({ "status": "ignored", "reason": e.to_string(), "contact_id": contact }))
+            Ok(HookAnswer::ignored(e.to_string(), Some(contact)))
         }
         Err(e) => Err(e.into()),
     }
@@ -358,17 +301,17 @@ async fn arrive(
     integration: &str,
     call_id: &str,
     new: NewContact,
-) -> Result<Value, ApiError> {
+) -> Result<HookAnswer, ApiError> {
     let now = state.clock.now();
     let record = state
         .store
         .claim_call(integration, call_id, new.id, now)
         .await?;
     if record.ended_at.is_some() {
-        return Ok(json!({ "status": "ignored", "reason": "the call already ended" }));
+        return Ok(HookAnswer::ignored("the call already ended", None));
     }
     let Some(contact) = record.contact_id else {
-        return Ok(json!({ "status": "ignored", "reason": "the call already ended" }));
+        return Ok(HookAnswer::ignored("the call already ended", None));
     };
     let queue = new.queue.clone();
     let mut new = new;
@@ -389,9 +332,10 @@ async fn arrive(
                 .iter()
                 .any(|e| matches!(e.kind, EventKind::ContactRefused { .. }))
             {
-                return Ok(
-                    json!({ "status": "refused", "reason": "no agent is logged in to this queue", "contact_id": contact }),
-                );
+                return Ok(HookAnswer::Refused {
+                    reason: "no agent is logged in to this queue".into(),
+                    contact_id: contact,
+                });
             }
         }
         // A retry of an arrival that was queued already.
@@ -405,12 +349,11 @@ async fn arrive(
             .await?;
     }
     let position = state.dispatcher.position(contact, now).await?;
-    Ok(json!({
-        "status": "ok",
-        "contact_id": contact,
-        "queue": queue,
-        "position": position.as_ref().map(|p| p.position),
-        "estimated_wait": position.and_then(|p| p.estimated_wait).map(|d| d.as_secs_f64()),
+    Ok(HookAnswer::Ok(Done::Queued {
+        contact_id: contact,
+        queue,
+        position: position.as_ref().map(|p| p.position),
+        estimated_wait: position.and_then(|p| p.estimated_wait),
     }))
 }
 
@@ -421,12 +364,12 @@ async fn end(
     integration: &str,
     call_id: &str,
     cause: Option<String>,
-) -> Result<Value, ApiError> {
+) -> Result<HookAnswer, ApiError> {
     let now = state.clock.now();
     let contact = known_contact(state, integration, call_id).await?;
     state.store.end_call(integration, call_id, now).await?;
     let Some(contact) = contact else {
-        return Ok(json!({ "status": "ignored", "reason": "unknown call" }));
+        return Ok(HookAnswer::ignored("unknown call", None));
     };
     let command = match state.dispatcher.contact(contact).await? {
         Some(ContactState::Queued { .. } | ContactState::Offered { .. }) => {
@@ -436,15 +379,19 @@ async fn end(
             Command::Complete { contact }
         }
         _ => {
-            return Ok(
-                json!({ "status": "ignored", "reason": "the contact is no longer in the ACD", "contact_id": contact }),
-            )
+            return Ok(HookAnswer::ignored(
+                "the contact is no longer in the ACD",
+                Some(contact),
+            ))
         }
     };
     match state.dispatcher.execute(command, now).await {
-        Ok(_) => Ok(json!({ "status": "ok", "contact_id": contact, "cause": cause })),
+        Ok(_) => Ok(HookAnswer::Ok(Done::Ended {
+            contact_id: contact,
+            cause,
+        })),
         Err(e @ (DispatchError::UnknownContact(_) | DispatchError::InvalidTransition { .. })) => {
-            Ok(json!({ "status": "ignored", "reason": e.to_string(), "contact_id": contact }))
+            Ok(HookAnswer::ignored(e.to_string(), Some(contact)))
         }
         Err(e) => Err(e.into()),
     }
@@ -459,25 +406,23 @@ async fn answered(
     state: &AppState,
     contact: ContactId,
     agent: Option<AgentId>,
-) -> Result<Value, ApiError> {
+) -> Result<HookAnswer, ApiError> {
     let Some(agent) = agent else {
-        return Ok(
-            json!({ "status": "ignored", "reason": "no agent named", "contact_id": contact }),
-        );
+        return Ok(HookAnswer::ignored("no agent named", Some(contact)));
     };
     match state
         .dispatcher
         .execute(Command::Answer { contact, agent }, state.clock.now())
         .await
     {
-        Ok(_) => Ok(json!({ "status": "ok", "contact_id": contact })),
+        Ok(_) => Ok(HookAnswer::applied(contact)),
         Err(
             e @ (DispatchError::UnknownContact(_)
             | DispatchError::UnknownAgent(_)
             | DispatchError::AgentOffline(_)
             | DispatchError::AgentBusy(_)
             | DispatchError::InvalidTransition { .. }),
-        ) => Ok(json!({ "status": "ignored", "reason": e.to_string(), "contact_id": contact })),
+        ) => Ok(HookAnswer::ignored(e.to_string(), Some(contact))),
         Err(e) => Err(e.into()),
     }
 }
@@ -510,7 +455,7 @@ pub async fn cti(
     ApiPath(token): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CtiAnswer>, ApiError> {
     let integration = state
         .store
         .list::<Integration>()
@@ -526,31 +471,12 @@ pub async fn cti(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    let fields: BTreeMap<String, String> = if json_body {
+    let fields: cti::Fields = if json_body {
         let value: Value = serde_json::from_slice(&body)
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()))?;
-        let Value::Object(map) = value else {
-            return Err(ApiError::invalid(&ValidationError::new(
-                "body",
-                "must be a JSON object",
-            )));
-        };
-        map.into_iter()
-            .map(|(k, v)| {
-                let text = match v {
-                    Value::String(s) => s,
-                    Value::Array(items) => items
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    other => other.to_string(),
-                };
-                (k.trim_end_matches("[]").to_owned(), text)
-            })
-            .collect()
+        cti::fields_from_json(value).map_err(|e| ApiError::invalid(&e))?
     } else {
-        let mut map: BTreeMap<String, String> = BTreeMap::new();
+        let mut map = cti::Fields::new();
         for (k, v) in form_urlencoded::parse(&body) {
             let key = k.trim_end_matches("[]").to_owned();
             map.entry(key)
@@ -562,47 +488,30 @@ pub async fn cti(
         }
         map
     };
-    let field = |name: &str| fields.get(name).map(|s| s.trim()).filter(|s| !s.is_empty());
-    let event = field("event")
-        .ok_or_else(|| ApiError::invalid(&ValidationError::new("event", "is required")))?;
-    let call_id = field("callId")
-        .ok_or_else(|| ApiError::invalid(&ValidationError::new("callId", "is required")))?;
-    check_call_id(call_id)?;
-    let direction = field("direction");
-    if !matches!(direction, None | Some("in" | "out")) {
-        return Err(ApiError::invalid(&ValidationError::new(
-            "direction",
-            "must be in or out",
-        )));
-    }
+    let event = CtiEvent::from_fields(&fields).map_err(|e| ApiError::invalid(&e))?;
     let integration_id = integration.integration_id;
     match event {
-        "newCall" if direction == Some("out") => Ok(Json(json!({}))),
-        "newCall" => {
-            let queue_name = field("queue").or(field("to")).ok_or_else(|| {
-                ApiError::invalid(&ValidationError::new(
-                    "queue",
-                    "newCall needs a queue (or the queue's name in to)",
-                ))
-            })?;
-            let queue = QueueId::parse(queue_name).map_err(|mut e| {
-                e.field = "queue".into();
-                ApiError::invalid(&e)
-            })?;
+        CtiEvent::NewCall {
+            direction: Direction::Out,
+            ..
+        } => Ok(Json(CtiAnswer::Done {})),
+        CtiEvent::NewCall {
+            call_id,
+            queue,
+            from,
+            to,
+            user,
+            ..
+        } => {
+            // `from_fields` names the queue of every inbound call.
+            let queue = queue.ok_or_else(|| ApiError::invalid(&cti::missing_queue()))?;
             let mut attributes = BTreeMap::new();
-            for key in ["from", "to", "user"] {
-                if let Some(v) = field(key) {
-                    attributes.insert(
-                        if key == "from" {
-                            "caller".to_owned()
-                        } else {
-                            key.to_owned()
-                        },
-                        v.to_owned(),
-                    );
+            for (key, value) in [("caller", from), ("to", to), ("user", user)] {
+                if let Some(v) = value {
+                    attributes.insert(key.to_owned(), v);
                 }
             }
-            attributes.insert("call_id".into(), call_id.to_owned());
+            attributes.insert("call_id".into(), call_id.clone());
             let new = NewContact {
                 id: switchboard_dispatch::fresh_contact_id(state.clock.now()),
                 queue,
@@ -612,57 +521,35 @@ pub async fn cti(
                 tier: Tier::default(),
                 attributes,
             };
-            let answer = arrive(&state, &integration_id, call_id, new).await?;
-            if answer["status"] == "refused" {
-                return Ok(Json(json!({ "action": "reject", "reason": "busy" })));
+            let answer = arrive(&state, &integration_id, &call_id, new).await?;
+            if matches!(answer, HookAnswer::Refused { .. }) {
+                return Ok(Json(CtiAnswer::BUSY));
             }
-            Ok(Json(json!({})))
+            Ok(Json(CtiAnswer::Done {}))
         }
-        "hangup" => {
-            end(
-                &state,
-                &integration_id,
-                call_id,
-                field("cause").map(str::to_owned),
-            )
-            .await?;
-            Ok(Json(json!({})))
+        CtiEvent::Hangup { call_id, cause } => {
+            end(&state, &integration_id, &call_id, cause).await?;
+            Ok(Json(CtiAnswer::Done {}))
         }
-        "answer" => {
-            if let Some(contact) = known_contact(&state, &integration_id, call_id).await? {
-                let agent = cti_agent(&state, field("user"), field("answeringNumber")).await?;
+        CtiEvent::Answer {
+            call_id,
+            user,
+            answering_number,
+        } => {
+            if let Some(contact) = known_contact(&state, &integration_id, &call_id).await? {
+                let agent = cti_agent(&state, user.as_deref(), answering_number.as_deref()).await?;
                 answered(&state, contact, agent).await?;
             }
-            Ok(Json(json!({})))
+            Ok(Json(CtiAnswer::Done {}))
         }
-        other => Err(ApiError::invalid(&ValidationError::new(
-            "event",
-            format!("unknown event {other:?}; use newCall, answer or hangup"),
-        ))),
     }
-}
-
-/// A contact created through the API (chat, e-mail, ticket…).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ContactRequest {
-    pub queue: QueueId,
-    pub channel: Channel,
-    #[serde(default)]
-    pub skills: Vec<SkillRequirement>,
-    #[serde(default)]
-    pub tier: Tier,
-    #[serde(default)]
-    pub urgency: Urgency,
-    #[serde(default)]
-    pub attributes: BTreeMap<String, String>,
 }
 
 /// `POST /api/v1/contacts`
 pub async fn create_contact(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ContactRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ContactCreated>), ApiError> {
     if req.attributes.len() > 50
         || req
             .attributes
@@ -703,13 +590,13 @@ pub async fn create_contact(
     let position = state.dispatcher.position(id, now).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "contact_id": id,
-            "queue": queue,
-            "state": state.dispatcher.contact(id).await?.map(|s| s.name()),
-            "position": position.as_ref().map(|p| p.position),
-            "estimated_wait": position.and_then(|p| p.estimated_wait).map(|d| d.as_secs_f64()),
-        })),
+        Json(ContactCreated {
+            contact_id: id,
+            queue,
+            state: state.dispatcher.contact(id).await?.map(|s| Stage::from(&s)),
+            position: position.as_ref().map(|p| p.position),
+            estimated_wait: position.and_then(|p| p.estimated_wait),
+        }),
     ))
 }
 

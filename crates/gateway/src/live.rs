@@ -7,8 +7,9 @@ use axum::{
     Json,
 };
 use serde::{Deserialize, Serialize};
-use switchboard_dispatch::{QueueBackend, QueuePosition, QueueSnapshot};
+use switchboard_dispatch::{QueueBackend, QueueSnapshot};
 use switchboard_domain::{AgentId, ContactId, Event, EventId, QueueId, Timestamp};
+use switchboard_protocol::contacts::Position;
 use switchboard_store::EventFilter;
 
 use crate::{
@@ -45,13 +46,20 @@ pub async fn queue_snapshot(
 pub async fn position(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<QueuePosition>, ApiError> {
+) -> Result<Json<Position>, ApiError> {
     let contact: ContactId = parse("contact id", &id)?;
     state
         .dispatcher
         .position(contact, state.clock.now())
         .await?
-        .map(Json)
+        .map(|p| {
+            Json(Position {
+                queue: p.queue,
+                position: p.position,
+                waiting: p.waiting,
+                estimated_wait: p.estimated_wait,
+            })
+        })
         .ok_or_else(|| ApiError::not_found(format!("waiting contact {id}")))
 }
 

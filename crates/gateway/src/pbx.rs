@@ -37,8 +37,8 @@ use serde_json::{json, Value};
 use switchboard_dispatch::QueueBackend;
 use switchboard_domain::{
     Agent, AgentId, ContactId, Event, EventKind, Integration, QueueId, Timestamp, ValidationError,
-    WithdrawReason,
 };
+use switchboard_protocol::pbx::{CancelReason, OfferInstruction, PbxAgent, Webhook};
 use switchboard_store::{NewWebhook, WebhookAttempt, WebhookDelivery};
 use tokio::sync::{broadcast, Notify};
 
@@ -61,27 +61,28 @@ const BATCH: u32 = 32;
 /// What the PBX is told about one offer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Instruction {
-    /// `call.ring`, `call.connect` or `call.cancel`.
-    pub kind: &'static str,
+    pub step: Step,
     pub contact: ContactId,
     pub queue: QueueId,
     pub agent: AgentId,
-    /// Until when it rings (ring only).
-    pub deadline: Option<Timestamp>,
-    /// Why it stopped ringing (cancel only).
-    pub reason: Option<&'static str>,
+}
+
+/// `call.ring` (until `deadline`), `call.connect` or `call.cancel` (with why).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Ring { deadline: Timestamp },
+    Connect,
+    Cancel { reason: CancelReason },
 }
 
 /// The instruction a dispatcher event stands for, if any. An offer withdrawn because the
 /// caller hung up needs none: the PBX knows, it told us.
 pub fn instruction(e: &Event) -> Option<Instruction> {
-    let make = |kind, contact: &ContactId, queue: &QueueId, agent: &AgentId| Instruction {
-        kind,
+    let make = |step, contact: &ContactId, queue: &QueueId, agent: &AgentId| Instruction {
+        step,
         contact: *contact,
         queue: queue.clone(),
         agent: agent.clone(),
-        deadline: None,
-        reason: None,
     };
     match &e.kind {
         EventKind::ContactOffered {
@@ -89,48 +90,52 @@ pub fn instruction(e: &Event) -> Option<Instruction> {
             queue,
             agent,
             deadline,
-        } => Some(Instruction {
-            deadline: Some(*deadline),
-            ..make("call.ring", contact, queue, agent)
-        }),
+        } => Some(make(
+            Step::Ring {
+                deadline: *deadline,
+            },
+            contact,
+            queue,
+            agent,
+        )),
         EventKind::OfferAccepted {
             contact,
             queue,
             agent,
             ..
-        } => Some(make("call.connect", contact, queue, agent)),
+        } => Some(make(Step::Connect, contact, queue, agent)),
         EventKind::OfferRejected {
             contact,
             queue,
             agent,
-        } => Some(Instruction {
-            reason: Some("rejected"),
-            ..make("call.cancel", contact, queue, agent)
-        }),
+        } => Some(make(
+            Step::Cancel {
+                reason: CancelReason::Rejected,
+            },
+            contact,
+            queue,
+            agent,
+        )),
         EventKind::OfferTimedOut {
             contact,
             queue,
             agent,
-        } => Some(Instruction {
-            reason: Some("timed_out"),
-            ..make("call.cancel", contact, queue, agent)
-        }),
+        } => Some(make(
+            Step::Cancel {
+                reason: CancelReason::TimedOut,
+            },
+            contact,
+            queue,
+            agent,
+        )),
         EventKind::OfferWithdrawn {
             contact,
             queue,
             agent,
             reason,
         } => {
-            let reason = match reason {
-                WithdrawReason::Abandoned => return None,
-                WithdrawReason::AgentUnavailable => "agent_unavailable",
-                WithdrawReason::Moved => "moved",
-                WithdrawReason::TakenElsewhere => "taken_elsewhere",
-            };
-            Some(Instruction {
-                reason: Some(reason),
-                ..make("call.cancel", contact, queue, agent)
-            })
+            let reason = CancelReason::of_withdrawal(*reason)?;
+            Some(make(Step::Cancel { reason }, contact, queue, agent))
         }
         _ => None,
     }
@@ -253,29 +258,33 @@ async fn queue_instruction(
         .await?
         .map(|v| v.doc);
     let id = format!("{integration_id}:{}:{}", e.at.as_millis(), e.id.0);
-    let body = json!({
-        "event_id": id,
-        "type": i.kind,
-        "call_id": call_id,
-        "contact_id": i.contact,
-        "queue": i.queue,
-        "agent": {
-            "id": i.agent,
-            "extension": agent.as_ref().and_then(|a| a.extension.clone()),
-            "number": agent.as_ref().map(|a| a.number.clone()),
+    let offer = |deadline, reason| OfferInstruction {
+        event_id: id.clone(),
+        call_id: call_id.clone(),
+        contact_id: i.contact,
+        queue: i.queue.clone(),
+        agent: PbxAgent {
+            id: i.agent.clone(),
+            extension: agent.as_ref().and_then(|a| a.extension.clone()),
+            number: agent.as_ref().map(|a| a.number.clone()),
         },
-        "deadline": i.deadline.map(|d| d.as_millis()),
-        "reason": i.reason,
-        "at": e.at.as_millis(),
-    })
-    .to_string();
+        deadline,
+        reason,
+        at: e.at,
+    };
+    let webhook = match i.step {
+        Step::Ring { deadline } => Webhook::Ring(offer(Some(deadline), None)),
+        Step::Connect => Webhook::Connect(offer(None, None)),
+        Step::Cancel { reason } => Webhook::Cancel(offer(None, Some(reason))),
+    };
+    let body = switchboard_protocol::to_sorted_json(&webhook).map_err(ApiError::internal)?;
     Ok(state
         .store
         .queue_webhook(
             &NewWebhook {
                 id: &id,
                 integration_id: &integration_id,
-                kind: i.kind,
+                kind: webhook.kind(),
                 url: &url,
                 body: &body,
             },

@@ -12,7 +12,11 @@
 //! - Commands (`set_agent_state` — force a state or log out —, `move_contact` to a queue or
 //!   agent, `set_urgency`), each answered by `ack` or `error` (`in_reply_to` your `id`).
 
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Mutex,
+    time::Duration,
+};
 
 use axum::{
     extract::{
@@ -24,17 +28,20 @@ use axum::{
 };
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
 use switchboard_dispatch::QueueBackend;
 use switchboard_domain::{
-    Agent, AgentId, Command, ContactId, ContactState, Event, Presence, QueueConfig, QueueId,
-    Timestamp, TransferTarget, Urgency,
+    Agent, AgentId, Command, ContactState, Event, QueueConfig, QueueId, Timestamp, TransferTarget,
+};
+use switchboard_protocol::{
+    contacts::Stage,
+    floor::{AgentContact, AgentView, Frame, QueueView, Request, TodayFigures},
+    Stamped,
 };
 use switchboard_stats::{LiveQueueStats, MetricsConfig, TimeRange};
 use switchboard_store::Role;
 use tokio::sync::broadcast;
 
-use crate::{auth::token_hash, console::VERSION, error::ApiError, state::AppState};
+use crate::{auth::token_hash, error::ApiError, state::AppState};
 
 const DAY_MS: i64 = 24 * 3_600_000;
 
@@ -92,7 +99,7 @@ impl Floor {
 
     /// Today's figures of a queue, and the agents it needs now: Erlang C with the queue's
     /// service-level target on the arrival rate and AHT of the last 30 minutes.
-    fn figures(&self, queue: &QueueConfig, now: Timestamp) -> Value {
+    fn figures(&self, queue: &QueueConfig, now: Timestamp) -> TodayFigures {
         let today_stats = self.today.lock().unwrap_or_else(|p| p.into_inner());
         match today_stats.get(&queue.id) {
             Some(s) => {
@@ -101,22 +108,22 @@ impl Floor {
                 let need = s
                     .agents_needed_now(now, target.threshold.as_secs_f64(), target.percent / 100.0)
                     .ok();
-                json!({
-                    "offered": s.offered(), "answered": s.answered(), "abandoned": s.abandoned(),
-                    "service_level": sl.ratio.value, "service_level_formula": sl.formula_name,
-                    "service_level_target_s": s.config().service_level_target.as_secs_f64(),
-                    "asa_ms": s.asa_ms(), "handled": s.completed(), "aht_ms": s.aht_ms(),
-                    "fcr_reported": s.fcr_reported().value,
-                    "arrivals_per_hour": need.map(|n| (n.arrivals_per_hour * 10.0).round() / 10.0),
-                    "agents_needed_now": need.and_then(|n| n.agents),
-                })
+                TodayFigures {
+                    offered: s.offered(),
+                    answered: s.answered(),
+                    abandoned: s.abandoned(),
+                    service_level: sl.ratio.value,
+                    service_level_formula: Some(sl.formula_name.to_owned()),
+                    service_level_target_s: s.config().service_level_target.as_secs_f64(),
+                    asa_ms: s.asa_ms(),
+                    handled: s.completed(),
+                    aht_ms: s.aht_ms(),
+                    fcr_reported: s.fcr_reported().value,
+                    arrivals_per_hour: need.map(|n| (n.arrivals_per_hour * 10.0).round() / 10.0),
+                    agents_needed_now: need.and_then(|n| n.agents),
+                }
             }
-            None => {
-                json!({ "offered": 0, "answered": 0, "abandoned": 0, "service_level": null,
-                        "service_level_target_s": queue.service_level.threshold.as_secs_f64(), "asa_ms": null,
-                        "handled": 0, "aht_ms": null, "fcr_reported": null, "arrivals_per_hour": null,
-                        "agents_needed_now": null })
-            }
+            None => TodayFigures::none_yet(queue.service_level.threshold.as_secs_f64()),
         }
     }
 }
@@ -213,27 +220,30 @@ pub async fn connect(
 /// The floor now: queue id → figures, agent id → state.
 async fn view(
     state: &AppState,
-    since: &mut HashMap<String, (String, Timestamp)>,
-) -> (Map<String, Value>, Map<String, Value>) {
+    since: &mut HashMap<AgentId, (String, Timestamp)>,
+) -> (BTreeMap<QueueId, QueueView>, BTreeMap<AgentId, AgentView>) {
     let now = state.clock.now();
-    let mut queues = Map::new();
+    let mut queues = BTreeMap::new();
     let configs = state.store.list::<QueueConfig>().await.unwrap_or_default();
     // Written through another instance: picked up here.
     state.floor.set_targets(configs.iter().map(|q| &q.doc));
     for q in configs {
         if let Ok(Some(s)) = state.dispatcher.queue_snapshot(&q.doc.id, now).await {
             queues.insert(
-                q.doc.id.to_string(),
-                json!({
-                    "waiting": s.waiting, "offered_now": s.offered, "longest_wait_ms": s.longest_wait.as_millis() as u64,
-                    "agents": s.agents, "today": state.floor.figures(&q.doc, now),
-                }),
+                q.doc.id.clone(),
+                QueueView {
+                    waiting: s.waiting,
+                    offered_now: s.offered,
+                    longest_wait_ms: s.longest_wait.as_millis() as u64,
+                    agents: s.agents,
+                    today: state.floor.figures(&q.doc, now),
+                },
             );
         }
     }
-    let mut agents = Map::new();
+    let mut agents = BTreeMap::new();
     for a in state.store.list::<Agent>().await.unwrap_or_default() {
-        let id = a.doc.profile.id.to_string();
+        let id = a.doc.profile.id.clone();
         let status = state
             .dispatcher
             .agent_status(&a.doc.profile.id)
@@ -249,7 +259,11 @@ async fn view(
         let contacts = current_contacts(state, &a.doc.profile.id).await;
         agents.insert(
             id,
-            json!({ "status": status, "since": since_state, "contacts": contacts }),
+            AgentView {
+                status,
+                since: since_state,
+                contacts,
+            },
         );
     }
     (queues, agents)
@@ -257,7 +271,7 @@ async fn view(
 
 /// What the agent is working on: each contact ringing at them, in conversation, on hold or
 /// in wrap-up, with its queue.
-async fn current_contacts(state: &AppState, agent: &AgentId) -> Vec<Value> {
+async fn current_contacts(state: &AppState, agent: &AgentId) -> Vec<AgentContact> {
     let mut out = Vec::new();
     for contact in state
         .dispatcher
@@ -273,22 +287,14 @@ async fn current_contacts(state: &AppState, agent: &AgentId) -> Vec<Value> {
                 | ContactState::Assigned { agent: holder, .. }
                 | ContactState::Held { agent: holder, .. }
                 | ContactState::WrapUp { agent: holder, .. }),
-            ) if holder == agent => (s.name(), Some(s.queue().clone())),
-            _ => ("wrap_up", None),
+            ) if holder == agent => (Stage::from(s), Some(s.queue().clone())),
+            _ => (Stage::WrapUp, None),
         };
-        out.push(json!({ "contact_id": contact, "state": name, "queue": queue }));
-    }
-    out
-}
-
-fn changed(old: &Map<String, Value>, new: &Map<String, Value>) -> Map<String, Value> {
-    let mut out: Map<String, Value> = new
-        .iter()
-        .filter(|(k, v)| old.get(*k) != Some(v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    for k in old.keys().filter(|k| !new.contains_key(*k)) {
-        out.insert(k.clone(), Value::Null);
+        out.push(AgentContact {
+            contact_id: contact,
+            state: name,
+            queue,
+        });
     }
     out
 }
@@ -296,18 +302,17 @@ fn changed(old: &Map<String, Value>, new: &Map<String, Value>) -> Map<String, Va
 async fn session(state: AppState, socket: WebSocket) {
     let (mut tx, mut rx) = socket.split();
     let mut seq = 0u64;
-    let mut frame = move |mut v: Value| {
+    let mut frame = move |f: Frame| {
         seq += 1;
-        v["v"] = json!(VERSION);
-        v["seq"] = json!(seq);
-        Message::Text(v.to_string().into())
+        Message::Text(Stamped::new(seq, f).to_text().into())
     };
     let mut since = HashMap::new();
     let (mut queues, mut agents) = view(&state, &mut since).await;
     if tx
-        .send(frame(
-            json!({ "type": "snapshot", "queues": queues, "agents": agents }),
-        ))
+        .send(frame(Frame::Snapshot {
+            queues: queues.clone(),
+            agents: agents.clone(),
+        }))
         .await
         .is_err()
     {
@@ -319,10 +324,9 @@ async fn session(state: AppState, socket: WebSocket) {
         let outgoing = tokio::select! {
             _ = tick.tick() => {
                 let (q, a) = view(&state, &mut since).await;
-                let (dq, da) = (changed(&queues, &q), changed(&agents, &a));
+                let delta = Frame::delta((&queues, &agents), (&q, &a));
                 (queues, agents) = (q, a);
-                if dq.is_empty() && da.is_empty() { continue; }
-                json!({ "type": "delta", "queues": dq, "agents": da })
+                match delta { Some(delta) => delta, None => continue }
             }
             incoming = rx.next() => match incoming {
                 Some(Ok(Message::Text(text))) => command(&state, text.as_str()).await,
@@ -337,42 +341,13 @@ async fn session(state: AppState, socket: WebSocket) {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum Request {
-    SetAgentState {
-        #[serde(default)]
-        id: Option<Value>,
-        agent: AgentId,
-        presence: Presence,
-    },
-    MoveContact {
-        #[serde(default)]
-        id: Option<Value>,
-        contact_id: ContactId,
-        to: TransferTarget,
-    },
-    SetUrgency {
-        #[serde(default)]
-        id: Option<Value>,
-        contact_id: ContactId,
-        urgency: Urgency,
-    },
-    Ping {
-        #[serde(default)]
-        id: Option<Value>,
-    },
-}
-
-async fn command(state: &AppState, text: &str) -> Value {
+async fn command(state: &AppState, text: &str) -> Frame {
     let request: Request = match serde_json::from_str(text) {
         Ok(r) => r,
-        Err(e) => {
-            return json!({ "type": "error", "code": "bad_message", "message": e.to_string() })
-        }
+        Err(e) => return Frame::bad_message(e.to_string()),
     };
     let (id, command) = match request {
-        Request::Ping { id } => return json!({ "type": "pong", "in_reply_to": id }),
+        Request::Ping { id } => return Frame::Pong { in_reply_to: id },
         Request::SetAgentState {
             id,
             agent,
@@ -396,11 +371,17 @@ async fn command(state: &AppState, text: &str) -> Value {
                 urgency,
             },
         ),
+        // Parsed (it is part of the protocol), not handled yet by this server.
+        Request::CallbackInPlace { id, .. } => {
+            return Frame::error(
+                id,
+                "not_supported",
+                "callback_in_place is not handled by this server yet",
+            )
+        }
     };
     match state.dispatcher.execute(command, state.clock.now()).await {
-        Ok(_) => json!({ "type": "ack", "in_reply_to": id }),
-        Err(e) => {
-            json!({ "type": "error", "in_reply_to": id, "code": e.code(), "message": e.to_string() })
-        }
+        Ok(_) => Frame::Ack { in_reply_to: id },
+        Err(e) => Frame::error(id, e.code(), e.to_string()),
     }
 }

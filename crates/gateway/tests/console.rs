@@ -9,6 +9,9 @@ use switchboard_gateway::{
     auth::{hash_password, token_hash},
     console, router, AppState, PasswordHashing, Settings,
 };
+use switchboard_protocol::{
+    console::Frame as ConsoleFrame, floor::Frame as FloorFrame, Stamped, VERSION,
+};
 use switchboard_store::{NewUser, Role, Store};
 use tokio::net::TcpStream;
 use tokio_tungstenite::{connect_async, tungstenite::Message, MaybeTlsStream, WebSocketStream};
@@ -141,7 +144,11 @@ async fn expect_within(ws: &mut Ws, what: &str, secs: u64, pred: impl Fn(&Value)
                 .expect("a frame");
             if let Message::Text(text) = msg {
                 let v: Value = serde_json::from_str(&text).unwrap();
-                assert_eq!(v["v"], 1, "versioned: {v}");
+                assert_eq!(v["v"], VERSION, "versioned: {v}");
+                // Every frame either socket sends is one of the protocol's.
+                let typed = serde_json::from_str::<Stamped<ConsoleFrame>>(&text).is_ok()
+                    || serde_json::from_str::<Stamped<FloorFrame>>(&text).is_ok();
+                assert!(typed, "not a protocol frame: {text}");
                 if pred(&v) {
                     return v;
                 }

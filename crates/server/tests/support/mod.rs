@@ -20,6 +20,7 @@ use std::{
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use switchboard_protocol::{console, floor, Stamped};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -711,7 +712,16 @@ impl Socket {
             let Message::Text(text) = frame else { continue };
             let v: Value = serde_json::from_str(&text)
                 .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {text}", self.who));
-            assert_eq!(v["v"], 1, "{}: every frame is versioned: {v}", self.who);
+            assert_eq!(
+                v["v"],
+                switchboard_protocol::VERSION,
+                "{}: every frame is versioned: {v}",
+                self.who
+            );
+            // And is one of the protocol's (a console's or the floor's).
+            let typed = serde_json::from_str::<Stamped<console::Frame>>(&text).is_ok()
+                || serde_json::from_str::<Stamped<floor::Frame>>(&text).is_ok();
+            assert!(typed, "{}: not a protocol frame: {text}", self.who);
             if let Some(seq) = v["seq"].as_u64() {
                 self.last_seq = self.last_seq.max(seq);
             }

@@ -1,0 +1,79 @@
+//! The contact API's public resources: `POST /api/v1/contacts` (a chat, an e-mail, a ticket
+//! created in a queue) and `GET /api/v1/contacts/{contact_id}/position`.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use serde::{Deserialize, Serialize};
+use switchboard_domain::{
+    duration_secs, Channel, ContactId, ContactState, QueueId, SkillRequirement, Tier, Urgency,
+};
+
+/// `POST /api/v1/contacts`: a contact to create. Unknown fields are refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactRequest {
+    pub queue: QueueId,
+    pub channel: Channel,
+    /// Skills beyond the queue's own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skills: Vec<SkillRequirement>,
+    #[serde(default)]
+    pub tier: Tier,
+    #[serde(default)]
+    pub urgency: Urgency,
+    /// Shown to the agent with the offer; `customer` names the customer for repeat-contact
+    /// detection.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// The answer to `POST /api/v1/contacts` (201).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactCreated {
+    pub contact_id: ContactId,
+    pub queue: QueueId,
+    /// `None` when the contact already left the ACD.
+    pub state: Option<Stage>,
+    /// Its place in line (1 = next), `None` when it is not waiting (offered at once).
+    pub position: Option<u32>,
+    /// In seconds; `None` until the queue has answered anything in the last 30 minutes.
+    #[serde(with = "duration_secs::option")]
+    pub estimated_wait: Option<Duration>,
+}
+
+/// `GET /api/v1/contacts/{contact_id}/position`: where a waiting contact stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    pub queue: QueueId,
+    /// 1 = next in line. Contacts that other agents serve first (other skills) may be answered
+    /// before it, so the position is an upper bound in a multi-skill queue.
+    pub position: u32,
+    pub waiting: u32,
+    /// In seconds, from the queue's observed answer rate over the last 30 minutes; `None`
+    /// until it has answered anything in that window.
+    #[serde(with = "duration_secs::option")]
+    pub estimated_wait: Option<Duration>,
+}
+
+/// Where a contact stands, by name: `queued`, `offered`, `assigned`, `held`, `wrap_up`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Queued,
+    Offered,
+    Assigned,
+    Held,
+    WrapUp,
+}
+
+impl From<&ContactState> for Stage {
+    fn from(s: &ContactState) -> Self {
+        match s {
+            ContactState::Queued { .. } => Stage::Queued,
+            ContactState::Offered { .. } => Stage::Offered,
+            ContactState::Assigned { .. } => Stage::Assigned,
+            ContactState::Held { .. } => Stage::Held,
+            ContactState::WrapUp { .. } => Stage::WrapUp,
+        }
+    }
+}
