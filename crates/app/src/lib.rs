@@ -2,8 +2,9 @@
 //! (HTTP, WebSocket, hooks) call, the read models fed by the event stream, and the
 //! background tasks that keep them — owned in [`Tasks`] groups and stopped in order.
 //!
-//! Layout: [`reports`] answers historical reports, from the interval aggregates that
-//! [`reports::rollup`] keeps (or from the raw event log); [`tasks`] owns background tasks.
+//! Layout: [`accounts`] signs people in and administers users; [`reports`] answers
+//! historical reports, from the interval aggregates that [`reports::rollup`] keeps (or from
+//! the raw event log); [`tasks`] owns background tasks.
 //!
 //! The application knows the dispatcher (`switchboard_dispatch`), the store and the stats,
 //! and nothing of HTTP, axum, WebSocket framing or configuration files: it takes and returns
@@ -12,7 +13,9 @@
 //! This crate is being grown out of the gateway one use case at a time (see ARCHITECTURE.md,
 //! "Application layer"): what has moved here is no longer in the gateway.
 
+pub mod accounts;
 pub mod reports;
 pub mod tasks;
 
+pub use accounts::Secret;
 pub use tasks::Tasks;

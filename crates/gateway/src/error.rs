@@ -10,6 +10,7 @@ use axum::{
     Json,
 };
 use serde::{de::DeserializeOwned, Serialize};
+use switchboard_app::accounts::AccountError;
 use switchboard_dispatch::DispatchError;
 use switchboard_domain::ValidationError;
 use switchboard_store::StoreError;
@@ -123,6 +124,27 @@ impl From<StoreError> for ApiError {
             other if other.code() == "unavailable" => Self::unavailable(other),
             other => Self::internal(other),
         }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        let status = match e {
+            AccountError::Invalid(v) => return Self::invalid(&v),
+            AccountError::Store(e) => return e.into(),
+            AccountError::Internal(cause) => return Self::internal(cause),
+            AccountError::RateLimited { retry_after } => {
+                let secs = retry_after.as_secs().max(1);
+                return Self::new(StatusCode::TOO_MANY_REQUESTS, e.code(), e.to_string())
+                    .with_details(serde_json::json!({ "retry_after_secs": secs }));
+            }
+            AccountError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            AccountError::SetupDisabled | AccountError::BadSetupSecret => StatusCode::FORBIDDEN,
+            AccountError::UserNotFound(_) => StatusCode::NOT_FOUND,
+            AccountError::AlreadySetUp | AccountError::LastAdmin(_) => StatusCode::CONFLICT,
+            AccountError::VersionConflict(_) => StatusCode::PRECONDITION_FAILED,
+        };
+        Self::new(status, e.code(), e.to_string())
     }
 }
 

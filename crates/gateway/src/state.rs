@@ -2,47 +2,13 @@
 
 use std::{fmt, sync::Arc, time::Duration};
 
+use switchboard_app::accounts::{AccountSettings, Accounts};
+pub use switchboard_app::accounts::{PasswordHashing, Secret};
+
 use switchboard_dispatch::{AnyBackend, Clock, ConsoleRegistry};
 use switchboard_store::Store;
 
-use crate::{auth::LoginLimiter, metrics::Metrics};
-
-/// A secret that never prints.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(********)")
-    }
-}
-
-/// Cost of password hashing (Argon2id). Production defaults follow OWASP's minimum
-/// (19 MiB, 2 passes); tests turn it down.
-#[derive(Clone, Copy, Debug)]
-pub struct PasswordHashing {
-    pub memory_kib: u32,
-    pub iterations: u32,
-}
-
-impl Default for PasswordHashing {
-    fn default() -> Self {
-        Self {
-            memory_kib: 19 * 1024,
-            iterations: 2,
-        }
-    }
-}
+use crate::metrics::Metrics;
 
 /// Settings of the HTTP edge.
 #[derive(Clone, Debug)]
@@ -81,7 +47,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
-    pub limiter: Arc<LoginLimiter>,
+    /// Sign-in, sessions and users.
+    pub accounts: Arc<Accounts>,
     /// Events waiting to be written to the event log (for /metrics and /readyz).
     pub event_log_lag: Arc<dyn Fn() -> u64 + Send + Sync>,
     /// The agents' console outboxes (fed by `console::run`).
@@ -110,14 +77,22 @@ impl AppState {
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> Self {
-        let limiter = Arc::new(LoginLimiter::new(settings.login_attempts_per_minute));
+        let accounts = Arc::new(Accounts::new(
+            store.clone(),
+            AccountSettings {
+                session_ttl: settings.session_ttl,
+                login_attempts_per_minute: settings.login_attempts_per_minute,
+                setup_secret: settings.setup_secret.clone(),
+                password_hashing: settings.password_hashing,
+            },
+        ));
         Self {
             store,
             dispatcher,
             clock,
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::default()),
-            limiter,
+            accounts,
             event_log_lag: Arc::new(|| 0),
             consoles: Arc::default(),
             floor: Arc::default(),

@@ -8,12 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use futures_util::{stream, StreamExt, TryStreamExt};
+use switchboard_app::accounts::{hash_password, new_token, token_hash, PasswordHashing};
 use switchboard_domain::{
     Agent, AgentId, AgentProfile, Integration, IntegrationKind, QueueConfig, QueueId, Timestamp,
-};
-use switchboard_gateway::{
-    auth::{hash_password, new_token, token_hash},
-    PasswordHashing,
 };
 use switchboard_store::{NewUser, Role, Store};
 
@@ -46,7 +43,7 @@ pub async fn prepare(store: &Store, agents: usize, wrap_up: Duration) -> anyhow:
     let mut queue = QueueConfig::new(QueueId::parse(QUEUE)?);
     queue.wrap_up = wrap_up;
     store.put(&queue, Some(0), now).await.context("the queue")?;
-    let secret = new_token().map_err(|e| anyhow::anyhow!("no randomness: {}", e.message))?;
+    let secret = new_token().context("no randomness")?;
     store
         .put(
             &Integration {
@@ -62,11 +59,11 @@ pub async fn prepare(store: &Store, agents: usize, wrap_up: Duration) -> anyhow:
         .context("the integration")?;
     // One hash for everyone: nobody signs in with it, it only has to be a valid PHC string.
     let shared_hash = hash_password(
-        new_token().map_err(|e| anyhow::anyhow!("no randomness: {}", e.message))?,
+        new_token().context("a random password")?,
         PasswordHashing::default(),
     )
     .await
-    .map_err(|e| anyhow::anyhow!("hashing: {}", e.message))?;
+    .context("hashing a password")?;
     let expires = Timestamp::from_millis(now.as_millis() + 24 * 3_600_000);
     let tokens: Vec<String> = stream::iter(0..agents)
         .map(|i| {
@@ -116,7 +113,7 @@ async fn add_agent(
         })
         .await
         .with_context(|| format!("user of {id}"))?;
-    let token = new_token().map_err(|e| anyhow::anyhow!("no randomness: {}", e.message))?;
+    let token = new_token().context("no randomness")?;
     store
         .create_session(&token_hash(&token), user.user_id, now, expires)
         .await

@@ -215,12 +215,12 @@ pub async fn serve(
 
     // Expired sign-ins are refused anyway; this only keeps the table small.
     {
-        let (store, clock) = (store.clone(), clock.clone());
+        let (accounts, clock) = (state.accounts.clone(), clock.clone());
         background.spawn_until_stopped("session_sweeper", async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
             loop {
                 every.tick().await;
-                match store.delete_expired_sessions(clock.now()).await {
+                match accounts.remove_expired_sessions(clock.now()).await {
                     Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions removed"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "removing expired sessions failed"),

@@ -4,8 +4,8 @@ use std::{io::BufRead, path::PathBuf};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use switchboard_app::accounts::{self, PasswordHashing};
 use switchboard_dispatch::{Clock, SystemClock};
-use switchboard_gateway::{auth, PasswordHashing};
 use switchboard_server::{
     app,
     config::{Config, Flags, LogFormat},
@@ -164,14 +164,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
-            auth::check_password_policy(&password).map_err(|e| anyhow::anyhow!(e.message))?;
+            accounts::check_password_policy(&password)?;
             let username = username.trim().to_lowercase();
             switchboard_domain::AgentId::parse(&username)
                 .map_err(|e| anyhow::anyhow!("username: {}", e.problem))?;
             let store = app::open_store(&config).await?;
-            let password_hash = auth::hash_password(password, PasswordHashing::default())
+            let password_hash = accounts::hash_password(password, PasswordHashing::default())
                 .await
-                .map_err(|e| anyhow::anyhow!(e.message))?;
+                .context("hashing the password")?;
             let user = store
                 .create_user(&NewUser {
                     username,

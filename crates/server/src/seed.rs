@@ -4,11 +4,10 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
+
+use switchboard_app::accounts::{hash_password, NewUserRequest, PasswordHashing};
 use switchboard_domain::*;
-use switchboard_gateway::{
-    auth::{hash_password, NewUserRequest},
-    PasswordHashing,
-};
 use switchboard_store::{Document, NewUser, Role, Store};
 
 use crate::app::random_secret;
@@ -218,7 +217,7 @@ async fn login(
     };
     let password_hash = hash_password(req.password.clone(), PasswordHashing::default())
         .await
-        .map_err(|e| anyhow::anyhow!("hashing: {}", e.message))?;
+        .context("hashing a password")?;
     store
         .create_user(&NewUser {
             username: req.username,
