@@ -2,14 +2,17 @@
 //!
 //! Versioned JSON messages, each with a sequence number per agent (`seq`):
 //! - server → agent: `hello` (profile, state, the contacts in hand), `offer` (the contact, its
-//!   data, the queue's greeting rendered for this agent and customer, the accept deadline),
+//!   channel and data, the queue's greeting rendered for this agent and customer, the accept
+//!   deadline; for a callback — channel `callback` — `callback: {number, due}`, the number to
+//!   dial and the promised time),
 //!   `offer_withdrawn` (rejected, missed, withdrawn — with why), `assigned`, `ended` (wrap-up
 //!   starts), `completed`, `state` (presence), `stats` (every 5 s: handled today, average
 //!   handle time, occupancy today — handling over logged-in time, as seen by this instance
 //!   since it started —, contacts waiting in the agent's queues and the longest wait), `ack`,
 //!   `error`, `pong`;
 //! - agent → server: `set_state`, `accept`, `reject`, `hold`, `resume`, `end`, `transfer`,
-//!   `wrap_up`, `ping`; an optional `id` is echoed as `in_reply_to`.
+//!   `wrap_up`, `callback_in_place` (a waiting call of one of their queues becomes a callback,
+//!   `crate::callback`), `ping`; an optional `id` is echoed as `in_reply_to`.
 //!
 //! Every message for an agent is kept in a bounded outbox, so a console that reconnects with
 //! `?resume_from=<last seq seen>` gets exactly what it missed; if that is no longer in the
@@ -100,6 +103,16 @@ struct ContactInfo {
     channel: String,
     tier: String,
     attributes: std::collections::BTreeMap<String, String>,
+    /// The number to call back and the promised time, once the call became a callback.
+    callback: Option<(String, Option<Timestamp>)>,
+}
+
+impl ContactInfo {
+    /// The call became a callback (`callback_requested`).
+    fn became_callback(&mut self, number: &str, due: Option<Timestamp>) {
+        self.channel = switchboard_domain::Channel::Callback.as_str().into();
+        self.callback = Some((number.to_owned(), due));
+    }
 }
 
 /// The outboxes of every agent this instance has seen, fed by the dispatcher's events.
@@ -335,8 +348,27 @@ async fn on_event(state: &AppState, e: &Event) {
                         channel: channel.as_str().into(),
                         tier: tier.as_str().into(),
                         attributes: attributes.clone(),
+                        callback: None,
                     },
                 );
+        }
+        EventKind::CallbackRequested {
+            contact,
+            number,
+            due,
+            ..
+        } => {
+            let known = consoles
+                .contacts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_mut(contact)
+                .map(|info| info.became_callback(number, *due))
+                .is_some();
+            // Queued before this instance followed: read back (callback included).
+            if !known {
+                queued_info(state, *contact).await;
+            }
         }
         EventKind::ContactOffered {
             contact,
@@ -358,6 +390,7 @@ async fn on_event(state: &AppState, e: &Event) {
             consoles.push(agent, json!({
                 "type": "offer", "contact_id": contact, "queue": queue, "deadline": deadline,
                 "channel": info.as_ref().map(|i| i.channel.clone()), "tier": info.as_ref().map(|i| i.tier.clone()),
+                "callback": info.as_ref().and_then(|i| i.callback.as_ref()).map(|(number, due)| json!({ "number": number, "due": due })),
                 "data": info.map(|i| i.attributes), "greeting": greeting,
             }));
         }
@@ -430,7 +463,8 @@ async fn on_event(state: &AppState, e: &Event) {
 }
 
 /// The data of a contact queued before this instance followed the dispatcher (it joined the
-/// others or restarted since), read back from its `contact_queued` event, and remembered.
+/// others or restarted since), read back from its `contact_queued` (and `callback_requested`)
+/// events, and remembered.
 async fn queued_info(state: &AppState, contact: ContactId) -> Option<ContactInfo> {
     let filter = switchboard_store::EventFilter {
         contact: Some(contact),
@@ -454,11 +488,30 @@ async fn queued_info(state: &AppState, contact: ContactId) -> Option<ContactInfo
     else {
         return None;
     };
-    let info = ContactInfo {
+    let mut info = ContactInfo {
         channel: channel.as_str().into(),
         tier: tier.as_str().into(),
         attributes,
+        callback: None,
     };
+    let callback = switchboard_store::EventFilter {
+        contact: Some(contact),
+        kind: Some("callback_requested".into()),
+        limit: 1,
+        ..switchboard_store::EventFilter::default()
+    };
+    match state.store.events(&callback).await {
+        Ok(events) => {
+            if let Some(EventKind::CallbackRequested { number, due, .. }) =
+                events.into_iter().next().map(|e| e.kind)
+            {
+                info.became_callback(&number, due);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(%contact, error = %e, "could not read the contact's callback for its offer")
+        }
+    }
     state
         .consoles
         .contacts
@@ -733,6 +786,15 @@ enum Request {
         #[serde(default)]
         resolved: Option<bool>,
     },
+    /// Turn a waiting call of one of the agent's queues into a callback (`crate::callback`).
+    CallbackInPlace {
+        #[serde(default)]
+        id: Option<Value>,
+        contact_id: ContactId,
+        number: String,
+        #[serde(default)]
+        due: Option<i64>,
+    },
     Ping {
         #[serde(default)]
         id: Option<Value>,
@@ -748,6 +810,15 @@ async fn handle(state: &AppState, agent: &AgentId, text: &str) -> Value {
     };
     let (id, command) = match request {
         Request::Ping { id } => return json!({ "type": "pong", "in_reply_to": id }),
+        Request::CallbackInPlace {
+            id,
+            contact_id,
+            number,
+            due,
+        } => {
+            let by = crate::callback::Actor::Agent(agent.clone());
+            return crate::callback::frame_reply(state, id, contact_id, &number, due, by).await;
+        }
         Request::SetState { id, presence } => (
             id,
             Command::SetPresence {

@@ -3,7 +3,8 @@
 //!
 //! - **Generic signed hooks**, `POST /api/v1/hooks/{integration_id}`: JSON events
 //!   `call.arrived`, `call.answered`, `call.held`, `call.resumed`, `call.transferred`,
-//!   `call.ended`, each with a sender-chosen `event_id`. Signed with HMAC-SHA256 over
+//!   `call.ended`, `call.callback_requested` (see `crate::callback`), each with a
+//!   sender-chosen `event_id`. Signed with HMAC-SHA256 over
 //!   `"{timestamp}.{body}"` with the integration's secret (`x-switchboard-timestamp`: Unix
 //!   seconds; `x-switchboard-signature: sha256=<hex>`); a timestamp more than 5 minutes off is
 //!   refused. Idempotent: a repeated `event_id` gets the first answer again and changes
@@ -131,6 +132,17 @@ pub enum CallEvent {
         call_id: String,
         #[serde(default)]
         cause: Option<String>,
+    },
+    /// The caller pressed "call me back": the call becomes a callback that keeps its place
+    /// (`crate::callback`); the PBX hangs up after our answer.
+    #[serde(rename = "call.callback_requested")]
+    CallbackRequested {
+        call_id: String,
+        /// The number to call back.
+        number: String,
+        /// The promised time, ms since the epoch.
+        #[serde(default)]
+        due: Option<i64>,
     },
 }
 
@@ -272,6 +284,14 @@ async fn handle(state: &AppState, integration: &str, event: CallEvent) -> Result
         CallEvent::Ended { call_id, cause } => {
             check_call_id(&call_id)?;
             end(state, integration, &call_id, cause).await
+        }
+        CallEvent::CallbackRequested {
+            call_id,
+            number,
+            due,
+        } => {
+            check_call_id(&call_id)?;
+            crate::callback::from_hook(state, integration, &call_id, &number, due).await
         }
         CallEvent::Answered { call_id, agent } => {
             check_call_id(&call_id)?;
@@ -415,7 +435,10 @@ async fn arrive(
 }
 
 /// The caller hung up: a waiting or ringing call is abandoned, a call in conversation ends
-/// (wrap-up starts). A hang-up first, arrival later: the arrival is then ignored.
+/// (wrap-up starts). A hang-up first, arrival later: the arrival is then ignored. A call
+/// that became a callback is not abandoned while it waits or rings (the caller hung up on
+/// purpose); once an agent has it, the hang-up of its call id ends the conversation as for
+/// any call.
 async fn end(
     state: &AppState,
     integration: &str,
@@ -429,6 +452,14 @@ async fn end(
         return Ok(json!({ "status": "ignored", "reason": "unknown call" }));
     };
     let command = match state.dispatcher.contact(contact).await? {
+        // The caller asked to be called back, then hung up: the callback keeps its place.
+        Some(ContactState::Queued { .. } | ContactState::Offered { .. })
+            if crate::callback::is_callback(state, contact).await? =>
+        {
+            return Ok(
+                json!({ "status": "ignored", "reason": "the caller asked to be called back; the callback keeps its place", "contact_id": contact }),
+            );
+        }
         Some(ContactState::Queued { .. } | ContactState::Offered { .. }) => {
             Command::Abandon { contact }
         }

@@ -1,6 +1,10 @@
 //! Outbound webhooks to the PBX (we-route mode): when the ACD offers a call to an agent, the
-//! PBX must ring that agent's extension; when the agent accepts on the console, connect it;
-//! when the offer ends unanswered, stop ringing.
+//! PBX must ring that agent's extension (`call.ring`); when the agent accepts on the console,
+//! connect it (`call.connect`); when the offer ends unanswered, stop ringing (`call.cancel`).
+//! A callback ([`for_callback`]) rings nothing while offered; when the agent accepts it the
+//! PBX is told to dial (`call.dial`, with `number` and `due`): call the agent and the
+//! customer's number and connect them. Only for a callback that was a call of this PBX: one
+//! with no PBX call behind it is dialled by the agent (the console's offer shows the number).
 //!
 //! Two tasks per instance:
 //! - the **planner** follows the dispatcher's events and turns offers of PBX calls (of an
@@ -61,7 +65,7 @@ const BATCH: u32 = 32;
 /// What the PBX is told about one offer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Instruction {
-    /// `call.ring`, `call.connect` or `call.cancel`.
+    /// `call.ring`, `call.connect`, `call.cancel` or `call.dial`.
     pub kind: &'static str,
     pub contact: ContactId,
     pub queue: QueueId,
@@ -70,6 +74,27 @@ pub struct Instruction {
     pub deadline: Option<Timestamp>,
     /// Why it stopped ringing (cancel only).
     pub reason: Option<&'static str>,
+    /// The number to call and the promised time (dial only).
+    pub dial: Option<Dial>,
+}
+
+/// A callback owed: the number to dial, the time promised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dial {
+    pub number: String,
+    pub due: Option<Timestamp>,
+}
+
+/// What the PBX is told about an offer of a callback (the caller hung up; nobody is on the
+/// line): nothing while it is offered, rejected, missed or withdrawn — the agent's console
+/// shows the offer with the number, and nothing rings —, and `call.dial` when the agent
+/// accepts: the PBX calls the agent and the customer's number and connects them.
+pub fn for_callback(i: Instruction, dial: &Dial) -> Option<Instruction> {
+    (i.kind == "call.connect").then(|| Instruction {
+        kind: "call.dial",
+        dial: Some(dial.clone()),
+        ..i
+    })
 }
 
 /// The instruction a dispatcher event stands for, if any. An offer withdrawn because the
@@ -82,6 +107,7 @@ pub fn instruction(e: &Event) -> Option<Instruction> {
         agent: agent.clone(),
         deadline: None,
         reason: None,
+        dial: None,
     };
     match &e.kind {
         EventKind::ContactOffered {
@@ -148,6 +174,8 @@ pub async fn plan(state: AppState, wake: Arc<Notify>) {
     // call of a PBX (a chat, an e-mail…), learnt from arrivals; the database answers only for
     // contacts that arrived before this instance started.
     let mut calls: HashMap<ContactId, Option<(String, String)>> = HashMap::new();
+    // contact → the callback it became (`None`: a contact that is not, or not yet, one).
+    let mut callbacks: HashMap<ContactId, Option<Dial>> = HashMap::new();
     let mut integrations = Integrations::default();
     loop {
         let e = match events.recv().await {
@@ -172,18 +200,44 @@ pub async fn plan(state: AppState, wake: Arc<Notify>) {
                     .zip(attributes.get("call_id"))
                     .map(|(i, c)| (i.clone(), c.clone()));
                 calls.insert(*contact, call);
+                callbacks.insert(*contact, None);
+                continue;
+            }
+            EventKind::CallbackRequested {
+                contact,
+                number,
+                due,
+                ..
+            } => {
+                let dial = Dial {
+                    number: number.clone(),
+                    due: *due,
+                };
+                callbacks.insert(*contact, Some(dial));
                 continue;
             }
             EventKind::ContactAbandoned { contact, .. }
             | EventKind::ContactCompleted { contact, .. }
             | EventKind::ContactExited { contact, .. } => {
                 calls.remove(contact);
+                callbacks.remove(contact);
                 continue;
             }
             _ => {}
         }
         let Some(instruction) = instruction(&e) else {
             continue;
+        };
+        let instruction = match callback_of(&state, &mut callbacks, instruction.contact).await {
+            Ok(None) => instruction,
+            Ok(Some(dial)) => match for_callback(instruction, &dial) {
+                Some(dial) => dial,
+                None => continue,
+            },
+            Err(err) => {
+                tracing::error!(error = ?err, event = e.id.0, "could not tell whether this contact is a callback");
+                instruction
+            }
         };
         match queue_instruction(&state, &mut calls, &mut integrations, &e, &instruction).await {
             Ok(true) => wake.notify_one(),
@@ -226,6 +280,35 @@ impl Integrations {
     }
 }
 
+/// The callback the contact became, if it became one: from the events followed, else (a
+/// contact queued before this instance started) its `callback_requested` in the event log.
+async fn callback_of(
+    state: &AppState,
+    callbacks: &mut HashMap<ContactId, Option<Dial>>,
+    contact: ContactId,
+) -> Result<Option<Dial>, ApiError> {
+    if let Some(known) = callbacks.get(&contact) {
+        return Ok(known.clone());
+    }
+    let filter = switchboard_store::EventFilter {
+        contact: Some(contact),
+        kind: Some("callback_requested".into()),
+        limit: 1,
+        ..switchboard_store::EventFilter::default()
+    };
+    let dial = state
+        .store
+        .events(&filter)
+        .await?
+        .into_iter()
+        .find_map(|e| match e.kind {
+            EventKind::CallbackRequested { number, due, .. } => Some(Dial { number, due }),
+            _ => None,
+        });
+    callbacks.insert(contact, dial.clone());
+    Ok(dial)
+}
+
 async fn queue_instruction(
     state: &AppState,
     calls: &mut HashMap<ContactId, Option<(String, String)>>,
@@ -253,7 +336,7 @@ async fn queue_instruction(
         .await?
         .map(|v| v.doc);
     let id = format!("{integration_id}:{}:{}", e.at.as_millis(), e.id.0);
-    let body = json!({
+    let mut body = json!({
         "event_id": id,
         "type": i.kind,
         "call_id": call_id,
@@ -267,8 +350,12 @@ async fn queue_instruction(
         "deadline": i.deadline.map(|d| d.as_millis()),
         "reason": i.reason,
         "at": e.at.as_millis(),
-    })
-    .to_string();
+    });
+    if let Some(dial) = &i.dial {
+        body["number"] = json!(dial.number);
+        body["due"] = json!(dial.due.map(|d| d.as_millis()));
+    }
+    let body = body.to_string();
     Ok(state
         .store
         .queue_webhook(
@@ -474,6 +561,40 @@ pub async fn deliveries(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_callback_rings_nothing_and_is_dialled_on_accept() {
+        let contact: ContactId = "0190f0c4-0000-7000-8000-000000000001".parse().unwrap();
+        let base = Instruction {
+            kind: "call.ring",
+            contact,
+            queue: QueueId::parse("sales").unwrap(),
+            agent: AgentId::parse("ann").unwrap(),
+            deadline: Some(Timestamp::from_millis(5)),
+            reason: None,
+            dial: None,
+        };
+        let dial = Dial {
+            number: "+15550100".into(),
+            due: Some(Timestamp::from_millis(9)),
+        };
+        for kind in ["call.ring", "call.cancel"] {
+            let i = Instruction {
+                kind,
+                ..base.clone()
+            };
+            assert_eq!(for_callback(i, &dial), None, "{kind}");
+        }
+        let connect = Instruction {
+            kind: "call.connect",
+            deadline: None,
+            ..base
+        };
+        let out = for_callback(connect.clone(), &dial).expect("a dial");
+        assert_eq!(out.kind, "call.dial");
+        assert_eq!(out.dial, Some(dial));
+        assert_eq!((out.contact, out.agent), (connect.contact, connect.agent));
+    }
 
     #[test]
     fn backoff_doubles_from_half_a_second() {

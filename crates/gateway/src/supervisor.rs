@@ -10,7 +10,8 @@
 //! - Per agent: state, how long they have been in it, and their current contacts (each
 //!   ringing, in conversation, on hold or in wrap-up, with its queue).
 //! - Commands (`set_agent_state` — force a state or log out —, `move_contact` to a queue or
-//!   agent, `set_urgency`), each answered by `ack` or `error` (`in_reply_to` your `id`).
+//!   agent, `set_urgency`, `callback_in_place` — a waiting call becomes a callback that keeps
+//!   its place, `crate::callback`), each answered by `ack` or `error` (`in_reply_to` your `id`).
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
@@ -358,6 +359,15 @@ enum Request {
         contact_id: ContactId,
         urgency: Urgency,
     },
+    /// Turn a waiting call into a callback that keeps its place (`crate::callback`).
+    CallbackInPlace {
+        #[serde(default)]
+        id: Option<Value>,
+        contact_id: ContactId,
+        number: String,
+        #[serde(default)]
+        due: Option<i64>,
+    },
     Ping {
         #[serde(default)]
         id: Option<Value>,
@@ -373,6 +383,15 @@ async fn command(state: &AppState, text: &str) -> Value {
     };
     let (id, command) = match request {
         Request::Ping { id } => return json!({ "type": "pong", "in_reply_to": id }),
+        Request::CallbackInPlace {
+            id,
+            contact_id,
+            number,
+            due,
+        } => {
+            let by = crate::callback::Actor::Supervisor;
+            return crate::callback::frame_reply(state, id, contact_id, &number, due, by).await;
+        }
         Request::SetAgentState {
             id,
             agent,
