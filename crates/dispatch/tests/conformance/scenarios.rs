@@ -506,6 +506,10 @@ pub(crate) async fn callback_in_place_keeps_the_place<B: crate::Fresh>(b: B) {
     c.advance(secs(1)).await;
     let second = c.call("sales").await;
     let promised = c.now.plus(Duration::from_secs(3600));
+    assert_eq!(
+        c.backend.contact_channel(first).await.unwrap(),
+        Some(Channel::Voice)
+    );
     let events = c
         .run(Command::CallbackInPlace {
             contact: first,
@@ -519,6 +523,11 @@ pub(crate) async fn callback_in_place_keeps_the_place<B: crate::Fresh>(b: B) {
             EventKind::CallbackRequested { due: Some(d), .. } if d == promised
         )),
         "{events:?}"
+    );
+    // The read view follows: it is a callback now, where the call was.
+    assert_eq!(
+        c.backend.contact_channel(first).await.unwrap(),
+        Some(Channel::Callback)
     );
     let pos = c.backend.position(first, c.now).await.unwrap().unwrap();
     assert_eq!(pos.position, 1);
