@@ -11,9 +11,11 @@
 //! - `POST /api/v1/contacts/{contact_id}/callback` ([`create`], web form or chat page).
 //!
 //! The rules, the same through every door:
-//! - only a **waiting voice call** can become a callback (`not_waiting` while it rings at an
-//!   agent or is being handled, `not_a_call` for chats, e-mails and tickets,
-//!   `already_callback` the second time);
+//! - only a **waiting call or chat** can become a callback (`not_waiting` while it rings at
+//!   an agent or is being handled, `wrong_channel` for e-mails and tickets, which nobody waits
+//!   on, `already_callback` the second time). A chat is the web widget's "call me instead":
+//!   it keeps its place as a callback; with no PBX call behind it the agent dials the number
+//!   the offer shows;
 //! - the **number** is a dialable phone number: an optional leading `+`, then digits with
 //!   spaces, `-`, `.`, `(` and `)` as separators, 3 to 20 digits. It is kept as the PBX dials
 //!   it: `+` and digits only (`+1 (555) 010-0199` → `+15550100199`);
@@ -100,8 +102,8 @@ pub enum CallbackError {
     UnknownContact(ContactId),
     /// The contact rings at an agent or is being handled (`state` says which).
     NotWaiting { state: &'static str },
-    /// A chat, e-mail or ticket: only calls become callbacks.
-    NotACall(Channel),
+    /// An e-mail or ticket: only a waiting call or chat becomes a callback.
+    WrongChannel(Channel),
     /// It is a callback already.
     AlreadyCallback,
     /// The agent does not serve the contact's queue.
@@ -118,7 +120,7 @@ impl CallbackError {
             CallbackError::Invalid(_) => "invalid",
             CallbackError::UnknownContact(_) => "unknown_contact",
             CallbackError::NotWaiting { .. } => "not_waiting",
-            CallbackError::NotACall(_) => "not_a_call",
+            CallbackError::WrongChannel(_) => "wrong_channel",
             CallbackError::AlreadyCallback => "already_callback",
             CallbackError::NotYourQueue => "not_your_queue",
             CallbackError::NotYours => "not_yours",
@@ -131,10 +133,10 @@ impl CallbackError {
             CallbackError::Invalid(e) => e.to_string(),
             CallbackError::UnknownContact(c) => format!("contact {c} is not in the ACD"),
             CallbackError::NotWaiting { state } => {
-                format!("the contact is {state}; only a waiting call can become a callback")
+                format!("the contact is {state}; only a waiting call or chat can become a callback")
             }
-            CallbackError::NotACall(channel) => format!(
-                "the contact is a {}; only a waiting call can become a callback",
+            CallbackError::WrongChannel(channel) => format!(
+                "the contact is a {}; only a waiting call or chat can become a callback",
                 channel.as_str()
             ),
             CallbackError::AlreadyCallback => "the contact is a callback already".into(),
@@ -171,7 +173,7 @@ impl From<CallbackError> for ApiError {
             CallbackError::UnknownContact(_) => StatusCode::NOT_FOUND,
             CallbackError::NotYourQueue | CallbackError::NotYours => StatusCode::FORBIDDEN,
             CallbackError::NotWaiting { .. }
-            | CallbackError::NotACall(_)
+            | CallbackError::WrongChannel(_)
             | CallbackError::AlreadyCallback => StatusCode::CONFLICT,
         };
         ApiError::new(status, e.code(), e.message())
@@ -243,7 +245,7 @@ async fn serves(state: &AppState, agent: &AgentId, queue: &QueueId) -> Result<bo
 }
 
 /// The use case: checks the request against the rules (module doc) and turns the waiting
-/// call into a callback that keeps its place. `due` is in ms since the epoch.
+/// call (or chat) into a callback that keeps its place. `due` is in ms since the epoch.
 pub async fn request_callback(
     state: &AppState,
     contact: ContactId,
@@ -258,9 +260,9 @@ pub async fn request_callback(
         return Err(CallbackError::UnknownContact(contact));
     };
     match state.dispatcher.contact_channel(contact).await? {
-        Some(Channel::Voice) => {}
+        Some(Channel::Voice | Channel::Chat) => {}
         Some(Channel::Callback) => return Err(CallbackError::AlreadyCallback),
-        Some(other) => return Err(CallbackError::NotACall(other)),
+        Some(other) => return Err(CallbackError::WrongChannel(other)),
         None => return Err(CallbackError::UnknownContact(contact)),
     }
     let ContactState::Queued {

@@ -786,7 +786,8 @@ enum Request {
         #[serde(default)]
         resolved: Option<bool>,
     },
-    /// Turn a waiting call of one of the agent's queues into a callback (`crate::callback`).
+    /// Turn a waiting call (or chat) of one of the agent's queues into a callback
+    /// (`crate::callback`).
     CallbackInPlace {
         #[serde(default)]
         id: Option<Value>,

@@ -112,7 +112,7 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/api/v1/staffing/erlang-a", STAFF, "staffing", "Agents needed when callers hang up (Erlang A): adds patience and abandonment", Some("ErlangAInput"), post(staffing::erlang_a)),
         route!(POST "/api/v1/surveys", STAFF, "reports", "A post-contact survey answer (csat5: 1-5, nps10: 0-10) for CSAT and NPS", Some("SurveyAnswer"), post(hooks::survey)),
         route!(POST "/api/v1/contacts", STAFF, "live", "Create a contact (chat, e-mail, ticket…) in a queue", Some("ContactRequest"), post(hooks::create_contact)),
-        route!(POST "/api/v1/contacts/{contact_id}/callback", STAFF, "live", "Turn a waiting call into a callback that keeps its place (web form, chat page): 200 with its state, number, due and position; 404 unknown contact, 409 not_waiting / not_a_call / already_callback, 422 bad number or due", Some("CallbackRequest"), post(callback::create)),
+        route!(POST "/api/v1/contacts/{contact_id}/callback", STAFF, "live", "Turn a waiting call or chat into a callback that keeps its place (web form, chat widget's \"call me instead\"): 200 with its state, number, due and position; 404 unknown contact, 409 not_waiting / wrong_channel / already_callback, 422 bad number or due", Some("CallbackRequest"), post(callback::create)),
         route!(POST "/api/v1/hooks/{integration_id}", Access::Integration, "telephony", "A signed call event from a PBX/IVR (call.arrived, call.answered, call.held, call.resumed, call.transferred, call.ended, call.callback_requested)", Some("CallEvent"), post(hooks::generic)),
         route!(GET "/api/v1/integrations/{id}/deliveries", ADMIN, "telephony", "Outbound PBX webhooks of an integration (call.ring, call.connect, call.cancel, call.dial) and how their delivery went, newest first (?status=pending|delivered|failed, limit)", None, get(pbx::deliveries)),
         route!(POST "/api/v1/cti/{token}", Access::Integration, "telephony", "Zammad generic CTI (newCall, answer, hangup), JSON or form-encoded", Some("CtiEvent"), post(hooks::cti)),
@@ -302,7 +302,7 @@ pub fn openapi() -> Value {
         if r.path == "/api/v1/contacts/{contact_id}/callback" {
             errors.push((
                 "409",
-                "not a waiting call (code not_waiting, not_a_call or already_callback)",
+                "not a waiting call or chat (code not_waiting, wrong_channel or already_callback)",
             ));
         }
         if r.path == "/api/v1/auth/login" {

@@ -359,7 +359,7 @@ enum Request {
         contact_id: ContactId,
         urgency: Urgency,
     },
-    /// Turn a waiting call into a callback that keeps its place (`crate::callback`).
+    /// Turn a waiting call (or chat) into a callback that keeps its place (`crate::callback`).
     CallbackInPlace {
         #[serde(default)]
         id: Option<Value>,

@@ -1827,6 +1827,7 @@ mod callback_in_place {
         let first = contact(&api, &admin, "voice").await;
         let second = contact(&api, &admin, "voice").await;
         let chat = contact(&api, &admin, "chat").await;
+        let mail = contact(&api, &admin, "email").await;
 
         // The second call asks (a supervisor's web form): it keeps its place, behind the first.
         let due = api.state.clock.now().as_millis() + 3_600_000;
@@ -1848,6 +1849,19 @@ mod callback_in_place {
             api.state.dispatcher.contact_channel(id).await.unwrap(),
             Some(Channel::Callback)
         );
+        // A waiting chat too ("call me instead"), in its place behind both calls.
+        let (s, body) = callback(&api, &admin, &chat, json!({"number": "020 7946 0958"})).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert_eq!(
+            (
+                body["channel"].as_str(),
+                body["number"].as_str(),
+                body["position"].as_u64()
+            ),
+            (Some("callback"), Some("02079460958"), Some(3)),
+            "{body}"
+        );
+        assert_eq!(body["due"], Value::Null);
 
         let nobody = "0190f0c4-0000-7000-8000-00000000beef";
         let cases = [
@@ -1858,10 +1872,10 @@ mod callback_in_place {
                 "already_callback",
             ),
             (
-                chat.as_str(),
+                mail.as_str(),
                 json!({"number": "+15550100"}),
                 StatusCode::CONFLICT,
-                "not_a_call",
+                "wrong_channel",
             ),
             (
                 nobody,

@@ -479,21 +479,32 @@ async fn refusals_and_repeats() {
     .await;
     assert_eq!(s, 403);
 
-    // A chat cannot become a callback.
-    let (s, chat) = http(
-        c.server.addr,
-        "POST",
-        "/api/v1/contacts",
-        Some(&c.admin),
-        Some(json!({"queue": "billing", "channel": "chat"})),
-    )
-    .await;
-    assert_eq!(s, 201, "{chat}");
-    let chat_id = chat["contact_id"].as_str().expect("an id").to_owned();
-    let (s, e) = c
-        .rest_callback(&chat_id, json!({"number": "+15550100"}))
+    // An e-mail cannot become a callback (nobody waits on it); a waiting chat can.
+    let mut created = Vec::new();
+    for channel in ["email", "chat"] {
+        let (s, body) = http(
+            c.server.addr,
+            "POST",
+            "/api/v1/contacts",
+            Some(&c.admin),
+            Some(json!({"queue": "billing", "channel": channel})),
+        )
         .await;
-    assert_eq!((s, e["code"].as_str()), (409, Some("not_a_call")), "{e}");
+        assert_eq!(s, 201, "{body}");
+        created.push(body["contact_id"].as_str().expect("an id").to_owned());
+    }
+    let (s, e) = c
+        .rest_callback(&created[0], json!({"number": "+15550100"}))
+        .await;
+    assert_eq!((s, e["code"].as_str()), (409, Some("wrong_channel")), "{e}");
+    let (s, chat) = c
+        .rest_callback(&created[1], json!({"number": "+15550100"}))
+        .await;
+    assert_eq!(
+        (s, chat["channel"].as_str()),
+        (200, Some("callback")),
+        "{chat}"
+    );
 
     // Console: a3 (billing) does not serve support; unknown contacts are refused.
     let refused = a3
