@@ -156,13 +156,30 @@ impl Center {
     /// Polls the `support` report (read from the event log, written behind the dispatcher)
     /// until its callback figures satisfy `done`; those figures.
     async fn callbacks_until(&self, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        self.report_until(what, false, done).await
+    }
+
+    /// [`Center::callbacks_until`] over a range on 15-minute boundaries (`aligned`), the kind
+    /// answered from the interval aggregates and the events since their last roll-up.
+    async fn report_until(
+        &self,
+        what: &str,
+        aligned: bool,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        const QUARTER: i64 = 900_000;
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            let to = unix_now() * 1000 + 60_000;
-            let path = format!(
-                "/api/v1/reports?from={}&to={to}&queue=support",
-                self.started_ms - 1000
-            );
+            let (from, to) = if aligned {
+                let now = unix_now() * 1000;
+                (
+                    (self.started_ms - 1000).div_euclid(QUARTER) * QUARTER,
+                    (now.div_euclid(QUARTER) + 1) * QUARTER,
+                )
+            } else {
+                (self.started_ms - 1000, unix_now() * 1000 + 60_000)
+            };
+            let path = format!("/api/v1/reports?from={from}&to={to}&queue=support");
             let (s, body) = http(self.server.addr, "GET", &path, Some(&self.admin), None).await;
             assert_eq!(s, 200, "{body}");
             let callbacks = body["reports"][0]["callbacks"].clone();
@@ -352,6 +369,13 @@ async fn callback_through(door: Door) {
     .await;
     assert_eq!(count(&events, "callback_requested", None), 1);
     assert_eq!(count(&events, "contact_abandoned", None), 0);
+    // A range on 15-minute boundaries (the interval aggregates' kind) counts it the same.
+    let aligned = c
+        .report_until("the promise in an aligned range", true, |cb| {
+            cb["kept_on_time"] == 1
+        })
+        .await;
+    assert_eq!(aligned, callbacks);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
