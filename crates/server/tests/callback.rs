@@ -605,6 +605,53 @@ async fn refusals_and_repeats() {
     assert_eq!(ended["status"], "ignored", "{ended}");
     assert_eq!(c.position(&waiting).await, 1);
 
+    // The same over the Zammad CTI format: a callback asked for by REST survives `hangup`.
+    put(
+        c.server.addr,
+        &c.admin,
+        "/api/v1/integrations/cti",
+        json!({"integration_id": "cti", "kind": "zammad_cti", "secret": "cti-token-0123456789abcdef"}),
+    )
+    .await;
+    let cti = |body: Value| {
+        let addr = c.server.addr;
+        async move {
+            let (s, answer) = http(
+                addr,
+                "POST",
+                "/api/v1/cti/cti-token-0123456789abcdef",
+                None,
+                Some(body),
+            )
+            .await;
+            assert_eq!((s, &answer), (200, &json!({})), "CTI");
+        }
+    };
+    cti(json!({"event": "newCall", "callId": "cti-1", "queue": "billing", "direction": "in", "from": "+15550123"})).await;
+    let events = event_log_until(c.server.addr, &c.admin, None, "the CTI call queued", |e| {
+        e.iter()
+            .any(|e| e["type"] == "contact_queued" && e["attributes"]["call_id"] == "cti-1")
+    })
+    .await;
+    let cti_contact = events
+        .iter()
+        .find(|e| e["type"] == "contact_queued" && e["attributes"]["call_id"] == "cti-1")
+        .map(|e| e["contact"].clone())
+        .expect("the CTI call's contact");
+    let (s, answer) = c
+        .rest_callback(
+            cti_contact.as_str().expect("an id"),
+            json!({"number": "+15550123"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{answer}");
+    cti(
+        json!({"event": "hangup", "callId": "cti-1", "cause": "normalClearing", "direction": "in"}),
+    )
+    .await;
+    // Still waiting in billing, behind the e-mail and the chat that came first.
+    assert_eq!(c.position(&cti_contact).await, 3);
+
     // The callback is answered; a second call waits meanwhile.
     a1.set_presence("available").await;
     a1.expect_about("offer", &waiting).await;
