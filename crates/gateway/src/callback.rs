@@ -93,24 +93,33 @@ impl Callback {
     }
 }
 
-/// Why a callback was not made. [`CallbackError::code`] is the stable code every door uses.
-#[derive(Debug)]
+/// Why a callback was not made. [`CallbackError::code`] is the stable code every door uses;
+/// the message is what the `error` frame and the HTTP body say.
+#[derive(Debug, thiserror::Error)]
 pub enum CallbackError {
     /// A bad number or due time (422 `invalid`, `details.field` names it).
+    #[error("{0}")]
     Invalid(ValidationError),
     /// No such contact in the ACD (never was, or gone: abandoned, served).
+    #[error("contact {0} is not in the ACD")]
     UnknownContact(ContactId),
     /// The contact rings at an agent or is being handled (`state` says which).
+    #[error("the contact is {state}; only a waiting call or chat can become a callback")]
     NotWaiting { state: &'static str },
     /// An e-mail or ticket: only a waiting call or chat becomes a callback.
+    #[error("the contact is a {}; only a waiting call or chat can become a callback", .0.as_str())]
     WrongChannel(Channel),
     /// It is a callback already.
+    #[error("the contact is a callback already")]
     AlreadyCallback,
     /// The agent does not serve the contact's queue.
+    #[error("you do not serve the contact's queue")]
     NotYourQueue,
     /// The contact waits for another agent (transferred to them).
+    #[error("the contact waits for another agent")]
     NotYours,
     /// The dispatcher or the database failed.
+    #[error("{}", .0.message)]
     Failed(ApiError),
 }
 
@@ -129,21 +138,7 @@ impl CallbackError {
     }
 
     pub fn message(&self) -> String {
-        match self {
-            CallbackError::Invalid(e) => e.to_string(),
-            CallbackError::UnknownContact(c) => format!("contact {c} is not in the ACD"),
-            CallbackError::NotWaiting { state } => {
-                format!("the contact is {state}; only a waiting call or chat can become a callback")
-            }
-            CallbackError::WrongChannel(channel) => format!(
-                "the contact is a {}; only a waiting call or chat can become a callback",
-                channel.as_str()
-            ),
-            CallbackError::AlreadyCallback => "the contact is a callback already".into(),
-            CallbackError::NotYourQueue => "you do not serve the contact's queue".into(),
-            CallbackError::NotYours => "the contact waits for another agent".into(),
-            CallbackError::Failed(e) => e.message.clone(),
-        }
+        self.to_string()
     }
 }
 
@@ -303,7 +298,7 @@ pub async fn request_callback(
         Err(DispatchError::Invalid(v)) => return Err(CallbackError::Invalid(v)),
         Err(e) => return Err(e.into()),
     }
-    tracing::info!(%contact, %queue, by = ?by, "callback in place requested");
+    tracing::info!(contact_id = %contact, %queue, by = ?by, "callback in place requested");
     let position = state.dispatcher.position(contact, now).await?;
     Ok(Callback {
         contact,
