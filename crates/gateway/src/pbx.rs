@@ -351,9 +351,12 @@ async fn queue_instruction(
         "reason": i.reason,
         "at": e.at.as_millis(),
     });
-    if let Some(dial) = &i.dial {
-        body["number"] = json!(dial.number);
-        body["due"] = json!(dial.due.map(|d| d.as_millis()));
+    if let (Some(dial), Some(fields)) = (&i.dial, body.as_object_mut()) {
+        // Nothing rings, nothing is cancelled: the number to dial and the promised time.
+        fields.remove("deadline");
+        fields.remove("reason");
+        fields.insert("number".into(), json!(dial.number));
+        fields.insert("due".into(), json!(dial.due.map(|d| d.as_millis())));
     }
     let body = body.to_string();
     Ok(state

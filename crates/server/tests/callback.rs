@@ -315,6 +315,10 @@ async fn callback_through(door: Door) {
         b["agent"],
         json!({"id": "a1", "extension": "201", "number": "1001"})
     );
+    assert!(
+        b.get("deadline").is_none() && b.get("reason").is_none(),
+        "{b}"
+    );
     assert_eq!(dial.event_id, b["event_id"].as_str().unwrap_or_default());
     let ts: i64 = dial.timestamp.parse().expect("a timestamp header");
     assert_eq!(
