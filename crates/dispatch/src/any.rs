@@ -1,7 +1,7 @@
 //! A backend chosen at run time (the server picks by configuration).
 
 use switchboard_domain::{
-    AgentId, AgentStatus, Command, ContactId, ContactState, Event, QueueId, Timestamp,
+    AgentId, AgentStatus, Channel, Command, ContactId, ContactState, Event, QueueId, Timestamp,
 };
 use tokio::sync::broadcast;
 
@@ -69,6 +69,10 @@ impl QueueBackend for AnyBackend {
 
     async fn contact(&self, id: ContactId) -> Result<Option<ContactState>, DispatchError> {
         delegate!(self, b => b.contact(id).await)
+    }
+
+    async fn contact_channel(&self, id: ContactId) -> Result<Option<Channel>, DispatchError> {
+        delegate!(self, b => b.contact_channel(id).await)
     }
 
     async fn agent_status(&self, id: &AgentId) -> Result<Option<AgentStatus>, DispatchError> {

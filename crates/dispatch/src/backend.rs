@@ -5,7 +5,7 @@ use std::future::Future;
 use tokio::sync::broadcast;
 
 use switchboard_domain::{
-    AgentId, AgentStatus, Command, ContactId, ContactState, Event, QueueId, Timestamp,
+    AgentId, AgentStatus, Channel, Command, ContactId, ContactState, Event, QueueId, Timestamp,
 };
 
 use crate::{DispatchError, QueuePosition, QueueSnapshot};
@@ -50,6 +50,12 @@ pub trait QueueBackend: Send + Sync + 'static {
         &self,
         id: ContactId,
     ) -> impl Future<Output = Result<Option<ContactState>, DispatchError>> + Send;
+
+    /// The contact's channel now (`callback` once a call became one), `None` once it left.
+    fn contact_channel(
+        &self,
+        id: ContactId,
+    ) -> impl Future<Output = Result<Option<Channel>, DispatchError>> + Send;
 
     fn agent_status(
         &self,

@@ -9,7 +9,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use switchboard_domain::{
-    AgentId, AgentStatus, Command, ContactId, ContactState, Event, QueueId, Timestamp,
+    AgentId, AgentStatus, Channel, Command, ContactId, ContactState, Event, QueueId, Timestamp,
 };
 
 use tokio::sync::{broadcast, mpsc};
@@ -252,6 +252,10 @@ impl QueueBackend for MemoryBackend {
 
     async fn contact(&self, id: ContactId) -> Result<Option<ContactState>, DispatchError> {
         Ok(self.lock().engine.contact(id))
+    }
+
+    async fn contact_channel(&self, id: ContactId) -> Result<Option<Channel>, DispatchError> {
+        Ok(self.lock().engine.contact_channel(id))
     }
 
     async fn agent_status(&self, id: &AgentId) -> Result<Option<AgentStatus>, DispatchError> {

@@ -33,7 +33,7 @@ use redis::{
     AsyncCommands, AsyncConnectionConfig, Client, Script, Value,
 };
 use switchboard_domain::{
-    AgentId, AgentStatus, Command, ContactId, ContactState, Event, QueueId, Timestamp,
+    AgentId, AgentStatus, Channel, Command, ContactId, ContactState, Event, QueueId, Timestamp,
 };
 use tokio::{
     sync::{broadcast, oneshot, watch},
@@ -831,6 +831,10 @@ impl QueueBackend for RedisBackend {
 
     async fn contact(&self, id: ContactId) -> Result<Option<ContactState>, DispatchError> {
         Ok(self.inner.lock_engine().contact(id))
+    }
+
+    async fn contact_channel(&self, id: ContactId) -> Result<Option<Channel>, DispatchError> {
+        Ok(self.inner.lock_engine().contact_channel(id))
     }
 
     async fn agent_status(&self, id: &AgentId) -> Result<Option<AgentStatus>, DispatchError> {

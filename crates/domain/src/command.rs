@@ -76,7 +76,8 @@ pub enum Command {
         contact: ContactId,
         to: TransferTarget,
     },
-    /// The caller hangs up but keeps their place; an agent will call back.
+    /// The caller hangs up (or leaves the chat) but keeps their place; an agent will call
+    /// back. Only a waiting call or chat becomes a callback (channel `callback`).
     CallbackInPlace {
         contact: ContactId,
         number: String,

@@ -1112,10 +1112,19 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let state = self.contact_state(id)?;
         let c = &self.contacts[&id];
+        // A waiting call, or a waiting chat ("call me instead" in the chat widget): someone
+        // is there to promise to. E-mails and tickets wait for no one; a callback already is one.
         if !matches!(state, CState::Queued { .. })
-            || c.channel != switchboard_domain::Channel::Voice
+            || !matches!(
+                c.channel,
+                switchboard_domain::Channel::Voice | switchboard_domain::Channel::Chat
+            )
         {
-            return Err(self.invalid(id, state, "turn into a callback (only a waiting call can)"));
+            return Err(self.invalid(
+                id,
+                state,
+                "turn into a callback (only a waiting call or chat can)",
+            ));
         }
         let number = number.trim().to_owned();
         if number.is_empty() || number.len() > 32 {
@@ -1136,6 +1145,9 @@ impl Engine {
                 due,
             },
         );
+        // A chat that became a callback needs a voice line, not a chat slot: an agent free
+        // for a call may take it now.
+        self.match_contact(id, now);
         Ok(())
     }
 

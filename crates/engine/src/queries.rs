@@ -4,7 +4,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use serde::{Deserialize, Serialize};
 use switchboard_domain::{
-    AgentId, AgentStatus, ContactId, ContactState, Presence, QueueId, Timestamp,
+    AgentId, AgentStatus, Channel, ContactId, ContactState, Presence, QueueId, Timestamp,
 };
 
 use super::state::{AgentSlot, CState, Phase};
@@ -70,6 +70,12 @@ impl Engine {
                 until,
             },
         })
+    }
+
+    /// The contact's channel now — a call turned into a callback reads [`Channel::Callback`]
+    /// — or `None` once it has left the ACD.
+    pub fn contact_channel(&self, id: ContactId) -> Option<Channel> {
+        self.contacts.get(&id).map(|c| c.channel)
     }
 
     pub fn agent_status(&self, id: &AgentId) -> Option<AgentStatus> {

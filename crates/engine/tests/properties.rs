@@ -849,7 +849,8 @@ impl Model {
             EventKind::CallbackRequested { contact, .. } => {
                 let c = self.live(contact)?;
                 check!(
-                    matches!(c.state, State::Queued { .. }) && c.channel == Channel::Voice,
+                    matches!(c.state, State::Queued { .. })
+                        && matches!(c.channel, Channel::Voice | Channel::Chat),
                     "callback for {contact} while {:?} on {:?}",
                     c.state,
                     c.channel
@@ -1480,7 +1481,8 @@ impl Run {
             },
             Op::Callback(i) => {
                 let calls = self.model.contacts.iter().filter(|(_, c)| {
-                    c.channel == Channel::Voice && matches!(c.state, State::Queued { .. })
+                    matches!(c.channel, Channel::Voice | Channel::Chat)
+                        && matches!(c.state, State::Queued { .. })
                 });
                 let calls = calls.map(|(&id, _)| id).collect();
                 Command::CallbackInPlace {

@@ -2,14 +2,17 @@
 //!
 //! Versioned JSON messages, each with a sequence number per agent (`seq`):
 //! - server → agent: `hello` (profile, state, the contacts in hand), `offer` (the contact, its
-//!   data, the queue's greeting rendered for this agent and customer, the accept deadline),
+//!   channel and data, the queue's greeting rendered for this agent and customer, the accept
+//!   deadline; for a callback — channel `callback` — `callback: {number, due}`, the number to
+//!   dial and the promised time),
 //!   `offer_withdrawn` (rejected, missed, withdrawn — with why), `assigned`, `ended` (wrap-up
 //!   starts), `completed`, `state` (presence), `stats` (every 5 s: handled today, average
 //!   handle time, occupancy today — handling over logged-in time, as seen by this instance
 //!   since it started —, contacts waiting in the agent's queues and the longest wait), `ack`,
 //!   `error`, `pong`;
 //! - agent → server: `set_state`, `accept`, `reject`, `hold`, `resume`, `end`, `transfer`,
-//!   `wrap_up`, `ping`; an optional `id` is echoed as `in_reply_to`.
+//!   `wrap_up`, `callback_in_place` (a waiting call of one of their queues becomes a callback,
+//!   `crate::callback`), `ping`; an optional `id` is echoed as `in_reply_to`.
 //!
 //! Every message for an agent is kept in a bounded outbox, so a console that reconnects with
 //! `?resume_from=<last seq seen>` gets exactly what it missed; if that is no longer in the
@@ -99,6 +102,16 @@ struct ContactInfo {
     channel: Channel,
     tier: Tier,
     attributes: std::collections::BTreeMap<String, String>,
+    /// The number to call back and the promised time, once the call became a callback.
+    callback: Option<(String, Option<Timestamp>)>,
+}
+
+impl ContactInfo {
+    /// The call became a callback (`callback_requested`).
+    fn became_callback(&mut self, number: &str, due: Option<Timestamp>) {
+        self.channel = Channel::Callback;
+        self.callback = Some((number.to_owned(), due));
+    }
 }
 
 /// The outboxes of every agent this instance has seen, fed by the dispatcher's events.
@@ -334,8 +347,27 @@ async fn on_event(state: &AppState, e: &Event) {
                         channel: *channel,
                         tier: *tier,
                         attributes: attributes.clone(),
+                        callback: None,
                     },
                 );
+        }
+        EventKind::CallbackRequested {
+            contact,
+            number,
+            due,
+            ..
+        } => {
+            let known = consoles
+                .contacts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_mut(contact)
+                .map(|info| info.became_callback(number, *due))
+                .is_some();
+            // Queued before this instance followed: read back (callback included).
+            if !known {
+                queued_info(state, *contact).await;
+            }
         }
         EventKind::ContactOffered {
             contact,
@@ -362,6 +394,12 @@ async fn on_event(state: &AppState, e: &Event) {
                     deadline: *deadline,
                     channel: info.as_ref().map(|i| i.channel),
                     tier: info.as_ref().map(|i| i.tier),
+                    callback: info.as_ref().and_then(|i| i.callback.clone()).map(
+                        |(number, due)| switchboard_protocol::console::CallbackOffer {
+                            number,
+                            due,
+                        },
+                    ),
                     data: info.map(|i| i.attributes),
                     greeting,
                 },
@@ -461,7 +499,8 @@ async fn on_event(state: &AppState, e: &Event) {
 }
 
 /// The data of a contact queued before this instance followed the dispatcher (it joined the
-/// others or restarted since), read back from its `contact_queued` event, and remembered.
+/// others or restarted since), read back from its `contact_queued` (and `callback_requested`)
+/// events, and remembered.
 async fn queued_info(state: &AppState, contact: ContactId) -> Option<ContactInfo> {
     let filter = switchboard_store::EventFilter {
         contact: Some(contact),
@@ -485,11 +524,30 @@ async fn queued_info(state: &AppState, contact: ContactId) -> Option<ContactInfo
     else {
         return None;
     };
-    let info = ContactInfo {
+    let mut info = ContactInfo {
         channel,
         tier,
         attributes,
+        callback: None,
     };
+    let callback = switchboard_store::EventFilter {
+        contact: Some(contact),
+        kind: Some("callback_requested".into()),
+        limit: 1,
+        ..switchboard_store::EventFilter::default()
+    };
+    match state.store.events(&callback).await {
+        Ok(events) => {
+            if let Some(EventKind::CallbackRequested { number, due, .. }) =
+                events.into_iter().next().map(|e| e.kind)
+            {
+                info.became_callback(&number, due);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(%contact, error = %e, "could not read the contact's callback for its offer")
+        }
+    }
     state
         .consoles
         .contacts
@@ -784,12 +842,20 @@ async fn handle(state: &AppState, agent: &AgentId, text: &str) -> Frame {
             },
         ),
         // Parsed (it is part of the protocol), not handled yet by this server.
-        Request::CallbackInPlace { id, .. } => {
-            return Frame::error(
-                id,
-                "not_supported",
-                "callback_in_place is not handled by this server yet",
-            )
+        Request::CallbackInPlace {
+            id,
+            contact_id,
+            number,
+            due,
+        } => {
+            let by = crate::callback::Actor::Agent(agent.clone());
+            let due = due.map(Timestamp::as_millis);
+            return match crate::callback::request_callback(state, contact_id, &number, due, by)
+                .await
+            {
+                Ok(_) => Frame::Ack { in_reply_to: id },
+                Err(e) => Frame::error(id, e.code(), e.to_string()),
+            };
         }
     };
     // An agent acts on their own contacts only.
@@ -931,6 +997,7 @@ mod tests {
             deadline: Timestamp::from_millis(0),
             channel: None,
             tier: None,
+            callback: None,
             data: None,
             greeting: None,
         });

@@ -3,7 +3,8 @@
 //!
 //! - **Generic signed hooks**, `POST /api/v1/hooks/{integration_id}`: JSON events
 //!   `call.arrived`, `call.answered`, `call.held`, `call.resumed`, `call.transferred`,
-//!   `call.ended`, each with a sender-chosen `event_id`. Signed with HMAC-SHA256 over
+//!   `call.ended`, `call.callback_requested` (see `crate::callback`), each with a
+//!   sender-chosen `event_id`. Signed with HMAC-SHA256 over
 //!   `"{timestamp}.{body}"` with the integration's secret (`x-switchboard-timestamp`: Unix
 //!   seconds; `x-switchboard-signature: sha256=<hex>`); a timestamp more than 5 minutes off is
 //!   refused. Idempotent: a repeated `event_id` gets the first answer again and changes
@@ -210,6 +211,14 @@ async fn handle(
             check_call_id(&call_id)?;
             end(state, integration, &call_id, cause).await
         }
+        CallEvent::CallbackRequested {
+            call_id,
+            number,
+            due,
+        } => {
+            check_call_id(&call_id)?;
+            crate::callback::from_hook(state, integration, &call_id, &number, due).await
+        }
         CallEvent::Answered { call_id, agent } => {
             check_call_id(&call_id)?;
             let Some(contact) = known_contact(state, integration, &call_id).await? else {
@@ -249,12 +258,6 @@ async fn handle(
             })
             .await
         }
-        // Parsed (it is part of the protocol), not handled yet by this server.
-        CallEvent::CallbackRequested { .. } => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "not_supported",
-            "call.callback_requested is not handled by this server yet",
-        )),
     }
 }
 
@@ -358,7 +361,10 @@ async fn arrive(
 }
 
 /// The caller hung up: a waiting or ringing call is abandoned, a call in conversation ends
-/// (wrap-up starts). A hang-up first, arrival later: the arrival is then ignored.
+/// (wrap-up starts). A hang-up first, arrival later: the arrival is then ignored. A call
+/// that became a callback is not abandoned while it waits or rings (the caller hung up on
+/// purpose); once an agent has it, the hang-up of its call id ends the conversation as for
+/// any call.
 async fn end(
     state: &AppState,
     integration: &str,
@@ -372,6 +378,15 @@ async fn end(
         return Ok(HookAnswer::ignored("unknown call", None));
     };
     let command = match state.dispatcher.contact(contact).await? {
+        // The caller asked to be called back, then hung up: the callback keeps its place.
+        Some(ContactState::Queued { .. } | ContactState::Offered { .. })
+            if crate::callback::is_callback(state, contact).await? =>
+        {
+            return Ok(HookAnswer::ignored(
+                "the caller asked to be called back; the callback keeps its place",
+                Some(contact),
+            ));
+        }
         Some(ContactState::Queued { .. } | ContactState::Offered { .. }) => {
             Command::Abandon { contact }
         }

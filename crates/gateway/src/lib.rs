@@ -5,7 +5,8 @@
 //! Layout: [`routes`] holds the route table that builds the router, checks roles and
 //! generates the OpenAPI document; [`auth`] signs people in; [`documents`] and [`users`]
 //! administer; [`live`] reads the dispatcher and the event log; [`hooks`] takes the PBX's
-//! call events and [`pbx`] sends it signed webhooks (which extension to ring); [`ops`] serves
+//! call events and [`pbx`] sends it signed webhooks (which extension to ring, which number to
+//! dial); [`callback`] is callback in place, one use case behind four doors; [`ops`] serves
 //! the operator's probes; [`reports`] renders historical reports that the application layer
 //! (`switchboard_app::reports`) answers; [`error`] turns every failure into
 //! `{code, message, details}`.
@@ -15,6 +16,7 @@
 //! `switchboard_store::Store`.
 
 pub mod auth;
+pub mod callback;
 pub mod console;
 pub mod documents;
 pub mod error;

@@ -1,6 +1,10 @@
 //! Outbound webhooks to the PBX (we-route mode): when the ACD offers a call to an agent, the
-//! PBX must ring that agent's extension; when the agent accepts on the console, connect it;
-//! when the offer ends unanswered, stop ringing.
+//! PBX must ring that agent's extension (`call.ring`); when the agent accepts on the console,
+//! connect it (`call.connect`); when the offer ends unanswered, stop ringing (`call.cancel`).
+//! A callback ([`for_callback`]) rings nothing while offered; when the agent accepts it the
+//! PBX is told to dial (`call.dial`, with `number` and `due`): call the agent and the
+//! customer's number and connect them. Only for a callback that was a call of this PBX: one
+//! with no PBX call behind it is dialled by the agent (the console's offer shows the number).
 //!
 //! Two tasks per instance:
 //! - the **planner** follows the dispatcher's events and turns offers of PBX calls (of an
@@ -38,7 +42,9 @@ use switchboard_dispatch::QueueBackend;
 use switchboard_domain::{
     Agent, AgentId, ContactId, Event, EventKind, Integration, QueueId, Timestamp, ValidationError,
 };
-use switchboard_protocol::pbx::{CancelReason, OfferInstruction, PbxAgent, Webhook};
+use switchboard_protocol::pbx::{
+    CancelReason, DialInstruction, OfferInstruction, PbxAgent, Webhook,
+};
 use switchboard_store::{NewWebhook, WebhookAttempt, WebhookDelivery};
 use tokio::sync::{broadcast, Notify};
 
@@ -67,12 +73,32 @@ pub struct Instruction {
     pub agent: AgentId,
 }
 
-/// `call.ring` (until `deadline`), `call.connect` or `call.cancel` (with why).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `call.ring` (until `deadline`), `call.connect`, `call.cancel` (with why) or, for a
+/// callback, `call.dial` (the number and the time promised).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
     Ring { deadline: Timestamp },
     Connect,
     Cancel { reason: CancelReason },
+    Dial(Dial),
+}
+
+/// A callback owed: the number to dial, the time promised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dial {
+    pub number: String,
+    pub due: Option<Timestamp>,
+}
+
+/// What the PBX is told about an offer of a callback (the caller hung up; nobody is on the
+/// line): nothing while it is offered, rejected, missed or withdrawn — the agent's console
+/// shows the offer with the number, and nothing rings —, and `call.dial` when the agent
+/// accepts: the PBX calls the agent and the customer's number and connects them.
+pub fn for_callback(i: Instruction, dial: &Dial) -> Option<Instruction> {
+    matches!(i.step, Step::Connect).then(|| Instruction {
+        step: Step::Dial(dial.clone()),
+        ..i
+    })
 }
 
 /// The instruction a dispatcher event stands for, if any. An offer withdrawn because the
@@ -153,6 +179,8 @@ pub async fn plan(state: AppState, wake: Arc<Notify>) {
     // call of a PBX (a chat, an e-mail…), learnt from arrivals; the database answers only for
     // contacts that arrived before this instance started.
     let mut calls: HashMap<ContactId, Option<(String, String)>> = HashMap::new();
+    // contact → the callback it became (`None`: a contact that is not, or not yet, one).
+    let mut callbacks: HashMap<ContactId, Option<Dial>> = HashMap::new();
     let mut integrations = Integrations::default();
     loop {
         let e = match events.recv().await {
@@ -177,18 +205,44 @@ pub async fn plan(state: AppState, wake: Arc<Notify>) {
                     .zip(attributes.get("call_id"))
                     .map(|(i, c)| (i.clone(), c.clone()));
                 calls.insert(*contact, call);
+                callbacks.insert(*contact, None);
+                continue;
+            }
+            EventKind::CallbackRequested {
+                contact,
+                number,
+                due,
+                ..
+            } => {
+                let dial = Dial {
+                    number: number.clone(),
+                    due: *due,
+                };
+                callbacks.insert(*contact, Some(dial));
                 continue;
             }
             EventKind::ContactAbandoned { contact, .. }
             | EventKind::ContactCompleted { contact, .. }
             | EventKind::ContactExited { contact, .. } => {
                 calls.remove(contact);
+                callbacks.remove(contact);
                 continue;
             }
             _ => {}
         }
         let Some(instruction) = instruction(&e) else {
             continue;
+        };
+        let instruction = match callback_of(&state, &mut callbacks, instruction.contact).await {
+            Ok(None) => instruction,
+            Ok(Some(dial)) => match for_callback(instruction, &dial) {
+                Some(dial) => dial,
+                None => continue,
+            },
+            Err(err) => {
+                tracing::error!(error = ?err, event = e.id.0, "could not tell whether this contact is a callback");
+                instruction
+            }
         };
         match queue_instruction(&state, &mut calls, &mut integrations, &e, &instruction).await {
             Ok(true) => wake.notify_one(),
@@ -229,6 +283,35 @@ impl Integrations {
             .insert(id.to_owned(), (std::time::Instant::now(), url.clone()));
         Ok(url)
     }
+}
+
+/// The callback the contact became, if it became one: from the events followed, else (a
+/// contact queued before this instance started) its `callback_requested` in the event log.
+async fn callback_of(
+    state: &AppState,
+    callbacks: &mut HashMap<ContactId, Option<Dial>>,
+    contact: ContactId,
+) -> Result<Option<Dial>, ApiError> {
+    if let Some(known) = callbacks.get(&contact) {
+        return Ok(known.clone());
+    }
+    let filter = switchboard_store::EventFilter {
+        contact: Some(contact),
+        kind: Some("callback_requested".into()),
+        limit: 1,
+        ..switchboard_store::EventFilter::default()
+    };
+    let dial = state
+        .store
+        .events(&filter)
+        .await?
+        .into_iter()
+        .find_map(|e| match e.kind {
+            EventKind::CallbackRequested { number, due, .. } => Some(Dial { number, due }),
+            _ => None,
+        });
+    callbacks.insert(contact, dial.clone());
+    Ok(dial)
 }
 
 async fn queue_instruction(
@@ -272,10 +355,25 @@ async fn queue_instruction(
         reason,
         at: e.at,
     };
-    let webhook = match i.step {
-        Step::Ring { deadline } => Webhook::Ring(offer(Some(deadline), None)),
+    let webhook = match &i.step {
+        Step::Ring { deadline } => Webhook::Ring(offer(Some(*deadline), None)),
         Step::Connect => Webhook::Connect(offer(None, None)),
-        Step::Cancel { reason } => Webhook::Cancel(offer(None, Some(reason))),
+        Step::Cancel { reason } => Webhook::Cancel(offer(None, Some(*reason))),
+        // Nothing rings, nothing is cancelled: the number to dial and the promised time.
+        Step::Dial(dial) => Webhook::Dial(DialInstruction {
+            event_id: id.clone(),
+            call_id: Some(call_id.clone()),
+            contact_id: i.contact,
+            queue: i.queue.clone(),
+            number: dial.number.clone(),
+            due: dial.due,
+            agent: PbxAgent {
+                id: i.agent.clone(),
+                extension: agent.as_ref().and_then(|a| a.extension.clone()),
+                number: agent.as_ref().map(|a| a.number.clone()),
+            },
+            at: e.at,
+        }),
     };
     let body = switchboard_protocol::to_sorted_json(&webhook).map_err(ApiError::internal)?;
     Ok(state
@@ -483,6 +581,40 @@ pub async fn deliveries(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_callback_rings_nothing_and_is_dialled_on_accept() {
+        let contact: ContactId = "0190f0c4-0000-7000-8000-000000000001".parse().unwrap();
+        let base = Instruction {
+            step: Step::Ring {
+                deadline: Timestamp::from_millis(5),
+            },
+            contact,
+            queue: QueueId::parse("sales").unwrap(),
+            agent: AgentId::parse("ann").unwrap(),
+        };
+        let dial = Dial {
+            number: "+15550100".into(),
+            due: Some(Timestamp::from_millis(9)),
+        };
+        let cancel = Step::Cancel {
+            reason: CancelReason::TimedOut,
+        };
+        for step in [base.step.clone(), cancel] {
+            let i = Instruction {
+                step: step.clone(),
+                ..base.clone()
+            };
+            assert_eq!(for_callback(i, &dial), None, "{step:?}");
+        }
+        let connect = Instruction {
+            step: Step::Connect,
+            ..base
+        };
+        let out = for_callback(connect.clone(), &dial).expect("a dial");
+        assert_eq!(out.step, Step::Dial(dial));
+        assert_eq!((out.contact, out.agent), (connect.contact, connect.agent));
+    }
 
     #[test]
     fn backoff_doubles_from_half_a_second() {

@@ -23,7 +23,7 @@ use tower_http::{
 };
 
 use crate::{
-    auth, console, documents, error::ApiError, hooks, live, ops, pbx, reports, staffing,
+    auth, callback, console, documents, error::ApiError, hooks, live, ops, pbx, reports, staffing,
     state::AppState, supervisor, users,
 };
 
@@ -112,8 +112,9 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/api/v1/staffing/erlang-a", STAFF, "staffing", "Agents needed when callers hang up (Erlang A): adds patience and abandonment", Some("ErlangAInput"), post(staffing::erlang_a)),
         route!(POST "/api/v1/surveys", STAFF, "reports", "A post-contact survey answer (csat5: 1-5, nps10: 0-10) for CSAT and NPS", Some("SurveyAnswer"), post(hooks::survey)),
         route!(POST "/api/v1/contacts", STAFF, "live", "Create a contact (chat, e-mail, ticket…) in a queue", Some("ContactRequest"), post(hooks::create_contact)),
-        route!(POST "/api/v1/hooks/{integration_id}", Access::Integration, "telephony", "A signed call event from a PBX/IVR (call.arrived, call.answered, call.held, call.resumed, call.transferred, call.ended)", Some("CallEvent"), post(hooks::generic)),
-        route!(GET "/api/v1/integrations/{id}/deliveries", ADMIN, "telephony", "Outbound PBX webhooks of an integration (call.ring, call.connect, call.cancel) and how their delivery went, newest first (?status=pending|delivered|failed, limit)", None, get(pbx::deliveries)),
+        route!(POST "/api/v1/contacts/{contact_id}/callback", STAFF, "live", "Turn a waiting call or chat into a callback that keeps its place (web form, chat widget's \"call me instead\"): 200 with its state, number, due and position; 404 unknown contact, 409 not_waiting / wrong_channel / already_callback, 422 bad number or due", Some("CallbackRequest"), post(callback::create)),
+        route!(POST "/api/v1/hooks/{integration_id}", Access::Integration, "telephony", "A signed call event from a PBX/IVR (call.arrived, call.answered, call.held, call.resumed, call.transferred, call.ended, call.callback_requested)", Some("CallEvent"), post(hooks::generic)),
+        route!(GET "/api/v1/integrations/{id}/deliveries", ADMIN, "telephony", "Outbound PBX webhooks of an integration (call.ring, call.connect, call.cancel, call.dial) and how their delivery went, newest first (?status=pending|delivered|failed, limit)", None, get(pbx::deliveries)),
         route!(POST "/api/v1/cti/{token}", Access::Integration, "telephony", "Zammad generic CTI (newCall, answer, hangup), JSON or form-encoded", Some("CtiEvent"), post(hooks::cti)),
     ];
     all.extend(documents!(
@@ -298,6 +299,12 @@ pub fn openapi() -> Value {
             errors.push(("409", "conflict (in use, duplicate, last admin)"));
             errors.push(("412", "If-Match version does not match"));
         }
+        if r.path == "/api/v1/contacts/{contact_id}/callback" {
+            errors.push((
+                "409",
+                "not a waiting call or chat (code not_waiting, wrong_channel or already_callback)",
+            ));
+        }
         if r.path == "/api/v1/auth/login" {
             errors.push(("429", "too many sign-in attempts"));
         }
@@ -409,17 +416,26 @@ pub fn openapi() -> Value {
                         "attributes": { "type": "object", "additionalProperties": { "type": "string" } }
                     }
                 },
+                "CallbackRequest": {
+                    "type": "object", "required": ["number"], "additionalProperties": false,
+                    "properties": {
+                        "number": { "type": "string", "description": "the number to call back: optional leading +, 3 to 20 digits, spaces - . ( ) between; kept as + and digits" },
+                        "due": { "type": ["integer", "null"], "description": "the promised time, ms since the epoch: later than now, at most 7 days ahead" }
+                    }
+                },
                 "CallEvent": {
                     "type": "object", "required": ["event_id", "type", "call_id"],
                     "properties": {
                         "event_id": { "type": "string", "description": "unique per delivery; a repeat gets the first answer" },
-                        "type": { "enum": ["call.arrived", "call.answered", "call.held", "call.resumed", "call.transferred", "call.ended"] },
+                        "type": { "enum": ["call.arrived", "call.answered", "call.held", "call.resumed", "call.transferred", "call.ended", "call.callback_requested"] },
                         "call_id": { "type": "string" },
                         "queue": { "type": "string", "description": "call.arrived: the queue the IVR chose; call.transferred: target queue" },
                         "agent": { "type": "string", "description": "call.answered: who picked up; call.transferred: target agent" },
                         "caller": { "type": "string" }, "dialed": { "type": "string" }, "language": { "type": "string" },
                         "customer": { "type": "string" }, "tier": { "type": "string" }, "urgency": { "type": "integer" },
-                        "skills": { "type": "array" }, "ivr": { "type": "object" }, "cause": { "type": "string" }
+                        "skills": { "type": "array" }, "ivr": { "type": "object" }, "cause": { "type": "string" },
+                        "number": { "type": "string", "description": "call.callback_requested: the number to call back" },
+                        "due": { "type": "integer", "description": "call.callback_requested: the promised time, ms since the epoch" }
                     }
                 },
                 "CtiEvent": {

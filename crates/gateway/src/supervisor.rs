@@ -10,7 +10,8 @@
 //! - Per agent: state, how long they have been in it, and their current contacts (each
 //!   ringing, in conversation, on hold or in wrap-up, with its queue).
 //! - Commands (`set_agent_state` — force a state or log out —, `move_contact` to a queue or
-//!   agent, `set_urgency`), each answered by `ack` or `error` (`in_reply_to` your `id`).
+//!   agent, `set_urgency`, `callback_in_place` — a waiting call becomes a callback that keeps
+//!   its place, `crate::callback`), each answered by `ack` or `error` (`in_reply_to` your `id`).
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -372,12 +373,20 @@ async fn command(state: &AppState, text: &str) -> Frame {
             },
         ),
         // Parsed (it is part of the protocol), not handled yet by this server.
-        Request::CallbackInPlace { id, .. } => {
-            return Frame::error(
-                id,
-                "not_supported",
-                "callback_in_place is not handled by this server yet",
-            )
+        Request::CallbackInPlace {
+            id,
+            contact_id,
+            number,
+            due,
+        } => {
+            let by = crate::callback::Actor::Supervisor;
+            let due = due.map(Timestamp::as_millis);
+            return match crate::callback::request_callback(state, contact_id, &number, due, by)
+                .await
+            {
+                Ok(_) => Frame::Ack { in_reply_to: id },
+                Err(e) => Frame::error(id, e.code(), e.to_string()),
+            };
         }
     };
     match state.dispatcher.execute(command, state.clock.now()).await {

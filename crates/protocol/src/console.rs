@@ -35,6 +35,9 @@ pub enum Frame {
         /// `None` (with `tier` and `data`) when the contact's data could not be found.
         channel: Option<Channel>,
         tier: Option<Tier>,
+        /// For a callback (`channel: "callback"`): the number to call and the time promised;
+        /// `None` for any other contact.
+        callback: Option<CallbackOffer>,
         /// The contact's attributes (caller, customer, IVR choices…).
         data: Option<BTreeMap<String, String>>,
         /// The queue's greeting for the contact's language, filled in; `None` without one.
@@ -145,6 +148,16 @@ pub struct Figures {
     pub average_handle_time_ms: Option<u64>,
     pub waiting_in_my_queues: u32,
     pub longest_wait_ms: u64,
+}
+
+/// The callback an offer is for: the customer hung up and keeps their place; the agent (or the
+/// PBX, told by `call.dial` on accept) calls `number`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackOffer {
+    pub number: String,
+    /// The time promised, if one was.
+    #[serde(deserialize_with = "crate::nullable")]
+    pub due: Option<Timestamp>,
 }
 
 /// What a console may send.

@@ -5,7 +5,8 @@ use std::{collections::BTreeMap, time::Duration};
 
 use serde::{Deserialize, Serialize};
 use switchboard_domain::{
-    duration_secs, Channel, ContactId, ContactState, QueueId, SkillRequirement, Tier, Urgency,
+    duration_secs, Channel, ContactId, ContactState, QueueId, SkillRequirement, Tier, Timestamp,
+    Urgency,
 };
 
 /// `POST /api/v1/contacts`: a contact to create. Unknown fields are refused.
@@ -51,6 +52,41 @@ pub struct Position {
     pub waiting: u32,
     /// In seconds, from the queue's observed answer rate over the last 30 minutes; `None`
     /// until it has answered anything in that window.
+    #[serde(with = "duration_secs::option")]
+    pub estimated_wait: Option<Duration>,
+}
+
+/// `POST /api/v1/contacts/{contact_id}/callback` (a web form or a chat page: "call me
+/// back instead"): the number to call and, optionally, the time promised. Unknown fields
+/// are refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackRequest {
+    pub number: String,
+    /// The promised time, ms since the epoch; later than now and at most 7 days ahead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<Timestamp>,
+}
+
+/// A waiting contact turned into a callback that keeps its place: the answer to
+/// `POST /api/v1/contacts/{contact_id}/callback` (200) and, with `"status": "ok"`, to the
+/// hook's `call.callback_requested`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackPlaced {
+    pub contact_id: ContactId,
+    pub queue: QueueId,
+    /// Always `queued`: only a waiting contact becomes a callback.
+    pub state: Stage,
+    /// Always `callback`.
+    pub channel: Channel,
+    /// As the PBX will dial it (`+` and digits).
+    pub number: String,
+    #[serde(deserialize_with = "crate::nullable")]
+    pub due: Option<Timestamp>,
+    /// The place it had, and keeps (1 = next).
+    #[serde(deserialize_with = "crate::nullable")]
+    pub position: Option<u32>,
+    /// In seconds; `None` until the queue has answered anything in the last 30 minutes.
     #[serde(with = "duration_secs::option")]
     pub estimated_wait: Option<Duration>,
 }

@@ -140,6 +140,10 @@ pub enum HookAnswer {
     Ok(Done),
     Ignored {
         reason: String,
+        /// Why, as a stable code, where one applies (e.g. `not_waiting` for a callback
+        /// asked for a call already ringing).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
         /// The call's contact, when it has one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         contact_id: Option<ContactId>,
@@ -156,6 +160,7 @@ impl HookAnswer {
     pub fn ignored(reason: impl Into<String>, contact_id: Option<ContactId>) -> Self {
         HookAnswer::Ignored {
             reason: reason.into(),
+            code: None,
             contact_id,
         }
     }
@@ -170,6 +175,18 @@ impl HookAnswer {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Done {
+    /// `call.callback_requested`: the call is now a callback keeping its place (listed
+    /// first: its fields are a superset of `Queued`'s).
+    Callback(crate::contacts::CallbackPlaced),
+    /// `call.callback_requested` again, under another event id: nothing changed.
+    CallbackAlreadyRequested {
+        already_requested: bool,
+        contact_id: ContactId,
+        #[serde(deserialize_with = "crate::nullable")]
+        position: Option<u32>,
+        #[serde(with = "duration_secs::option")]
+        estimated_wait: Option<Duration>,
+    },
     /// `call.arrived`: the contact, its place in line and the estimated wait, for the IVR
     /// to announce.
     Queued {

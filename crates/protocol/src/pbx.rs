@@ -77,6 +77,9 @@ pub struct DialInstruction {
     pub queue: QueueId,
     /// The customer's number to dial.
     pub number: String,
+    /// The time promised to the customer, if one was.
+    #[serde(deserialize_with = "crate::nullable")]
+    pub due: Option<Timestamp>,
     pub agent: PbxAgent,
     pub at: Timestamp,
 }

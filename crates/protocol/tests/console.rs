@@ -10,7 +10,7 @@ use serde_json::json;
 use support::{agent, at, contact, queue, read, round_trip};
 use switchboard_domain::{AgentStatus, Channel, Presence, ReasonCode, Tier, TransferTarget};
 use switchboard_protocol::{
-    console::{Figures, Frame, Request, WithdrawnReason},
+    console::{CallbackOffer, Figures, Frame, Request, WithdrawnReason},
     Stamped, VERSION,
 };
 
@@ -49,6 +49,7 @@ fn offer() {
         deadline: at(15_000),
         channel: Some(Channel::Voice),
         tier: Some(Tier::Gold),
+        callback: None,
         data: Some(BTreeMap::from([
             ("caller".into(), "+3212345678".into()),
             ("customer_name".into(), "Bob".into()),
@@ -66,7 +67,25 @@ fn offer_without_the_contacts_data() {
         deadline: at(15_000),
         channel: None,
         tier: None,
+        callback: None,
         data: None,
+        greeting: None,
+    }));
+}
+
+#[test]
+fn offer_of_a_callback_shows_the_number_and_the_promise() {
+    assert_json_snapshot!(sent(Frame::Offer {
+        contact_id: contact(),
+        queue: queue("sales"),
+        deadline: at(15_000),
+        channel: Some(Channel::Callback),
+        tier: Some(Tier::Standard),
+        callback: Some(CallbackOffer {
+            number: "+3212345678".into(),
+            due: Some(at(3_600_000)),
+        }),
+        data: Some(BTreeMap::from([("caller".into(), "+3212345678".into())])),
         greeting: None,
     }));
 }
@@ -203,12 +222,13 @@ fn frames_are_what_the_console_sent_before_the_types() {
                 deadline: at(0),
                 channel: None,
                 tier: None,
+                callback: None,
                 data: None,
                 greeting: None,
             },
             json!({
                 "type": "offer", "contact_id": c, "queue": "sales", "deadline": at(0),
-                "channel": null, "tier": null, "data": null, "greeting": null,
+                "channel": null, "tier": null, "callback": null, "data": null, "greeting": null,
             }),
         ),
         (

@@ -7,7 +7,8 @@ use std::{collections::BTreeMap, time::Duration};
 use insta::assert_json_snapshot;
 use serde_json::json;
 use support::{agent, at, contact, queue, read, round_trip};
-use switchboard_domain::{SkillRequirement, Tier, Urgency};
+use switchboard_domain::{Channel, SkillRequirement, Tier, Urgency};
+use switchboard_protocol::contacts::{CallbackPlaced, Stage};
 use switchboard_protocol::hooks::{
     check_call_id, check_event_id,
     cti::{fields_from_json, CtiAnswer, CtiEvent, Direction, Fields},
@@ -196,6 +197,28 @@ fn answers() {
         HookAnswer::Refused {
             reason: "no agent is logged in to this queue".into(),
             contact_id: c,
+        },
+        HookAnswer::Ok(Done::Callback(CallbackPlaced {
+            contact_id: c,
+            queue: queue("sales"),
+            state: Stage::Queued,
+            channel: Channel::Callback,
+            number: "+3212345678".into(),
+            due: None,
+            position: Some(2),
+            estimated_wait: Some(Duration::from_secs(30)),
+        })),
+        HookAnswer::Ok(Done::CallbackAlreadyRequested {
+            already_requested: true,
+            contact_id: c,
+            position: Some(2),
+            estimated_wait: None,
+        }),
+        HookAnswer::Ignored {
+            reason: "the contact is offered; only a waiting call or chat can become a callback"
+                .into(),
+            code: Some("not_waiting".into()),
+            contact_id: Some(c),
         },
     ];
     let sent: Vec<_> = answers.iter().map(round_trip).collect();

@@ -64,13 +64,14 @@ fn cancel_for_every_reason() {
 
 #[test]
 fn dial() {
-    let dial = |call_id: Option<&str>, extension: Option<&str>| {
+    let dial = |call_id: Option<&str>, extension: Option<&str>, due: Option<i64>| {
         round_trip(&Webhook::Dial(DialInstruction {
             event_id: "pbx1:1796655600000:43".into(),
             call_id: call_id.map(str::to_owned),
             contact_id: contact(),
             queue: queue("sales"),
             number: "+3212345678".into(),
+            due: due.map(at),
             agent: PbxAgent {
                 id: agent("ann"),
                 extension: extension.map(str::to_owned),
@@ -79,7 +80,10 @@ fn dial() {
             at: at(0),
         }))
     };
-    assert_json_snapshot!([dial(Some("c1"), Some("201")), dial(None, None)]);
+    assert_json_snapshot!([
+        dial(Some("c1"), Some("201"), Some(3_600_000)),
+        dial(None, None, None)
+    ]);
 }
 
 /// The body as the planner built it with `json!` before the types.

@@ -27,6 +27,7 @@ macro_rules! conformance_suite {
             max_wait_overflows_or_leaves,
             join_and_leave_when_empty,
             callback_in_place_keeps_the_place,
+            a_waiting_chat_may_become_a_callback,
             transfer_to_queue_and_to_agent,
             chat_capacity_and_voice_exclusivity,
             position_and_estimated_wait,
@@ -506,6 +507,10 @@ pub(crate) async fn callback_in_place_keeps_the_place<B: crate::Fresh>(b: B) {
     c.advance(secs(1)).await;
     let second = c.call("sales").await;
     let promised = c.now.plus(Duration::from_secs(3600));
+    assert_eq!(
+        c.backend.contact_channel(first).await.unwrap(),
+        Some(Channel::Voice)
+    );
     let events = c
         .run(Command::CallbackInPlace {
             contact: first,
@@ -519,6 +524,11 @@ pub(crate) async fn callback_in_place_keeps_the_place<B: crate::Fresh>(b: B) {
             EventKind::CallbackRequested { due: Some(d), .. } if d == promised
         )),
         "{events:?}"
+    );
+    // The read view follows: it is a callback now, where the call was.
+    assert_eq!(
+        c.backend.contact_channel(first).await.unwrap(),
+        Some(Channel::Callback)
     );
     let pos = c.backend.position(first, c.now).await.unwrap().unwrap();
     assert_eq!(pos.position, 1);
@@ -551,6 +561,74 @@ pub(crate) async fn callback_in_place_keeps_the_place<B: crate::Fresh>(b: B) {
         })
         .await;
     assert!(matches!(err, Err(DispatchError::Invalid(_))), "{err:?}");
+}
+
+/// A waiting chat ("call me instead" in the widget) becomes a callback in its place; an
+/// e-mail or a ticket, which nobody waits on, does not. The callback needs a voice line, not
+/// a chat slot: an agent free for calls (who takes no chats) gets it at once.
+pub(crate) async fn a_waiting_chat_may_become_a_callback<B: crate::Fresh>(b: B) {
+    let mut c = Center::new(b);
+    c.add_queue(queue("sales")).await;
+    let call = c.call("sales").await;
+    c.advance(secs(1)).await;
+    let chat = new_contact_id();
+    c.run(Command::Enqueue(NewContact::new(
+        chat,
+        q("sales"),
+        Channel::Chat,
+    )))
+    .await;
+    let mail = new_contact_id();
+    c.run(Command::Enqueue(NewContact::new(
+        mail,
+        q("sales"),
+        Channel::Email,
+    )))
+    .await;
+    // Ann takes the call; on the phone she is offered nothing else.
+    c.add_agent("ann", &[]).await;
+    assert_eq!(c.offered_to(call).await.as_deref(), Some("ann"));
+    // Vic takes calls only: the chat and the e-mail wait.
+    let mut vic = AgentProfile::new(a("vic"));
+    vic.capacity.chat = 0;
+    vic.capacity.email = 0;
+    c.run(Command::UpsertAgent(vic)).await;
+    c.login("vic").await;
+    assert_eq!(c.offered_to(chat).await, None);
+    let err = c
+        .try_run(Command::CallbackInPlace {
+            contact: mail,
+            number: "+15550100".into(),
+            due: None,
+        })
+        .await;
+    assert!(
+        matches!(err, Err(DispatchError::InvalidTransition { .. })),
+        "{err:?}"
+    );
+    assert_eq!(
+        c.backend.contact_channel(chat).await.unwrap(),
+        Some(Channel::Chat)
+    );
+    let events = c
+        .run(Command::CallbackInPlace {
+            contact: chat,
+            number: "+15550100".into(),
+            due: None,
+        })
+        .await;
+    assert!(
+        events.iter().any(
+            |e| matches!(e.kind, EventKind::CallbackRequested { contact, .. } if contact == chat)
+        ),
+        "{events:?}"
+    );
+    assert_eq!(
+        c.backend.contact_channel(chat).await.unwrap(),
+        Some(Channel::Callback)
+    );
+    assert_eq!(c.offered_to(chat).await.as_deref(), Some("vic"));
+    assert_eq!(c.offered_to(mail).await, None);
 }
 
 pub(crate) async fn transfer_to_queue_and_to_agent<B: crate::Fresh>(b: B) {

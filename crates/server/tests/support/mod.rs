@@ -787,3 +787,138 @@ impl Socket {
         drop(self.ws);
     }
 }
+
+// ----- a PBX receiving our webhooks -------------------------------------------------------
+
+/// One webhook as the PBX received it: its signature headers and JSON body.
+#[derive(Debug, Clone)]
+pub(crate) struct Received {
+    pub(crate) timestamp: String,
+    pub(crate) signature: String,
+    pub(crate) event_id: String,
+    pub(crate) raw_body: String,
+    pub(crate) body: Value,
+}
+
+/// A small HTTP/1.1 receiver on 127.0.0.1 standing in for the PBX's webhook URL: it answers
+/// every POST 200 and keeps what it got. Stops with the guard.
+#[derive(Debug)]
+pub(crate) struct PbxReceiver {
+    pub(crate) addr: SocketAddr,
+    received: Arc<Mutex<Vec<Received>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PbxReceiver {
+    pub(crate) async fn start() -> PbxReceiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port for the fake PBX");
+        let addr = listener.local_addr().expect("its address");
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let kept = received.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let kept = kept.clone();
+                tokio::spawn(async move {
+                    if let Some(r) = Self::read_one(stream).await {
+                        kept.lock().unwrap_or_else(|p| p.into_inner()).push(r);
+                    }
+                });
+            }
+        });
+        PbxReceiver {
+            addr,
+            received,
+            task,
+        }
+    }
+
+    /// The URL to configure as the integration's `callback_url`.
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}/pbx", self.addr)
+    }
+
+    /// Reads one request (head, then `content-length` bytes of body) and answers 200.
+    async fn read_one(mut stream: TcpStream) -> Option<Received> {
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 4096];
+        let (head_end, length) = loop {
+            let n = stream.read(&mut buf).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            raw.extend_from_slice(&buf[..n]);
+            if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                break (end + 4, length);
+            }
+        };
+        while raw.len() < head_end + length {
+            let n = stream.read(&mut buf).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            raw.extend_from_slice(&buf[..n]);
+        }
+        let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
+        let header = |name: &str| {
+            head.lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.trim()
+                        .eq_ignore_ascii_case(name)
+                        .then(|| v.trim().to_owned())
+                })
+                .unwrap_or_default()
+        };
+        let raw_body = String::from_utf8_lossy(&raw[head_end..head_end + length]).into_owned();
+        let received = Received {
+            timestamp: header("x-switchboard-timestamp"),
+            signature: header("x-switchboard-signature"),
+            event_id: header("x-switchboard-event-id"),
+            body: serde_json::from_str(&raw_body).unwrap_or(Value::Null),
+            raw_body,
+        };
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .await;
+        let _ = stream.shutdown().await;
+        Some(received)
+    }
+
+    /// Everything received so far.
+    pub(crate) fn all(&self) -> Vec<Received> {
+        self.received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Waits (up to [`PATIENCE`]) for a webhook whose body satisfies `pred`.
+    pub(crate) async fn expect(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Received {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if let Some(r) = self.all().into_iter().find(|r| pred(&r.body)) {
+                return r;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the PBX never received {what}; it got: {:?}",
+                self.all().iter().map(|r| &r.body).collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for PbxReceiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
