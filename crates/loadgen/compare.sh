@@ -19,8 +19,11 @@
 #                 dropped after (default postgres://postgres@127.0.0.1:5432/postgres)
 #   COMPARE_WORK  where the worktrees, binaries and the report go
 #                 (default ${TMPDIR:-/tmp}/switchboard-compare)
-#   CARGO_TARGET_DIR  one target dir for all builds (default: this checkout's target/); the
-#                 worktrees live at other paths, so their crates never overwrite each other
+#   CARGO_TARGET_DIR  one target dir for all builds (default: this checkout's target/), so
+#                 dependencies are built once. The two revisions' workspace crates have the
+#                 same names and Cargo hashes them by their path relative to the workspace, so
+#                 they replace each other there: each run rebuilds them once per revision (the
+#                 binaries are copied out right after each build, so nothing is mixed up)
 #   KEEP_WORKTREES=1  keep the worktrees after the run (to run again without rebuilding)
 #
 # Example (the figures in BENCHMARKS.md, issue #11):
