@@ -1,5 +1,6 @@
 //! The center a run needs, written straight into the database before the server starts:
-//! one queue, N agents each with a user and a session token, and a signed-hook integration.
+//! one queue, N agents each with a user and a session token, a supervisor with a session
+//! token (for `POST /api/v1/contacts`), and a signed-hook integration.
 //! Signing in thousands of users through the API would hash thousands of passwords and hit
 //! the sign-in rate limit, so all users share one precomputed hash and get their session
 //! rows directly; the server sees exactly what a sign-in would have stored.
@@ -24,6 +25,8 @@ pub const INTEGRATION: &str = "loadgen-pbx";
 pub struct Center {
     /// One session token per agent, in agent order.
     pub tokens: Vec<String>,
+    /// The session token of a supervisor, who may create contacts over REST.
+    pub supervisor_token: String,
     pub integration: String,
     pub secret: String,
 }
@@ -32,8 +35,8 @@ pub struct Center {
 /// serialises them anyway).
 const PREPARE_CONCURRENCY: usize = 8;
 
-/// Creates the queue (wrap-up `wrap_up`), `agents` agents with users and sessions, and the
-/// integration, in an empty database that `store` has migrated.
+/// Creates the queue (wrap-up `wrap_up`), `agents` agents with users and sessions, a
+/// supervisor with a session, and the integration, in an empty database that `store` has migrated.
 pub async fn prepare(store: &Store, agents: usize, wrap_up: Duration) -> anyhow::Result<Center> {
     let now = Timestamp::from_millis(
         std::time::SystemTime::now()
@@ -73,8 +76,10 @@ pub async fn prepare(store: &Store, agents: usize, wrap_up: Duration) -> anyhow:
         .buffered(PREPARE_CONCURRENCY)
         .try_collect()
         .await?;
+    let supervisor_token = add_supervisor(store, &shared_hash, now, expires).await?;
     Ok(Center {
         tokens,
+        supervisor_token,
         integration: INTEGRATION.into(),
         secret,
     })
@@ -118,5 +123,29 @@ async fn add_agent(
         .create_session(&token_hash(&token), user.user_id, now, expires)
         .await
         .with_context(|| format!("session of {id}"))?;
+    Ok(token)
+}
+
+async fn add_supervisor(
+    store: &Store,
+    shared_hash: &str,
+    now: Timestamp,
+    expires: Timestamp,
+) -> anyhow::Result<String> {
+    let user = store
+        .create_user(&NewUser {
+            username: "lgsupervisor".into(),
+            display_name: "Load supervisor".into(),
+            role: Role::Supervisor,
+            password_hash: shared_hash.to_owned(),
+            agent_id: None,
+        })
+        .await
+        .context("the supervisor")?;
+    let token = new_token().map_err(|e| anyhow::anyhow!("no randomness: {}", e.message))?;
+    store
+        .create_session(&token_hash(&token), user.user_id, now, expires)
+        .await
+        .context("the supervisor's session")?;
     Ok(token)
 }

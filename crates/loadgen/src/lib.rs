@@ -2,16 +2,20 @@
 //! database, starts the real `switchboard` binary on 127.0.0.1 over that database (SQLite and
 //! the in-process dispatcher, or PostgreSQL and Redis), drives it through its public edges
 //! only — agent console WebSockets and signed telephony hooks — and reports what a PBX and an
-//! agent would see: offer latency under sustained calls, and the memory idle consoles cost.
-//! Every run stops by itself and removes what it created.
+//! agent would see: offer latency under sustained calls, the memory idle consoles cost, and
+//! how fast contacts are taken in (intake). `compare` runs these, and the routing benchmark,
+//! against two builds of the server, interleaved. Every run stops by itself and removes what
+//! it created.
 //!
 //! It must not know the server's insides: it talks HTTP and WebSocket, and uses the store only
 //! to write the records an administrator and sign-ins would have written.
 
 pub mod agent;
 pub mod center;
+pub mod compare;
 pub mod http;
 pub mod idle;
+pub mod intake;
 pub mod offer_latency;
 pub mod report;
 pub mod server;
@@ -24,6 +28,7 @@ use switchboard_store::Store;
 
 use crate::{
     idle::IdleReport,
+    intake::{IntakeReport, IntakeSpec},
     offer_latency::{LatencyReport, LoadSpec},
     server::{ServerProcess, Storage},
 };
@@ -31,14 +36,27 @@ use crate::{
 /// What to run.
 #[derive(Debug, Clone)]
 pub enum Scenario {
-    OfferLatency { agents: usize, load: LoadSpec },
-    Idle { agents: usize, settle: Duration },
+    OfferLatency {
+        agents: usize,
+        load: LoadSpec,
+    },
+    Idle {
+        agents: usize,
+        settle: Duration,
+    },
+    /// Contacts into a queue nobody is logged in to; `agents` only exist (no console).
+    Intake {
+        agents: usize,
+        spec: IntakeSpec,
+    },
 }
 
 impl Scenario {
     fn agents(&self) -> usize {
         match self {
-            Scenario::OfferLatency { agents, .. } | Scenario::Idle { agents, .. } => *agents,
+            Scenario::OfferLatency { agents, .. }
+            | Scenario::Idle { agents, .. }
+            | Scenario::Intake { agents, .. } => *agents,
         }
     }
 }
@@ -62,6 +80,7 @@ pub struct Outcome {
 pub enum Figures {
     OfferLatency(Box<LatencyReport>),
     Idle(IdleReport),
+    Intake(IntakeReport),
 }
 
 /// Prepares `storage`, runs `binary` on it, runs the scenario, stops the server and removes
@@ -91,8 +110,10 @@ async fn run_on(
     log: PathBuf,
 ) -> anyhow::Result<Outcome> {
     let preparing = std::time::Instant::now();
+    server::migrate(binary, &storage.env())
+        .await
+        .context("migrating the database with the server under test")?;
     let store = Store::connect(&storage.database_url()).await?;
-    store.migrate().await?;
     let center = center::prepare(&store, scenario.agents(), QUEUE_WRAP_UP)
         .await
         .context("preparing the center")?;
@@ -110,6 +131,9 @@ async fn run_on(
         Scenario::Idle { settle, .. } => idle::run(server.addr, pid, &center.tokens, *settle)
             .await
             .map(Figures::Idle),
+        Scenario::Intake { spec, .. } => intake::run(server.addr, &center, spec)
+            .await
+            .map(Figures::Intake),
     };
     let wall_secs = started.elapsed().as_secs_f64();
     let cpu_after = server::cpu_secs(pid);

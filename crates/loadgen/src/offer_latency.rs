@@ -250,15 +250,9 @@ pub async fn run(
     })
 }
 
-/// Sends one signed `call.arrived`.
-async fn deliver(
-    pool: &Pool,
-    path: &str,
-    secret: &str,
-    index: usize,
-    call_id: &str,
-    scheduled: Instant,
-) -> Delivery {
+/// The body of a `call.arrived` for `call_id` into the center's queue, and the headers that
+/// sign it with `secret` (timestamp and signature).
+pub fn signed_call_arrived(secret: &str, call_id: &str) -> (String, Vec<(String, String)>) {
     let body = json!({
         "event_id": format!("{call_id}-arrived"), "type": "call.arrived",
         "call_id": call_id, "queue": QUEUE,
@@ -269,11 +263,27 @@ async fn deliver(
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
     let signature = sign(secret, timestamp, body.as_bytes());
-    let timestamp = timestamp.to_string();
-    let headers = [
-        (TIMESTAMP_HEADER, timestamp.as_str()),
-        (SIGNATURE_HEADER, signature.as_str()),
+    let headers = vec![
+        (TIMESTAMP_HEADER.to_owned(), timestamp.to_string()),
+        (SIGNATURE_HEADER.to_owned(), signature),
     ];
+    (body, headers)
+}
+
+/// Sends one signed `call.arrived`.
+async fn deliver(
+    pool: &Pool,
+    path: &str,
+    secret: &str,
+    index: usize,
+    call_id: &str,
+    scheduled: Instant,
+) -> Delivery {
+    let (body, headers) = signed_call_arrived(secret, call_id);
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let mut delivery = Delivery {
         index,
         scheduled,

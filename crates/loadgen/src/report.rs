@@ -80,6 +80,36 @@ pub fn describe(o: &Outcome) -> String {
                 );
             }
         }
+        Figures::Intake(r) => {
+            let _ = writeln!(
+                s,
+                "intake through {} with {} clients: {} counted contacts sent ({} with the warm-up), {} acknowledged ({} distinct ids){}",
+                r.door.name(),
+                r.clients,
+                r.sent,
+                r.total_sent,
+                r.acknowledged,
+                r.distinct_ids,
+                if r.cut_short { ", CUT SHORT by the time limit" } else { "" }
+            );
+            let _ = writeln!(
+                s,
+                "{:.1} contacts/s; acknowledgement latency: {}; server CPU per contact {:.0} µs",
+                r.rate,
+                r.latency.map_or("no answers".into(), |l| l.to_string()),
+                o.server_cpu_secs * 1e6 / r.total_sent.max(1) as f64
+            );
+            let _ = writeln!(s, "errors: {}", r.errors.len());
+            for e in r.errors.iter().take(5) {
+                let _ = writeln!(s, "  {e}");
+            }
+            if !r.clean() {
+                let _ = writeln!(
+                    s,
+                    "NOT CLEAN: some contacts were not acknowledged, or errors occurred"
+                );
+            }
+        }
         Figures::Idle(r) => {
             let _ = writeln!(
                 s,
@@ -152,6 +182,21 @@ pub fn side_by_side(outcomes: &[Outcome]) -> String {
                     o.server_cpu_secs / o.wall_secs.max(1e-9),
                     mib(o.server_peak_kib)
                 );
+            }
+            Figures::Intake(r) => {
+                if let Some(l) = r.latency {
+                    let _ = writeln!(
+                        s,
+                        "| {} | intake {} × {} clients: contacts/s · ack p50 / p99 / max | {:.1}/s · {} / {} / {} | |",
+                        o.mode,
+                        r.door.name(),
+                        r.clients,
+                        r.rate,
+                        ms(l.p50),
+                        ms(l.p99),
+                        ms(l.max)
+                    );
+                }
             }
             Figures::Idle(r) => {
                 let _ = writeln!(

@@ -155,6 +155,35 @@ fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
     })
 }
 
+/// Runs `binary migrate` with `env`: the server under test creates its own schema, so a
+/// center can be prepared for a binary of another revision than this tool (whose store only
+/// writes rows the two schemas share).
+pub async fn migrate(binary: &Path, env: &[(String, String)]) -> anyhow::Result<()> {
+    if !binary.is_file() {
+        bail!(
+            "no server binary at {} (build it: cargo build --release -p switchboard-server)",
+            binary.display()
+        );
+    }
+    let out = Command::new(binary)
+        .arg("migrate")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("SWITCHBOARD_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .with_context(|| format!("running {} migrate", binary.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{} migrate failed ({}): {}",
+            binary.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
 /// A `switchboard serve` child process on 127.0.0.1.
 #[derive(Debug)]
 pub struct ServerProcess {
