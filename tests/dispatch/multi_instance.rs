@@ -17,13 +17,10 @@ use tokio::{
     sync::broadcast,
 };
 
-fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-fn namespace() -> String {
-    format!("test-{}", uuid::Uuid::new_v4().simple())
-}
+use switchboard_test_support::{
+    redis::{unique_namespace as namespace, url as redis_url},
+    time::t0,
+};
 
 async fn join(ns: &str, ephemeral: bool) -> RedisBackend {
     let url = redis_url();
@@ -337,7 +334,7 @@ async fn a_lagging_clock_never_moves_the_log_back_in_time() {
     let ns = namespace();
     let ahead = join(&ns, true).await;
     let behind = join(&ns, false).await;
-    let t = Timestamp::from_millis(1_767_603_600_000);
+    let t = t0();
     let queue = QueueConfig::new(QueueId::parse("sales").unwrap());
     ahead
         .execute(Command::UpsertQueue(queue), t.plus(Duration::from_secs(5)))

@@ -28,16 +28,13 @@ use common::*;
 use redis::AsyncCommands;
 use switchboard_dispatch::{fresh_contact_id, QueueBackend, RedisBackend};
 use switchboard_domain::*;
+use switchboard_test_support::redis::url;
 use tokio::task::JoinSet;
 
 const IN_FLIGHT: usize = 64;
 
-fn url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
 async fn center(agents: usize) -> Arc<RedisBackend> {
-    let ns = format!("bench-{}", uuid::Uuid::new_v4().simple());
+    let ns = switchboard_test_support::redis::unique_namespace();
     let b = Arc::new(RedisBackend::ephemeral(&url(), &ns).await.expect("Redis"));
     let now = Timestamp::from_millis(T0);
     let mut q = QueueConfig::new(queue_id(0));
@@ -145,7 +142,7 @@ const CEILING: &str =
 async fn ceiling(n: usize) -> f64 {
     let client = redis::Client::open(url()).unwrap();
     let conn = client.get_multiplexed_async_connection().await.unwrap();
-    let key = format!("bench-ceiling-{}", uuid::Uuid::new_v4().simple());
+    let key = switchboard_test_support::unique_name("bench-ceiling-");
     let script = Arc::new(redis::Script::new(CEILING));
     let start = Instant::now();
     let mut set = JoinSet::new();

@@ -7,9 +7,9 @@ use std::time::Duration;
 use proptest::prelude::*;
 use switchboard_dispatch::{Engine, JournalEntry, MemoryBackend, QueueBackend, RedisBackend};
 use switchboard_domain::*;
+use switchboard_test_support::time::T0;
 use tokio::sync::broadcast;
 
-const T0: i64 = 1_767_603_600_000;
 /// Contact ids the steps draw from.
 const POOL: usize = 12;
 
@@ -361,8 +361,8 @@ proptest! {
     fn redis_backend_behaves_exactly_like_the_in_process_one(steps in proptest::collection::vec(step(), 1..120)) {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(async {
-            let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-            let ns = format!("test-{}", uuid::Uuid::new_v4().simple());
+            let url = switchboard_test_support::redis::url();
+            let ns = switchboard_test_support::redis::unique_namespace();
             let redis = RedisBackend::ephemeral(&url, &ns)
                 .await
                 .unwrap_or_else(|e| panic!("Redis at {url} is required for these tests: {e}"));

@@ -7,63 +7,21 @@ use std::time::Duration;
 
 use switchboard_dispatch::{ConsoleRegistry, PresenceOptions};
 use switchboard_domain::AgentId;
-
-fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
+use switchboard_test_support::redis::{url as redis_url, RedisNamespace};
 
 fn agent(name: &str) -> AgentId {
     AgentId::parse(name).unwrap()
 }
 
-/// A namespace of this test's own; its keys are deleted when dropped.
-struct Namespace(String);
-
-impl Namespace {
-    fn new() -> Self {
-        Self(format!("presence-{}", uuid::Uuid::new_v4().simple()))
-    }
-
-    /// Every key of the namespace.
-    fn keys(&self) -> Vec<String> {
-        let client = redis::Client::open(redis_url()).unwrap();
-        let mut c = client
-            .get_connection()
-            .unwrap_or_else(|e| panic!("Redis at {} is required: {e}", redis_url()));
-        redis::cmd("KEYS")
-            .arg(format!("switchboard:{{{}}}:*", self.0))
-            .query(&mut c)
-            .unwrap()
-    }
-
-    /// An instance named `id` whose heartbeat lives `expire_ms`.
-    async fn instance(&self, id: &str, expire_ms: u64) -> ConsoleRegistry {
-        let options = PresenceOptions {
-            heartbeat_every: Duration::from_millis(expire_ms / 3),
-            expire_after: Duration::from_millis(expire_ms),
-        };
-        ConsoleRegistry::connect(&redis_url(), &self.0, id, options)
-            .await
-            .unwrap_or_else(|e| panic!("Redis at {} is required: {e}", redis_url()))
-    }
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let Ok(client) = redis::Client::open(redis_url()) else {
-            return;
-        };
-        let Ok(mut c) = client.get_connection() else {
-            return;
-        };
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("switchboard:{{{}}}:*", self.0))
-            .query(&mut c)
-            .unwrap_or_default();
-        if !keys.is_empty() {
-            let _: Result<(), _> = redis::cmd("DEL").arg(&keys).query(&mut c);
-        }
-    }
+/// An instance named `id` in `ns` whose heartbeat lives `expire_ms`.
+async fn instance(ns: &RedisNamespace, id: &str, expire_ms: u64) -> ConsoleRegistry {
+    let options = PresenceOptions {
+        heartbeat_every: Duration::from_millis(expire_ms / 3),
+        expire_after: Duration::from_millis(expire_ms),
+    };
+    ConsoleRegistry::connect(ns.url(), ns.name(), id, options)
+        .await
+        .unwrap_or_else(|e| panic!("Redis at {} is required: {e}", ns.url()))
 }
 
 #[tokio::test]
@@ -91,9 +49,9 @@ async fn in_process_the_local_count_is_the_truth() {
 
 #[tokio::test]
 async fn a_console_on_another_live_instance_keeps_the_agent() {
-    let ns = Namespace::new();
-    let a = ns.instance("a", 10_000).await;
-    let b = ns.instance("b", 10_000).await;
+    let ns = RedisNamespace::create().await;
+    let a = instance(&ns, "a", 10_000).await;
+    let b = instance(&ns, "b", 10_000).await;
     assert_eq!((a.instance(), b.instance()), (Some("a"), Some("b")));
     let ann = agent("ann");
     a.opened(&ann).await.unwrap();
@@ -113,10 +71,10 @@ async fn a_console_on_another_live_instance_keeps_the_agent() {
 
 #[tokio::test]
 async fn a_dead_instances_agents_are_swept_once_unless_connected_elsewhere() {
-    let ns = Namespace::new();
-    let dead = ns.instance("dead", 300).await;
-    let b = ns.instance("b", 10_000).await;
-    let c = ns.instance("c", 10_000).await;
+    let ns = RedisNamespace::create().await;
+    let dead = instance(&ns, "dead", 300).await;
+    let b = instance(&ns, "b", 10_000).await;
+    let c = instance(&ns, "c", 10_000).await;
     let (ann, bob, cid) = (agent("ann"), agent("bob"), agent("cid"));
     dead.opened(&ann).await.unwrap();
     dead.opened(&bob).await.unwrap();
@@ -144,7 +102,7 @@ async fn a_dead_instances_agents_are_swept_once_unless_connected_elsewhere() {
     assert_eq!(found, ["ann", "cid"], "bob still has a console on b");
     assert!(b.sweep().await.unwrap().is_empty(), "swept once");
     assert!(c.sweep().await.unwrap().is_empty(), "swept once");
-    let keys = ns.keys();
+    let keys = ns.keys().await;
     assert!(
         !keys.iter().any(|k| k.ends_with(":dead")),
         "the dead instance's entries are gone: {keys:?}"
@@ -153,9 +111,9 @@ async fn a_dead_instances_agents_are_swept_once_unless_connected_elsewhere() {
 
 #[tokio::test]
 async fn an_instance_taken_for_dead_publishes_its_consoles_again() {
-    let ns = Namespace::new();
-    let slow = ns.instance("slow", 300).await;
-    let b = ns.instance("b", 10_000).await;
+    let ns = RedisNamespace::create().await;
+    let slow = instance(&ns, "slow", 300).await;
+    let b = instance(&ns, "b", 10_000).await;
     let ann = agent("ann");
     slow.opened(&ann).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -170,9 +128,9 @@ async fn an_instance_taken_for_dead_publishes_its_consoles_again() {
 
 #[tokio::test]
 async fn leaving_cleanly_removes_the_instances_entries() {
-    let ns = Namespace::new();
-    let a = ns.instance("a", 10_000).await;
-    let b = ns.instance("b", 10_000).await;
+    let ns = RedisNamespace::create().await;
+    let a = instance(&ns, "a", 10_000).await;
+    let b = instance(&ns, "b", 10_000).await;
     let (ann, bob) = (agent("ann"), agent("bob"));
     a.opened(&ann).await.unwrap();
     a.opened(&bob).await.unwrap();
@@ -185,7 +143,7 @@ async fn leaving_cleanly_removes_the_instances_entries() {
     assert!(!a.closed(&ann).await.unwrap());
     assert!(!b.has_console(&bob).await.unwrap());
     assert_eq!(b.leave().await.unwrap(), vec![ann]);
-    assert_eq!(ns.keys(), Vec::<String>::new(), "nothing left behind");
+    assert_eq!(ns.keys().await, Vec::<String>::new(), "nothing left behind");
 }
 
 #[tokio::test]

@@ -4,10 +4,11 @@ use std::{sync::Arc, time::Duration};
 
 use switchboard_dispatch::{run_timers, MemoryBackend, QueueBackend, TokioClock};
 use switchboard_domain::*;
+use switchboard_test_support::time::t0;
 
 #[tokio::test(start_paused = true)]
 async fn deadlines_fire_on_time_and_new_ones_are_picked_up() {
-    let start = Timestamp::from_millis(1_767_603_600_000);
+    let start = t0();
     let clock = TokioClock::starting_at(start);
     let backend = Arc::new(MemoryBackend::new());
     let mut events = backend.subscribe();

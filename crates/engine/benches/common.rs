@@ -12,7 +12,7 @@ use switchboard_domain::*;
 
 pub(crate) const QUEUES: usize = 20;
 pub(crate) const SKILLS: usize = 50;
-pub(crate) const T0: i64 = 1_767_603_600_000;
+pub(crate) use switchboard_test_support::time::T0;
 
 /// xorshift64*: reproducible without a dependency.
 pub(crate) struct Rng(u64);

@@ -2,6 +2,7 @@
 //! routing engine, the statistics, the simulator, the wire protocol) reach no async runtime,
 //! no Redis or SQL client and no HTTP framework — not even through another crate — and the
 //! adapters keep to their side (ARCHITECTURE.md's invariants). A rule is a row of [`RULES`].
+//! And no crate of the workspace links the test helpers, but those [`MAY_LINK_TEST_SUPPORT`].
 //!
 //! Only normal dependencies count (what is linked into the crate), followed transitively;
 //! dev- and build-dependencies do not. `cargo metadata` resolves features for the whole
@@ -17,19 +18,27 @@ use std::{
 use serde_json::{json, Value};
 
 /// `krate` must not depend on any of `forbidden`, directly or transitively.
-struct Rule {
+struct Rule<'a> {
     /// A workspace crate.
-    krate: &'static str,
+    krate: &'a str,
     /// Package names it must not reach.
-    forbidden: &'static [&'static str],
+    forbidden: &'a [&'a str],
     /// The invariant, for the failure message.
-    why: &'static str,
+    why: &'a str,
 }
 
 /// Clients, runtimes and frameworks that do I/O.
 const IO: &[&str] = &["tokio", "redis", "sqlx", "axum"];
 
-const RULES: &[Rule] = &[
+/// The test helpers: a dev-dependency only.
+const TEST_SUPPORT: &str = "switchboard-test-support";
+
+/// The workspace crates that may depend on [`TEST_SUPPORT`] normally: itself and the load
+/// generator (a tool, never shipped). Every other crate — the server binary and the
+/// libraries it is made of, and any crate added later — must not.
+const MAY_LINK_TEST_SUPPORT: &[&str] = &[TEST_SUPPORT, "switchboard-loadgen"];
+
+const RULES: &[Rule<'static>] = &[
     Rule {
         krate: "switchboard-domain",
         forbidden: IO,
@@ -105,6 +114,38 @@ const RULES: &[Rule] = &[
 #[test]
 fn crates_keep_to_their_dependency_rules() {
     let broken = violations(&metadata(), RULES);
+    assert!(
+        broken.is_empty(),
+        "architecture rules broken:\n{}",
+        broken.join("\n")
+    );
+}
+
+#[test]
+fn no_production_crate_links_the_test_helpers() {
+    let metadata = metadata();
+    let names: BTreeMap<&str, &str> = list(&metadata["packages"])
+        .iter()
+        .map(|p| (text(&p["id"]), text(&p["name"])))
+        .collect();
+    let production: Vec<&str> = list(&metadata["workspace_members"])
+        .iter()
+        .filter_map(|id| names.get(text(id)).copied())
+        .filter(|name| !MAY_LINK_TEST_SUPPORT.contains(name))
+        .collect();
+    assert!(
+        production.contains(&"switchboard-server") && production.contains(&"switchboard-domain"),
+        "{production:?}"
+    );
+    let rules: Vec<Rule> = production
+        .into_iter()
+        .map(|krate| Rule {
+            krate,
+            forbidden: &[TEST_SUPPORT],
+            why: "test helpers never go into a production binary",
+        })
+        .collect();
+    let broken = violations(&metadata, &rules);
     assert!(
         broken.is_empty(),
         "architecture rules broken:\n{}",
@@ -195,7 +236,7 @@ fn run(command: &mut Command) -> String {
 }
 
 /// Every broken rule, with the shortest chain of normal dependencies that breaks it.
-fn violations(metadata: &Value, rules: &[Rule]) -> Vec<String> {
+fn violations(metadata: &Value, rules: &[Rule<'_>]) -> Vec<String> {
     let name_of: BTreeMap<&str, &str> = list(&metadata["packages"])
         .iter()
         .map(|p| (text(&p["id"]), text(&p["name"])))

@@ -43,10 +43,9 @@ use switchboard_domain::{
     TransferTarget, Urgency, WaitExit, WrapUp,
 };
 use switchboard_engine::{Engine, EngineError, QueuePosition, QueueSnapshot};
+use switchboard_test_support::time::T0;
 use uuid::Uuid;
 
-/// 2026-01-05 09:00:00 UTC.
-const T0: i64 = 1_767_603_600_000;
 /// `general` needs nothing; `tech` needs tech ≥ 6, from 3 after 20 s; `billing` needs some
 /// billing level and overflows after 60 s.
 const QUEUES: [&str; 3] = ["general", "tech", "billing"];

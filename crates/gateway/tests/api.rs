@@ -11,39 +11,22 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use switchboard_dispatch::{AnyBackend, MemoryBackend, SystemClock};
 use switchboard_gateway::{
-    auth::{hash_password, token_hash},
-    router, routes, Access, AppState, PasswordHashing, Secret, Settings,
+    auth::hash_password, router, routes, Access, AppState, Secret, Settings,
 };
-use switchboard_store::{NewUser, Role, Store};
+use switchboard_store::{NewUser, Role};
+use switchboard_test_support::{
+    center::{self, CHEAP},
+    database::TestDatabase,
+    unique_name,
+};
 use tower::ServiceExt;
 
-const CHEAP: PasswordHashing = PasswordHashing {
-    memory_kib: 256,
-    iterations: 1,
-};
 const PASSWORD: &str = "correct horse battery";
 
 struct Api {
     app: Router,
     state: AppState,
-    _dir: tempdir::Dir,
-}
-
-mod tempdir {
-    /// A directory deleted on drop.
-    pub(crate) struct Dir(pub(crate) std::path::PathBuf);
-    impl Dir {
-        pub(crate) fn new() -> Self {
-            let p = std::env::temp_dir().join(format!("sb-gw-{}", uuid::Uuid::new_v4().simple()));
-            std::fs::create_dir_all(&p).unwrap();
-            Self(p)
-        }
-    }
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    _db: TestDatabase,
 }
 
 impl Api {
@@ -57,48 +40,30 @@ impl Api {
     }
 
     async fn with(settings: Settings) -> Self {
-        let dir = tempdir::Dir::new();
-        let store = Store::connect(&format!("sqlite://{}/test.db", dir.0.display()))
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
+        let db = TestDatabase::sqlite();
+        let store = db.store().await;
         let dispatcher = Arc::new(AnyBackend::Memory(MemoryBackend::new()));
         let state = AppState::new(store, dispatcher, Arc::new(SystemClock), settings);
         Self {
             app: router(state.clone()),
             state,
-            _dir: dir,
+            _db: db,
         }
     }
 
     /// A user of `role` with a session; returns the bearer token.
     async fn token(&self, role: Role) -> String {
-        let username = format!("{}-{}", role.as_str(), uuid::Uuid::new_v4().simple());
-        let user = self
-            .state
-            .store
-            .create_user(&NewUser {
-                username,
-                display_name: "Test".into(),
-                role,
-                password_hash: hash_password(PASSWORD.into(), CHEAP).await.unwrap(),
-                agent_id: None,
-            })
+        let user = NewUser {
+            username: unique_name(&format!("{}-", role.as_str())),
+            display_name: "Test".into(),
+            role,
+            password_hash: center::cheap_password_hash(PASSWORD).await.unwrap(),
+            agent_id: None,
+        };
+        center::user_signed_in(&self.state.store, &user)
             .await
-            .unwrap();
-        let token = format!("test-token-{}", uuid::Uuid::new_v4().simple());
-        let now = switchboard_domain::Timestamp::from_millis(4_000_000_000_000);
-        self.state
-            .store
-            .create_session(
-                &token_hash(&token),
-                user.user_id,
-                switchboard_domain::Timestamp::from_millis(0),
-                now,
-            )
-            .await
-            .unwrap();
-        token
+            .unwrap()
+            .token
     }
 
     async fn call(

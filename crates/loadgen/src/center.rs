@@ -9,11 +9,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use futures_util::{stream, StreamExt, TryStreamExt};
-use switchboard_app::accounts::{hash_password, new_token, token_hash, PasswordHashing};
-use switchboard_domain::{
-    Agent, AgentId, AgentProfile, Integration, IntegrationKind, QueueConfig, QueueId, Timestamp,
-};
+use switchboard_app::accounts::PasswordHashing;
+use switchboard_domain::{AgentId, QueueConfig, QueueId, Timestamp};
 use switchboard_store::{NewUser, Role, Store};
+use switchboard_test_support::center;
 
 /// The queue every call of a run goes to.
 pub const QUEUE: &str = "load";
@@ -45,28 +44,17 @@ pub async fn prepare(store: &Store, agents: usize, wrap_up: Duration) -> anyhow:
     );
     let mut queue = QueueConfig::new(QueueId::parse(QUEUE)?);
     queue.wrap_up = wrap_up;
-    store.put(&queue, Some(0), now).await.context("the queue")?;
-    let secret = new_token().context("no randomness")?;
-    store
-        .put(
-            &Integration {
-                integration_id: INTEGRATION.into(),
-                kind: IntegrationKind::Generic,
-                secret: secret.clone(),
-                callback_url: None,
-            },
-            Some(0),
-            now,
-        )
-        .await
-        .context("the integration")?;
-    // One hash for everyone: nobody signs in with it, it only has to be a valid PHC string.
-    let shared_hash = hash_password(
-        new_token().context("a random password")?,
-        PasswordHashing::default(),
+    center::put(store, &queue, now).await?;
+    let secret = center::random_token()?;
+    center::put(
+        store,
+        &center::generic_integration(INTEGRATION, &secret),
+        now,
     )
-    .await
-    .context("hashing a password")?;
+    .await?;
+    // One hash for everyone: nobody signs in with it, it only has to be a valid PHC string.
+    let shared_hash =
+        center::password_hash(&center::random_token()?, PasswordHashing::default()).await?;
     let expires = Timestamp::from_millis(now.as_millis() + 24 * 3_600_000);
     let tokens: Vec<String> = stream::iter(0..agents)
         .map(|i| {
@@ -97,33 +85,20 @@ async fn add_agent(
     expires: Timestamp,
 ) -> anyhow::Result<String> {
     let id = AgentId::parse(&agent_name(i))?;
-    let agent = Agent {
-        profile: AgentProfile::new(id.clone()),
-        display_name: format!("Agent {i}"),
-        number: format!("{}", 10_000 + i),
-        extension: None,
-        team: None,
+    let display_name = format!("Agent {i}");
+    let agent = center::agent(&id, &display_name, &format!("{}", 10_000 + i));
+    center::put(store, &agent, now).await?;
+    let user = NewUser {
+        username: agent_name(i),
+        display_name,
+        role: Role::Agent,
+        password_hash: shared_hash.to_owned(),
+        agent_id: Some(id.clone()),
     };
-    store
-        .put(&agent, Some(0), now)
+    let signed_in = center::user_with_session(store, &user, (now, expires))
         .await
-        .with_context(|| format!("agent {id}"))?;
-    let user = store
-        .create_user(&NewUser {
-            username: agent_name(i),
-            display_name: format!("Agent {i}"),
-            role: Role::Agent,
-            password_hash: shared_hash.to_owned(),
-            agent_id: Some(id.clone()),
-        })
-        .await
-        .with_context(|| format!("user of {id}"))?;
-    let token = new_token().context("no randomness")?;
-    store
-        .create_session(&token_hash(&token), user.user_id, now, expires)
-        .await
-        .with_context(|| format!("session of {id}"))?;
-    Ok(token)
+        .with_context(|| format!("the user of {id}"))?;
+    Ok(signed_in.token)
 }
 
 async fn add_supervisor(
@@ -132,20 +107,15 @@ async fn add_supervisor(
     now: Timestamp,
     expires: Timestamp,
 ) -> anyhow::Result<String> {
-    let user = store
-        .create_user(&NewUser {
-            username: "lgsupervisor".into(),
-            display_name: "Load supervisor".into(),
-            role: Role::Supervisor,
-            password_hash: shared_hash.to_owned(),
-            agent_id: None,
-        })
+    let user = NewUser {
+        username: "lgsupervisor".into(),
+        display_name: "Load supervisor".into(),
+        role: Role::Supervisor,
+        password_hash: shared_hash.to_owned(),
+        agent_id: None,
+    };
+    let signed_in = center::user_with_session(store, &user, (now, expires))
         .await
         .context("the supervisor")?;
-    let token = new_token().map_err(|e| anyhow::anyhow!("no randomness: {}", e.message))?;
-    store
-        .create_session(&token_hash(&token), user.user_id, now, expires)
-        .await
-        .context("the supervisor's session")?;
-    Ok(token)
+    Ok(signed_in.token)
 }

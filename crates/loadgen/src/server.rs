@@ -1,6 +1,7 @@
 //! The server under load: its throw-away storage (a temp SQLite file, or a fresh PostgreSQL
-//! database and Redis namespace created for the run and removed after), the `switchboard`
-//! binary started as a child process on 127.0.0.1, and its memory read from `/proc`.
+//! database and Redis namespace created for the run and removed after, from
+//! `switchboard_test_support`), the `switchboard` binary started as a child process on
+//! 127.0.0.1, and its memory read from `/proc`.
 
 use std::{
     net::{SocketAddr, TcpListener},
@@ -10,149 +11,80 @@ use std::{
 };
 
 use anyhow::{bail, Context};
-use sqlx::Connection as _;
+use switchboard_test_support::{database::TestDatabase, redis::RedisNamespace};
 use tokio::process::{Child, Command};
 
 use crate::http::Connection;
 
-/// Where a run keeps its data.
+/// Where a run keeps its data: a throw-away database (and, shared, a Redis namespace) from
+/// `switchboard_test_support`, removed after the run.
 #[derive(Debug)]
-pub enum Storage {
-    /// A SQLite file in a temp directory; the in-process dispatcher.
-    Local { dir: PathBuf },
-    /// A PostgreSQL database made for the run, and a Redis namespace of its own.
-    Shared {
-        admin_url: String,
-        database: String,
-        database_url: String,
-        redis_url: String,
-        namespace: String,
-    },
-}
-
-fn unique() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
+pub struct Storage {
+    database: TestDatabase,
+    /// With PostgreSQL: the namespace of the Redis dispatcher.
+    redis: Option<RedisNamespace>,
 }
 
 impl Storage {
+    /// A SQLite file in a temp directory; the in-process dispatcher.
     pub fn local() -> anyhow::Result<Storage> {
-        let dir = std::env::temp_dir().join(format!("switchboard-loadgen-{}", unique()));
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        Ok(Storage::Local { dir })
+        Ok(Storage {
+            database: TestDatabase::try_sqlite()?,
+            redis: None,
+        })
     }
 
-    /// Creates database `switchboard_loadgen_<random>` on the server of `admin_url`.
+    /// A database of the run's own on the PostgreSQL server of `admin_url`, and a Redis
+    /// namespace of its own.
     pub async fn shared(admin_url: &str, redis_url: &str) -> anyhow::Result<Storage> {
-        let database = format!("switchboard_loadgen_{}", unique());
-        let mut admin = sqlx::PgConnection::connect(admin_url)
-            .await
-            .context("connecting to PostgreSQL")?;
-        // The name is ours: a fixed prefix and hex digits.
-        sqlx::query(sqlx::AssertSqlSafe(format!("create database {database}")))
-            .execute(&mut admin)
-            .await
-            .context("creating the run's database")?;
-        admin.close().await?;
-        // Check Redis now rather than after seeding thousands of agents.
-        let client = redis::Client::open(redis_url).context("the Redis URL")?;
-        let mut conn = client
-            .get_multiplexed_async_connection()
+        // Check Redis first rather than after seeding thousands of agents.
+        let redis = RedisNamespace::try_create(redis_url)
             .await
             .context("connecting to Redis")?;
-        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
-        Ok(Storage::Shared {
-            admin_url: admin_url.to_owned(),
-            database_url: with_database(admin_url, &database)?,
+        let database = TestDatabase::try_postgres(admin_url)
+            .await
+            .context("creating the run's database")?;
+        Ok(Storage {
             database,
-            redis_url: redis_url.to_owned(),
-            namespace: format!("loadgen-{}", unique()),
+            redis: Some(redis),
         })
     }
 
     pub fn database_url(&self) -> String {
-        match self {
-            Storage::Local { dir } => format!("sqlite://{}", dir.join("switchboard.db").display()),
-            Storage::Shared { database_url, .. } => database_url.clone(),
-        }
+        self.database.url().to_owned()
     }
 
     /// `"in-process"` or `"redis+postgres"`.
     pub fn label(&self) -> &'static str {
-        match self {
-            Storage::Local { .. } => "in-process",
-            Storage::Shared { .. } => "redis+postgres",
+        match self.redis {
+            None => "in-process",
+            Some(_) => "redis+postgres",
         }
     }
 
     /// The server's environment for this storage.
     pub fn env(&self) -> Vec<(String, String)> {
         let mut env = vec![("SWITCHBOARD_DATABASE_URL".into(), self.database_url())];
-        if let Storage::Shared {
-            redis_url,
-            namespace,
-            ..
-        } = self
-        {
-            env.push(("SWITCHBOARD_REDIS_URL".into(), redis_url.clone()));
-            env.push(("SWITCHBOARD_REDIS_NAMESPACE".into(), namespace.clone()));
+        if let Some(redis) = &self.redis {
+            env.push(("SWITCHBOARD_REDIS_URL".into(), redis.url().to_owned()));
+            env.push((
+                "SWITCHBOARD_REDIS_NAMESPACE".into(),
+                redis.name().to_owned(),
+            ));
         }
         env
     }
 
     /// Removes everything the run created (call after the server stopped).
     pub async fn remove(self) -> anyhow::Result<()> {
-        match self {
-            Storage::Local { dir } => {
-                std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))
-            }
-            Storage::Shared {
-                admin_url,
-                database,
-                redis_url,
-                namespace,
-                ..
-            } => {
-                let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "drop database if exists {database} with (force)"
-                )))
-                .execute(&mut admin)
-                .await
-                .context("dropping the run's database")?;
-                admin.close().await?;
-                let client = redis::Client::open(redis_url.as_str())?;
-                let mut conn = client.get_multiplexed_async_connection().await?;
-                let keys: Vec<String> = redis::cmd("KEYS")
-                    .arg(format!("switchboard:{{{namespace}}}:*"))
-                    .query_async(&mut conn)
-                    .await?;
-                if !keys.is_empty() {
-                    let _: i64 = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await?;
-                }
-                Ok(())
-            }
-        }
+        let database = self.database.remove().await;
+        let redis = match self.redis {
+            Some(redis) => redis.remove().await,
+            None => Ok(()),
+        };
+        database?;
+        Ok(redis?)
     }
-}
-
-/// `url` with its database name replaced by `database`.
-fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let rest = base
-        .split_once("://")
-        .map(|(_, r)| r)
-        .context("a PostgreSQL URL needs a scheme")?;
-    let base = match rest.find('/') {
-        Some(i) => &base[..base.len() - rest.len() + i],
-        None => base,
-    };
-    Ok(match query {
-        Some(q) => format!("{base}/{database}?{q}"),
-        None => format!("{base}/{database}"),
-    })
 }
 
 /// Runs `binary migrate` with `env`: the server under test creates its own schema, so a
@@ -345,23 +277,6 @@ mod tests {
     }
 
     use super::*;
-
-    #[test]
-    fn replaces_the_database_of_a_postgres_url() {
-        assert_eq!(
-            with_database("postgres://root@127.0.0.1:5432/test", "x").unwrap(),
-            "postgres://root@127.0.0.1:5432/x"
-        );
-        assert_eq!(
-            with_database("postgres://u:p@h/test?sslmode=disable", "x").unwrap(),
-            "postgres://u:p@h/x?sslmode=disable"
-        );
-        assert_eq!(
-            with_database("postgres://h:1", "x").unwrap(),
-            "postgres://h:1/x"
-        );
-        assert!(with_database("nonsense", "x").is_err());
-    }
 
     #[test]
     fn reads_rss_and_its_peak() {

@@ -27,16 +27,18 @@ use axum::{
 };
 use http_body_util::BodyExt;
 use serde_json::Value;
-use sqlx::Connection;
 use switchboard_app::reports::rollup;
 use switchboard_dispatch::{AnyBackend, Clock, MemoryBackend};
 use switchboard_domain::{ContactId, Event, EventKind, Timestamp};
-use switchboard_gateway::{auth::token_hash, router, AppState, Settings};
+use switchboard_gateway::{router, AppState, Settings};
 use switchboard_sim::{simulate_recording, Scenario};
-use switchboard_store::{NewUser, Role, Store};
+use switchboard_store::{Role, Store};
+use switchboard_test_support::{
+    center,
+    database::{postgres_admin_url, TestDatabase},
+    time::HOUR,
+};
 use tower::ServiceExt;
-
-const HOUR: i64 = 3_600_000;
 
 fn scenario(days: u32) -> Scenario {
     Scenario::from_toml(&format!(
@@ -142,26 +144,8 @@ async fn api(store: &Store, now: Timestamp) -> (Router, String) {
         Arc::new(Fixed(now)),
         Settings::default(),
     );
-    let user = store
-        .create_user(&NewUser {
-            username: "bench".into(),
-            display_name: "Bench".into(),
-            role: Role::Supervisor,
-            password_hash: "not used".into(),
-            agent_id: None,
-        })
-        .await
-        .unwrap();
-    let token = "bench-token".to_owned();
-    store
-        .create_session(
-            &token_hash(&token),
-            user.user_id,
-            Timestamp::from_millis(0),
-            Timestamp::from_millis(i64::MAX / 2),
-        )
-        .await
-        .unwrap();
+    let bench = center::staff("bench", Role::Supervisor);
+    let token = center::user_signed_in(store, &bench).await.unwrap().token;
     (router(state), token)
 }
 
@@ -269,8 +253,7 @@ async fn main() {
     let days: u32 = arg("--days")
         .map(|d| d.parse().expect("--days N"))
         .unwrap_or(if quick { 2 } else { 30 });
-    let admin =
-        arg("--postgres").unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let admin = arg("--postgres").unwrap_or_else(postgres_admin_url);
 
     let began = Instant::now();
     let mut events = Vec::new();
@@ -285,34 +268,17 @@ async fn main() {
         began.elapsed().as_secs_f64()
     );
 
-    let dir = std::env::temp_dir().join(format!("sb-reports-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let sqlite = Store::connect(&format!("sqlite://{}/bench.db", dir.display()))
-        .await
-        .unwrap();
-    sqlite.migrate().await.unwrap();
+    let db = TestDatabase::sqlite();
+    let sqlite = db.store().await;
     run("SQLite", &sqlite, &events, outcome.start, i64::from(days)).await;
     sqlite.close().await;
-    let _ = std::fs::remove_dir_all(&dir);
+    db.remove().await.unwrap();
 
-    let name = format!("sb_reports_bench_{}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(&admin)
+    let db = TestDatabase::try_postgres(&admin)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {admin}: {e}"));
-    sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let url = match admin.rfind('/') {
-        Some(i) if i > "postgres://".len() => format!("{}/{name}", &admin[..i]),
-        _ => format!("{admin}/{name}"),
-    };
-    let pg = Store::connect(&url).await.unwrap();
-    pg.migrate().await.unwrap();
+    let pg = db.store().await;
     run("PostgreSQL", &pg, &events, outcome.start, i64::from(days)).await;
     pg.close().await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("drop database {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    db.remove().await.unwrap();
 }

@@ -18,13 +18,14 @@ use serde_json::Value;
 use switchboard_app::reports::rollup;
 use switchboard_dispatch::{AnyBackend, Clock, MemoryBackend};
 use switchboard_domain::{ContactId, Event, EventKind, Timestamp};
-use switchboard_gateway::{auth::token_hash, reports::to_csv, router, AppState, Settings};
+use switchboard_gateway::{reports::to_csv, router, AppState, Settings};
 use switchboard_sim::{simulate_recording, Scenario};
 use switchboard_stats::{
     Filter, IntervalLength, Intervals, MetricsConfig, Query, ReportInputs, Segments,
     ServiceLevelFormula, SurveyAnswer, SurveyScale, TimeRange,
 };
-use switchboard_store::{NewUser, Role, Store};
+use switchboard_store::{Role, Store};
+use switchboard_test_support::{center, unique_name};
 use tower::ServiceExt;
 
 const HOUR: i64 = 3_600_000;
@@ -127,26 +128,11 @@ impl Api {
             Arc::new(Fixed(now)),
             Settings::default(),
         );
-        let user = store
-            .create_user(&NewUser {
-                username: format!("sup-{}", uuid::Uuid::new_v4().simple()),
-                display_name: "Supervisor".into(),
-                role: Role::Supervisor,
-                password_hash: "not used".into(),
-                agent_id: None,
-            })
+        let supervisor = center::staff(&unique_name("sup-"), Role::Supervisor);
+        let token = center::user_signed_in(store, &supervisor)
             .await
-            .unwrap();
-        let token = format!("token-{}", uuid::Uuid::new_v4().simple());
-        store
-            .create_session(
-                &token_hash(&token),
-                user.user_id,
-                Timestamp::from_millis(0),
-                Timestamp::from_millis(i64::MAX / 2),
-            )
-            .await
-            .unwrap();
+            .unwrap()
+            .token;
         Api {
             app: router(state),
             token,
@@ -440,19 +426,15 @@ async fn aggregated_reports_equal_the_raw_log(store: Store) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aggregated_reports_equal_the_raw_log_on_sqlite() {
-    let dir = support::ScratchDir::new();
-    let store = Store::connect(&format!("sqlite://{}/reports.db", dir.0.display()))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
+    let db = support::TestDatabase::sqlite();
+    let store = db.store().await;
     aggregated_reports_equal_the_raw_log(store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aggregated_reports_equal_the_raw_log_on_postgres() {
-    let db = support::PgDatabase::create().await;
-    let store = Store::connect(&db.url).await.unwrap();
-    store.migrate().await.unwrap();
+    let db = support::TestDatabase::postgres().await;
+    let store = db.store().await;
     aggregated_reports_equal_the_raw_log(store.clone()).await;
     store.close().await;
 }

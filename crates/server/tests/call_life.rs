@@ -741,8 +741,8 @@ async fn a_console_lost_during_an_offer_sends_the_call_elsewhere_at_once() {
 /// restored) is offered afterwards with its data and its greeting, like any other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_waiting_across_a_restart_is_offered_in_full() {
-    let data = support::ScratchDir::new();
-    let url = format!("sqlite://{}/e2e.db", data.0.display());
+    let data = support::TestDatabase::sqlite();
+    let url = data.url().to_owned();
     let mut c = center_on(&url).await;
     let contact = c.arrive("restart-1", "patient", "support", "en").await;
     c.server.terminate().await;

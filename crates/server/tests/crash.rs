@@ -13,7 +13,7 @@ use std::{
 };
 
 use serde_json::{json, Value};
-use support::{http, login, put, try_http, Hook, ScratchDir, Server, ServerOptions, PASSWORD};
+use support::{http, login, put, try_http, Hook, Server, ServerOptions, TestDatabase, PASSWORD};
 
 const SECRET: &str = "pbx-secret-0123456789abcdef";
 const SETUP_SECRET: &str = "a-setup-secret-for-crash-tests";
@@ -150,8 +150,8 @@ async fn acknowledged_contacts_survive_sigkill_at_any_moment() {
         .as_nanos() as u64
         | 1;
     let mut rng = Rng(seed);
-    let data = ScratchDir::new();
-    let url = format!("sqlite://{}/crash.db", data.0.display());
+    let data = TestDatabase::sqlite();
+    let url = data.url().to_owned();
     let mut server = Server::start("first", &options(&url)).await;
     let (s, body) = http(
         server.addr,

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::{
-    count, create_admin, create_user, event_log_until, hook, login, put, types, PgDatabase,
-    RedisNamespace, Server, ServerOptions, Socket,
+    count, create_admin, create_user, event_log_until, hook, login, put, types, RedisNamespace,
+    Server, ServerOptions, Socket, TestDatabase,
 };
 
 const SECRET: &str = "pbx-secret-0123456789abcdef";
@@ -26,16 +26,16 @@ struct Pair {
     a: Server,
     b: Server,
     admin: String,
-    _db: PgDatabase,
+    _db: TestDatabase,
     _redis: RedisNamespace,
 }
 
 async fn pair() -> Pair {
-    let db = PgDatabase::create().await;
+    let db = TestDatabase::postgres().await;
     let redis = RedisNamespace::create().await;
     let options = ServerOptions {
-        database_url: db.url.clone(),
-        redis: Some((redis.url.clone(), redis.namespace.clone())),
+        database_url: db.url().to_owned(),
+        redis: Some((redis.url().to_owned(), redis.name().to_owned())),
         setup_secret: None,
     };
     create_admin(&options, "admin");

@@ -8,8 +8,8 @@ mod support;
 
 use serde_json::{json, Value};
 use support::{
-    count, create_admin, create_user, event_log_until, hook, login, put, types, PgDatabase,
-    RedisNamespace, Server, ServerOptions, Socket, COMPANY,
+    count, create_admin, create_user, event_log_until, hook, login, put, types, RedisNamespace,
+    Server, ServerOptions, Socket, TestDatabase, COMPANY,
 };
 
 const SECRET: &str = "pbx-secret-0123456789abcdef";
@@ -21,7 +21,7 @@ struct Pair {
     b: Server,
     admin: String,
     options: ServerOptions,
-    _db: PgDatabase,
+    _db: TestDatabase,
     _redis: RedisNamespace,
 }
 
@@ -30,11 +30,11 @@ struct Pair {
 /// seconds to answer) and `billing`, agents ann and bob, a supervisor, a greeting script and
 /// the PBX integration.
 async fn pair(offer_timeout: u64) -> Pair {
-    let db = PgDatabase::create().await;
+    let db = TestDatabase::postgres().await;
     let redis = RedisNamespace::create().await;
     let options = ServerOptions {
-        database_url: db.url.clone(),
-        redis: Some((redis.url.clone(), redis.namespace.clone())),
+        database_url: db.url().to_owned(),
+        redis: Some((redis.url().to_owned(), redis.name().to_owned())),
         setup_secret: None,
     };
     create_admin(&options, "admin");

@@ -1,12 +1,13 @@
 //! The real server on port 0: start, configure over HTTP, stop gracefully, start again.
 
-use std::{collections::HashMap, net::SocketAddr, path::PathBuf, time::Duration};
+use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
 use serde_json::{json, Value};
 use switchboard_server::{
     app,
     config::{Config, FileConfig, Flags},
 };
+use switchboard_test_support::{database::TestDatabase, redis::RedisNamespace};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
@@ -159,10 +160,8 @@ impl Running {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_server_starts_configures_stops_and_restarts() {
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("sb-serve-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = format!("sqlite://{}/switchboard.db", dir.display());
+    let data = TestDatabase::sqlite();
+    let db = data.url().to_owned();
 
     let server = start(&db).await;
     let a = server.addr;
@@ -292,33 +291,20 @@ async fn a_real_server_starts_configures_stops_and_restarts() {
     }))).await;
     assert_eq!((s, e["code"].as_str()), (409, Some("already_set_up")));
     server.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
+    data.remove().await.unwrap();
 }
 
 /// The same binary over PostgreSQL and Redis, as one of many instances: two servers at once
 /// on one database and one Redis namespace; a queue configured through one is live on the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_share_postgresql_and_redis() {
-    use sqlx::Connection;
-    let admin_url = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let name = format!("sb_serve_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is required for this test: {e}"));
-    sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let db = match admin_url.rfind('/') {
-        Some(i) => format!("{}/{name}", &admin_url[..i]),
-        None => panic!("DATABASE_URL has no database name"),
-    };
-    let namespace = format!("test-{}", uuid::Uuid::new_v4().simple());
+    let data = TestDatabase::postgres().await;
+    let redis = RedisNamespace::create().await;
+    let db = data.url();
+    let shared = Some((redis.url(), redis.name()));
 
-    let one = start_with(&db, Some((&redis_url, &namespace))).await;
-    let two = start_with(&db, Some((&redis_url, &namespace))).await;
+    let one = start_with(db, shared).await;
+    let two = start_with(db, shared).await;
     let (s, body) = http(one.addr, "GET", "/readyz", None, None).await;
     assert_eq!(
         (
@@ -449,26 +435,8 @@ async fn two_servers_share_postgresql_and_redis() {
     two.stop().await;
 
     // Leave nothing behind.
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "drop database {name} with (force)"
-    )))
-    .execute(&mut admin)
-    .await
-    .unwrap();
-    let client = redis::Client::open(redis_url.as_str()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("switchboard:{{{namespace}}}:*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    if !keys.is_empty() {
-        let _: () = redis::cmd("DEL")
-            .arg(&keys)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-    }
+    data.remove().await.unwrap();
+    redis.remove().await.unwrap();
 }
 
 type Console = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;

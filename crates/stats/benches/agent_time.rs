@@ -19,12 +19,10 @@ use switchboard_stats::{
     Filter, IntervalLength, Intervals, LiveAgentTime, LiveQueueStats, MetricsConfig, Query,
     ReportInputs, Segments, TimeRange,
 };
+use switchboard_test_support::time::{DAY, HOUR, MIDNIGHT};
 
 const AGENTS: usize = 200;
 const DAYS: i64 = 7;
-const T0: i64 = 1_704_067_200_000; // a midnight, UTC
-const HOUR: i64 = 3_600_000;
-const DAY: i64 = 24 * HOUR;
 
 fn events() -> Vec<Event> {
     let queue = QueueId::parse("sales").unwrap();
@@ -40,7 +38,7 @@ fn events() -> Vec<Event> {
         let agent = AgentId::parse(&format!("agent-{i}")).unwrap();
         for d in 0..DAYS {
             // Shifts start between 06:00 and 14:00, so some end after others' midnight work.
-            let start = T0 + d * DAY + 6 * HOUR + (i as i64 % 9) * HOUR;
+            let start = MIDNIGHT + d * DAY + 6 * HOUR + (i as i64 % 9) * HOUR;
             let end = start + 8 * HOUR;
             let presence = |p| EventKind::AgentPresenceChanged {
                 agent: agent.clone(),
@@ -153,8 +151,8 @@ fn main() {
     );
     let segments = timed("fold into segments", || Segments::from_events(&events));
     let range = TimeRange::new(
-        Timestamp::from_millis(T0),
-        Timestamp::from_millis(T0 + DAYS * DAY),
+        Timestamp::from_millis(MIDNIGHT),
+        Timestamp::from_millis(MIDNIGHT + DAYS * DAY),
     )
     .unwrap();
     let now = range.end;
@@ -204,7 +202,7 @@ fn main() {
         MetricsConfig::default(),
     );
     // Fed up to noon of the last day, when most agents are on shift.
-    let noon = Timestamp::from_millis(T0 + (DAYS - 1) * DAY + 12 * HOUR);
+    let noon = Timestamp::from_millis(MIDNIGHT + (DAYS - 1) * DAY + 12 * HOUR);
     let split = events.partition_point(|e| e.at <= noon);
     let start = Instant::now();
     for e in &events[..split] {

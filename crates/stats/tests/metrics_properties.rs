@@ -10,8 +10,8 @@ use switchboard_stats::{
     Filter, IntervalLength, Intervals, LiveAgentTime, LiveQueueStats, MetricsConfig, Query, Report,
     ReportInputs, Segments, ServiceLevelFormula, TimeRange,
 };
+use switchboard_test_support::time::MIDNIGHT;
 
-const T0: i64 = 1_704_067_200_000; // a midnight, UTC
 const QUEUES: [&str; 3] = ["sales", "billing", "support"];
 const AGENTS: [&str; 3] = ["ann", "bob", "cat"];
 const CHANNELS: [Channel; 3] = [Channel::Voice, Channel::Chat, Channel::Email];
@@ -29,7 +29,7 @@ fn c(n: usize) -> ContactId {
 }
 
 fn ts(ms: i64) -> Timestamp {
-    Timestamp::from_millis(T0 + ms)
+    Timestamp::from_millis(MIDNIGHT + ms)
 }
 
 /// One stay in a queue and what ends it.
@@ -565,7 +565,7 @@ proptest! {
         }
         // Waiting now: every segment of the queue still open, whenever it entered.
         let all_time = Query {
-            range: TimeRange::new(ts(-1), ts(i64::MAX - T0)).unwrap(),
+            range: TimeRange::new(ts(-1), ts(i64::MAX - MIDNIGHT)).unwrap(),
             ..query
         };
         let everything = Segments::from_events(&events)

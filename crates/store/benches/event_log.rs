@@ -12,7 +12,7 @@
 //! The ceilings get their rows pre-serialised; the store's figure includes serialising every
 //! event to JSON. PostgreSQL at `DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`): the benchmark creates a database of its own
-//! and drops it.
+//! and drops it (`switchboard_test_support::database`).
 //!
 //! `cargo bench -p switchboard-store --bench event_log` (`BENCH_DB=postgres` or `sqlite` for
 //! one database only)
@@ -25,15 +25,14 @@ use std::time::{Duration, Instant};
 use sqlx::{
     postgres::{PgPool, PgPoolCopyExt, PgPoolOptions},
     sqlite::{SqlitePool, SqlitePoolOptions},
-    AssertSqlSafe, Connection, PgConnection,
+    AssertSqlSafe,
 };
 use switchboard_domain::*;
 use switchboard_store::{spawn_event_writer, Store, WriterOptions};
+use switchboard_test_support::{database::TestDatabase, time::T0};
 
 const BATCH: usize = 1_000;
 const ROUNDS: usize = 2;
-/// 2026-01-05 09:00:00 UTC.
-const T0: i64 = 1_767_603_600_000;
 
 /// An event and the columns of its row, for the ceilings.
 struct Row {
@@ -237,20 +236,9 @@ async fn store_append(store: &Store, events: &[Event]) -> Duration {
 }
 
 async fn postgres(events: &[Event], rows: &[Row]) {
-    let admin = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("sb_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {admin}: {e}"));
-    sqlx::raw_sql(AssertSqlSafe(format!("create database {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-
-    let store = Store::connect(&url).await.unwrap();
-    store.migrate().await.unwrap();
+    let db = TestDatabase::postgres().await;
+    let url = db.url().to_owned();
+    let store = db.store().await;
     let raw: PgPool = PgPoolOptions::new()
         .max_connections(1)
         .connect(&url)
@@ -333,18 +321,13 @@ async fn postgres(events: &[Event], rows: &[Row]) {
 
     store.close().await;
     raw.close().await;
-    sqlx::raw_sql(AssertSqlSafe(format!("drop database {name} with (force)")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    db.remove().await.unwrap();
 }
 
 async fn sqlite(events: &[Event], rows: &[Row]) {
-    let path = std::env::temp_dir().join(format!("sb_bench_{}.db", uuid::Uuid::new_v4().simple()));
-    let path = path.to_str().unwrap().to_owned();
-    let url = format!("sqlite://{path}");
-    let store = Store::connect(&url).await.unwrap();
-    store.migrate().await.unwrap();
+    let db = TestDatabase::sqlite();
+    let url = db.url().to_owned();
+    let store = db.store().await;
     // The same pragmas as the store's pool: WAL, synchronous = normal.
     let raw: SqlitePool = SqlitePoolOptions::new()
         .max_connections(1)
@@ -415,9 +398,7 @@ async fn sqlite(events: &[Event], rows: &[Row]) {
 
     store.close().await;
     raw.close().await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{path}{suffix}"));
-    }
+    db.remove().await.unwrap();
 }
 
 fn main() {

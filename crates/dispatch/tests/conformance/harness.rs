@@ -9,8 +9,7 @@ use switchboard_dispatch::{DispatchError, QueueBackend};
 use switchboard_domain::*;
 use tokio::sync::broadcast;
 
-/// 2026-01-05 09:00:00 UTC, a Monday morning.
-pub(crate) const T0: i64 = 1_767_603_600_000;
+pub(crate) use switchboard_test_support::time::T0;
 
 pub(crate) fn q(name: &str) -> QueueId {
     QueueId::parse(name).unwrap()

@@ -26,8 +26,8 @@ impl Fresh for RedisBackend {
 /// A Redis backend in a namespace of its own, deleted when dropped. Fails (never skips)
 /// when Redis is unreachable.
 pub(crate) async fn redis_backend() -> RedisBackend {
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let namespace = format!("test-{}", uuid::Uuid::new_v4().simple());
+    let url = switchboard_test_support::redis::url();
+    let namespace = switchboard_test_support::redis::unique_namespace();
     RedisBackend::ephemeral(&url, &namespace)
         .await
         .unwrap_or_else(|e| panic!("Redis at {url} is required for these tests: {e}"))

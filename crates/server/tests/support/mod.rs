@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests over real `switchboard` processes: starting and killing
-//! server processes, a throw-away PostgreSQL database and Redis namespace, plain HTTP/1.1,
-//! signed telephony hooks and WebSocket clients that wait for the frame they need.
+//! server processes, plain HTTP/1.1, signed telephony hooks and WebSocket clients that wait
+//! for the frame they need. Throw-away databases, Redis namespaces and scratch directories
+//! come from `switchboard_test_support`, re-exported here.
 //!
 //! Every resource is a guard whose `Drop` cleans up, so a failing test leaves no process,
 //! database or Redis key behind.
@@ -12,7 +13,7 @@ use std::{
     collections::VecDeque,
     io::{BufRead, BufReader},
     net::SocketAddr,
-    path::PathBuf,
+    path::Path,
     process::{Child, Stdio},
     sync::{mpsc, Arc, Mutex},
     time::Duration,
@@ -26,6 +27,12 @@ use tokio::{
     net::TcpStream,
 };
 use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
+
+// Each test file uses its own subset of these too.
+#[allow(unused_imports)]
+pub(crate) use switchboard_test_support::{
+    database::TestDatabase, redis::RedisNamespace, ScratchDir,
+};
 
 /// How long a test waits for anything it expects (generous: CI runs on a loaded machine).
 pub(crate) const PATIENCE: Duration = Duration::from_secs(15);
@@ -52,19 +59,13 @@ pub(crate) struct Server {
     pub(crate) addr: SocketAddr,
     child: Option<Child>,
     log: Arc<Mutex<Vec<String>>>,
-    dir: PathBuf,
-}
-
-/// A fresh working directory, so no `switchboard.toml` lying around is picked up.
-fn scratch_dir(prefix: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("{prefix}-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
-    dir
+    /// A fresh working directory, so no `switchboard.toml` lying around is picked up.
+    dir: ScratchDir,
 }
 
 /// The environment of a child process: only what it needs, nothing inherited that could
 /// change its configuration.
-fn command(options: &ServerOptions, dir: &PathBuf) -> std::process::Command {
+fn command(options: &ServerOptions, dir: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"));
     cmd.env_clear()
         .current_dir(dir)
@@ -86,14 +87,14 @@ fn command(options: &ServerOptions, dir: &PathBuf) -> std::process::Command {
 
 /// Runs `switchboard create-admin` (which also migrates the database) and waits for it.
 pub(crate) fn create_admin(options: &ServerOptions, username: &str) {
-    let dir = scratch_dir("sb-e2e-cli");
-    let out = command(options, &dir)
+    let dir = ScratchDir::new("sb-e2e-cli");
+    let out = command(options, dir.path())
         .args(["create-admin", "--username", username])
         .env("SWITCHBOARD_ADMIN_PASSWORD", PASSWORD)
         .stdin(Stdio::null())
         .output()
         .expect("create-admin runs");
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     assert!(
         out.status.success(),
         "create-admin failed: {}",
@@ -105,8 +106,8 @@ impl Server {
     /// Starts `switchboard serve --listen 127.0.0.1:0`, learns the bound address from its
     /// JSON log line "switchboard is ready", and waits until `/readyz` says 200.
     pub(crate) async fn start(name: &'static str, options: &ServerOptions) -> Server {
-        let dir = scratch_dir("sb-e2e-server");
-        let mut child = command(options, &dir)
+        let dir = ScratchDir::new("sb-e2e-server");
+        let mut child = command(options, dir.path())
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -235,146 +236,8 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // The working directory goes after the process.
         self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A directory removed with the guard (e.g. a SQLite database that outlives one process).
-#[derive(Debug)]
-pub(crate) struct ScratchDir(pub(crate) PathBuf);
-
-impl ScratchDir {
-    pub(crate) fn new() -> ScratchDir {
-        ScratchDir(scratch_dir("sb-e2e-data"))
-    }
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-// ----- PostgreSQL and Redis ----------------------------------------------------------------
-
-/// Runs a future to completion on a runtime of its own, from anywhere (also from `Drop`
-/// inside an async test).
-fn block_on_side<F: std::future::Future<Output = ()> + Send + 'static>(f: F) {
-    let _ = std::thread::spawn(move || {
-        match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt.block_on(f),
-            Err(e) => eprintln!("cleanup runtime: {e}"),
-        }
-    })
-    .join();
-}
-
-/// A PostgreSQL database of this test's own, dropped (connections and all) when the guard is.
-#[derive(Debug)]
-pub(crate) struct PgDatabase {
-    admin_url: String,
-    name: String,
-    pub(crate) url: String,
-}
-
-impl PgDatabase {
-    pub(crate) async fn create() -> PgDatabase {
-        use sqlx::Connection;
-        let admin_url = std::env::var("DATABASE_URL")
-            .ok()
-            .filter(|u| u.starts_with("postgres"))
-            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let name = format!("sb_e2e_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is required for this test: {e}"));
-        sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
-            .execute(&mut admin)
-            .await
-            .expect("create the test database");
-        let _ = admin.close().await;
-        let url = match admin_url.rfind('/') {
-            Some(i) if i > "postgres://".len() => format!("{}/{name}", &admin_url[..i]),
-            _ => format!("{admin_url}/{name}"),
-        };
-        PgDatabase {
-            admin_url,
-            name,
-            url,
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        block_on_side(async move {
-            use sqlx::Connection;
-            if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                let dropped = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "drop database if exists {name} with (force)"
-                )))
-                .execute(&mut admin)
-                .await;
-                if let Err(e) = dropped {
-                    eprintln!("could not drop the test database {name}: {e}");
-                }
-                let _ = admin.close().await;
-            }
-        });
-    }
-}
-
-/// A Redis namespace (tenant) of this test's own; its keys are deleted when the guard drops.
-#[derive(Debug)]
-pub(crate) struct RedisNamespace {
-    pub(crate) url: String,
-    pub(crate) namespace: String,
-}
-
-impl RedisNamespace {
-    pub(crate) async fn create() -> RedisNamespace {
-        let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-        let client = redis::Client::open(url.as_str()).expect("a Redis URL");
-        let mut conn = client
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap_or_else(|e| panic!("Redis at {url} is required for this test: {e}"));
-        let pong: String = redis::cmd("PING")
-            .query_async(&mut conn)
-            .await
-            .expect("Redis answers");
-        assert_eq!(pong, "PONG");
-        RedisNamespace {
-            url,
-            namespace: format!("e2e-{}", uuid::Uuid::new_v4().simple()),
-        }
-    }
-}
-
-impl Drop for RedisNamespace {
-    fn drop(&mut self) {
-        let (url, namespace) = (self.url.clone(), self.namespace.clone());
-        block_on_side(async move {
-            let Ok(client) = redis::Client::open(url.as_str()) else {
-                return;
-            };
-            let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
-                return;
-            };
-            let keys: Vec<String> = redis::cmd("KEYS")
-                .arg(format!("switchboard:{{{namespace}}}:*"))
-                .query_async(&mut conn)
-                .await
-                .unwrap_or_default();
-            if !keys.is_empty() {
-                let _: Result<(), _> = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await;
-            }
-        });
     }
 }
 

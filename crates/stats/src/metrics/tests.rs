@@ -7,14 +7,15 @@ use switchboard_domain::{
     QueueId, Tier, Timestamp, TransferTarget, WithdrawReason, WrapUp,
 };
 
+use switchboard_test_support::time::{HOUR, MIDNIGHT};
+
 use super::*;
 
-/// 2023-12-31T23:00:00Z: one hour before midnight.
-const T0: i64 = 1_704_063_600_000;
-const MIDNIGHT: i64 = T0 + 3_600_000;
+/// 2026-01-04T23:00:00Z: one hour before the shared test [`MIDNIGHT`]; the logs start here.
+const EVENING: i64 = MIDNIGHT - HOUR;
 
 fn at(secs: i64) -> Timestamp {
-    Timestamp::from_millis(T0 + secs * 1000)
+    Timestamp::from_millis(EVENING + secs * 1000)
 }
 
 fn c(n: u32) -> ContactId {
@@ -29,7 +30,7 @@ fn a(name: &str) -> AgentId {
     AgentId::parse(name).unwrap()
 }
 
-/// Builds a log; times are seconds after `T0`. Waits are computed from the entries it saw.
+/// Builds a log; times are seconds after `EVENING`. Waits are computed from the entries it saw.
 #[derive(Default)]
 struct Log {
     events: Vec<Event>,
@@ -600,7 +601,7 @@ fn a_contact_is_counted_in_the_interval_it_entered() {
 #[test]
 fn a_wrap_up_after_midnight_stays_with_its_day() {
     let mut log = Log::default();
-    let m = (MIDNIGHT - T0) / 1000; // seconds from T0 to midnight
+    let m = (MIDNIGHT - EVENING) / 1000; // seconds from the evening to midnight
     log.queued(m - 10, 1, "sales")
         .offered(m + 5, 1, "sales", "ann")
         .accepted(m + 5, 1, "sales", "ann")

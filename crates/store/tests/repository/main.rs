@@ -1,18 +1,17 @@
 //! The repository suite: the same scenarios against SQLite and PostgreSQL, each on a fresh
 //! database of its own.
 
-mod harness;
 #[macro_use]
 mod suite;
 
 use switchboard_store::{Store, StoreError};
 
 mod sqlite {
-    repository_suite!(crate::harness::Backend::Sqlite);
+    repository_suite!(switchboard_test_support::database::Backend::Sqlite);
 }
 
 mod postgres {
-    repository_suite!(crate::harness::Backend::Postgres);
+    repository_suite!(switchboard_test_support::database::Backend::Postgres);
 }
 
 #[tokio::test]

@@ -8,7 +8,10 @@ use switchboard_store::{
     RollupState, SavedSnapshot, Store, StoreError, UserUpdate, Versioned, VisitRow, WriterOptions,
 };
 
-use crate::harness::TestDb;
+use switchboard_test_support::{
+    database::TestStore as TestDb,
+    time::{t, T0},
+};
 
 macro_rules! repository_suite {
     ($backend:expr) => {
@@ -50,18 +53,12 @@ macro_rules! repository_suite {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                $crate::harness::run($backend, $crate::suite::$name).await;
+                switchboard_test_support::database::with_store($backend, $crate::suite::$name).await;
             }
         )*
     };
 }
 
-/// 2026-01-05 09:00:00 UTC.
-const T0: i64 = 1_767_603_600_000;
-
-fn t(offset_ms: i64) -> Timestamp {
-    Timestamp::from_millis(T0 + offset_ms)
-}
 fn a(name: &str) -> AgentId {
     AgentId::parse(name).unwrap()
 }
@@ -107,12 +104,16 @@ pub(crate) async fn migrations_apply_from_empty_and_again(db: TestDb) {
     );
     let s = &db.store;
     assert_eq!(
-        db.raw_i64("select count(*) from _sqlx_migrations").await,
+        db.database
+            .query_i64("select count(*) from _sqlx_migrations")
+            .await,
         MIGRATIONS
     );
     s.migrate().await.expect("migrating again is a no-op");
     assert_eq!(
-        db.raw_i64("select count(*) from _sqlx_migrations").await,
+        db.database
+            .query_i64("select count(*) from _sqlx_migrations")
+            .await,
         MIGRATIONS
     );
     s.ping().await.unwrap();
@@ -319,7 +320,10 @@ pub(crate) async fn deleting_a_user_deletes_their_sessions(db: TestDb) {
     assert!(s.delete_user(ann.user_id).await.unwrap());
     assert!(!s.delete_user(ann.user_id).await.unwrap());
     assert_eq!(s.user(ann.user_id).await.unwrap(), None);
-    assert_eq!(db.raw_i64("select count(*) from session").await, 1);
+    assert_eq!(
+        db.database.query_i64("select count(*) from session").await,
+        1
+    );
     assert_eq!(s.session_user("a1", t(0)).await.unwrap(), None);
     assert_eq!(
         s.session_user("b1", t(0)).await.unwrap().map(|u| u.user_id),
@@ -465,11 +469,12 @@ pub(crate) async fn a_corrupt_stored_row_is_an_error_not_a_panic(db: TestDb) {
         .await
         .unwrap();
     // Not JSON, and JSON that fails the domain's validation.
-    db.raw(
-        "insert into queue (queue_id, body, version, created_at, updated_at) \
+    db.database
+        .execute(
+            "insert into queue (queue_id, body, version, created_at, updated_at) \
          values ('garbled', 'not json', 1, 0, 0), ('invalid', '{\"id\": \"no spaces\"}', 1, 0, 0)",
-    )
-    .await;
+        )
+        .await;
     for id in ["garbled", "invalid"] {
         let err = s.get::<QueueConfig>(id).await.unwrap_err();
         assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
@@ -482,14 +487,18 @@ pub(crate) async fn a_corrupt_stored_row_is_an_error_not_a_panic(db: TestDb) {
     assert!(s.get::<QueueConfig>("fine").await.unwrap().is_some());
 
     // An event body, and a user's agent id.
-    db.raw("insert into event (event_id, at, kind, body) values (1, 0, 'contact_queued', '{}')")
+    db.database
+        .execute(
+            "insert into event (event_id, at, kind, body) values (1, 0, 'contact_queued', '{}')",
+        )
         .await;
     assert!(matches!(
         s.events(&EventFilter::default()).await,
         Err(StoreError::Corrupt(_))
     ));
     let ann = s.create_user(&new_user("ann", Role::Agent)).await.unwrap();
-    db.raw("update app_user set agent_id = 'not an id' where username = 'ann'")
+    db.database
+        .execute("update app_user set agent_id = 'not an id' where username = 'ann'")
         .await;
     assert!(matches!(
         s.user(ann.user_id).await,
@@ -610,7 +619,10 @@ pub(crate) async fn events_append_once_and_read_back(db: TestDb) {
     assert_eq!(s.last_event_id().await.unwrap(), Some(EventId(10)));
     // The whole event comes back, field for field.
     assert_eq!(s.events(&EventFilter::default()).await.unwrap(), events);
-    assert_eq!(db.raw_i64("select count(*) from event").await, 10);
+    assert_eq!(
+        db.database.query_i64("select count(*) from event").await,
+        10
+    );
 
     let err = s
         .append_events(&numbered_events([u64::MAX]))
@@ -769,13 +781,19 @@ pub(crate) async fn five_thousand_events_in_one_call(db: TestDb) {
         10
     );
     assert_eq!(s.last_event_id().await.unwrap(), Some(EventId(5_010)));
-    assert_eq!(db.raw_i64("select count(*) from event").await, 5_010);
+    assert_eq!(
+        db.database.query_i64("select count(*) from event").await,
+        5_010
+    );
     // Larger than one statement's worth on either database, duplicates included.
     assert_eq!(
         s.append_events(&numbered_events(1..=12_000)).await.unwrap(),
         6_990
     );
-    assert_eq!(db.raw_i64("select count(*) from event").await, 12_000);
+    assert_eq!(
+        db.database.query_i64("select count(*) from event").await,
+        12_000
+    );
 
     let first = s
         .events(&EventFilter {
@@ -827,9 +845,16 @@ pub(crate) async fn engine_snapshot_saves_loads_and_overwrites(db: TestDb) {
             journal_seq: 7
         })
     );
-    assert_eq!(db.raw_i64("select count(*) from engine_snapshot").await, 1);
     assert_eq!(
-        db.raw_i64("select saved_at from engine_snapshot").await,
+        db.database
+            .query_i64("select count(*) from engine_snapshot")
+            .await,
+        1
+    );
+    assert_eq!(
+        db.database
+            .query_i64("select saved_at from engine_snapshot")
+            .await,
         T0 + 1_000
     );
 }
@@ -880,7 +905,9 @@ pub(crate) async fn journal_steps_are_stored_with_their_events_and_trimmed_by_a_
     assert_eq!(rest.first().map(|s| s.seq), Some(1_001));
     assert_eq!(rest.len(), 1_003);
     assert_eq!(
-        db.raw_i64("select count(*) from engine_journal").await,
+        db.database
+            .query_i64("select count(*) from engine_journal")
+            .await,
         1_003
     );
 
@@ -944,9 +971,13 @@ pub(crate) async fn writer_persists_many_small_batches_exactly_once(db: TestDb) 
     writer.close();
     assert_eq!(task.await.unwrap().unwrap(), 3_000);
 
-    assert_eq!(db.raw_i64("select count(*) from event").await, 3_000);
     assert_eq!(
-        db.raw_i64("select count(distinct event_id) from event")
+        db.database.query_i64("select count(*) from event").await,
+        3_000
+    );
+    assert_eq!(
+        db.database
+            .query_i64("select count(distinct event_id) from event")
             .await,
         3_000
     );
@@ -991,18 +1022,25 @@ pub(crate) async fn writer_retries_while_the_database_fails(db: TestDb) {
     wait_for_zero_lag(|| writer.lag(), Duration::from_secs(10)).await;
 
     // The event table disappears: writes fail, and the events wait.
-    db.raw("alter table event rename to event_parked").await;
+    db.database
+        .execute("alter table event rename to event_parked")
+        .await;
     writer.send(numbered_events(6..=30));
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(writer.lag(), 25, "nothing is dropped while writes fail");
-    db.raw("alter table event_parked rename to event").await;
+    db.database
+        .execute("alter table event_parked rename to event")
+        .await;
 
     // It comes back: everything is written, once.
     wait_for_zero_lag(|| writer.lag(), Duration::from_secs(30)).await;
     writer.send(numbered_events(25..=40));
     writer.close();
     assert_eq!(task.await.unwrap().unwrap(), 40);
-    assert_eq!(db.raw_i64("select count(*) from event").await, 40);
+    assert_eq!(
+        db.database.query_i64("select count(*) from event").await,
+        40
+    );
     assert_eq!(
         s.events(&EventFilter::default()).await.unwrap(),
         numbered_events(1..=40)
@@ -1593,15 +1631,24 @@ pub(crate) async fn report_rollup_without_commit_changes_nothing(db: TestDb) {
         .is_empty());
     drop(tx);
     for table in [
-        db.raw_i64("select count(*) from report_cell").await,
-        db.raw_i64("select count(*) from report_agent_cell").await,
-        db.raw_i64("select count(*) from report_visit").await,
-        db.raw_i64("select count(*) from report_rated").await,
+        db.database
+            .query_i64("select count(*) from report_cell")
+            .await,
+        db.database
+            .query_i64("select count(*) from report_agent_cell")
+            .await,
+        db.database
+            .query_i64("select count(*) from report_visit")
+            .await,
+        db.database
+            .query_i64("select count(*) from report_rated")
+            .await,
     ] {
         assert_eq!(table, 0);
     }
     assert_eq!(
-        db.raw_i64("select count(*) from report_rollup where locked_at is null")
+        db.database
+            .query_i64("select count(*) from report_rollup where locked_at is null")
             .await,
         1
     );
@@ -1726,7 +1773,7 @@ pub(crate) async fn report_rollup_reads_and_writes_many_rows_in_chunks(db: TestD
     tx.commit(None).await.unwrap();
 
     // A row that no longer parses is an error, not a panic.
-    db.raw("insert into report_cell (span_ms, start_at, queue_id, channel, body) values (900000, -1, 'no queue', '', '{}')")
+    db.database.execute("insert into report_cell (span_ms, start_at, queue_id, channel, body) values (900000, -1, 'no queue', '', '{}')")
         .await;
     let (mut tx, _) = s.begin_report_read().await.unwrap();
     let err = tx
@@ -1750,7 +1797,7 @@ pub(crate) async fn report_rollup_reads_and_writes_many_rows_in_chunks(db: TestD
             "delete from report_rated where contact_id = '0192f0c4-0000-7000-8000-000000001001'",
         ),
     ] {
-        db.raw(insert).await;
+        db.database.execute(insert).await;
         s.add_survey_answer(contact(n), "csat5", 3, t(n as i64))
             .await
             .unwrap();
@@ -1763,6 +1810,6 @@ pub(crate) async fn report_rollup_reads_and_writes_many_rows_in_chunks(db: TestD
             .unwrap_err();
         assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
         drop(tx);
-        db.raw(delete).await;
+        db.database.execute(delete).await;
     }
 }

@@ -89,7 +89,7 @@ fn staffed_away_handling_occupancy_and_utilisation() {
 
 #[test]
 fn a_shift_and_a_wrap_up_across_midnight_are_split() {
-    // T0 is 23:00; midnight is at 3600 s.
+    // The log starts at 23:00; midnight is at 3600 s.
     let mut log = Log::default();
     presence(&mut log, 3000, "ann", Presence::Available);
     log.queued(3390, 1, "sales")
@@ -349,7 +349,7 @@ fn live_handling_across_the_day_boundary_stays_with_its_day() {
 
 #[test]
 fn live_agent_time_across_midnight_with_a_double_login() {
-    // T0 is 23:00; the day ends at 3600 s.
+    // The log starts at 23:00; the day ends at 3600 s.
     let mut log = Log::default();
     presence(&mut log, 1800, "ann", Presence::Available);
     presence(&mut log, 1900, "ann", Presence::Available); // a second console
