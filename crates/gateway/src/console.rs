@@ -841,7 +841,7 @@ async fn handle(state: &AppState, agent: &AgentId, text: &str) -> Frame {
                 },
             },
         ),
-        // Parsed (it is part of the protocol), not handled yet by this server.
+        // One use case behind every door (`crate::callback`).
         Request::CallbackInPlace {
             id,
             contact_id,

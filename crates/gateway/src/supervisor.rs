@@ -372,7 +372,7 @@ async fn command(state: &AppState, text: &str) -> Frame {
                 urgency,
             },
         ),
-        // Parsed (it is part of the protocol), not handled yet by this server.
+        // One use case behind every door (`crate::callback`).
         Request::CallbackInPlace {
             id,
             contact_id,
