@@ -91,6 +91,22 @@ impl Engine {
             .unwrap_or_default()
     }
 
+    /// The queues the agent serves (holds every required skill of), in no particular order:
+    /// the engine's own eligibility, for views that show an agent "their" queues.
+    pub fn agent_queues(&self, id: &AgentId) -> Vec<QueueId> {
+        self.agent_ix
+            .get(id)
+            .map(|&a| {
+                self.agents[a as usize]
+                    .queues
+                    .iter()
+                    .filter(|&&q| !self.queues[q as usize].removed)
+                    .map(|&q| self.qid(q))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub fn position(&self, id: ContactId, now: Timestamp) -> Option<QueuePosition> {
         let c = self.contacts.get(&id)?;
         let CState::Queued { key, target, .. } = c.state else {

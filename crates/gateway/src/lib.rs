@@ -29,7 +29,6 @@ pub mod routes;
 pub mod staffing;
 pub mod state;
 pub mod supervisor;
-mod today;
 pub mod users;
 
 pub use routes::{openapi, router, routes, Access, Route};
