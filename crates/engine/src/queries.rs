@@ -238,3 +238,64 @@ pub(super) fn status_of(agent: &AgentSlot) -> AgentStatus {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use switchboard_domain::{
+        AgentProfile, Command, QueueConfig, SkillLevel, SkillName, SkillRequirement,
+    };
+
+    use super::*;
+
+    #[test]
+    fn an_agent_serves_the_queues_whose_required_skills_they_hold() {
+        let now = Timestamp::from_millis(0);
+        let skill = |s: &str| SkillName::parse(s).unwrap();
+        let queue = |id: &str, skills: &[&str]| {
+            let mut q = QueueConfig::new(QueueId::parse(id).unwrap());
+            q.required_skills = skills
+                .iter()
+                .map(|s| SkillRequirement {
+                    skill: skill(s),
+                    min_level: SkillLevel::MIN,
+                })
+                .collect();
+            q
+        };
+        let mut engine = Engine::new();
+        for q in [
+            queue("general", &[]),
+            queue("french", &["french"]),
+            queue("french_billing", &["french", "billing"]),
+        ] {
+            engine.apply(Command::UpsertQueue(q), now).unwrap();
+        }
+        let ann = AgentId::parse("ann").unwrap();
+        let profile = AgentProfile::new(ann.clone()).with_skill(skill("french"), SkillLevel::MAX);
+        engine.apply(Command::UpsertAgent(profile), now).unwrap();
+        let mut queues = engine.agent_queues(&ann);
+        queues.sort();
+        assert_eq!(
+            queues,
+            [
+                QueueId::parse("french").unwrap(),
+                QueueId::parse("general").unwrap()
+            ]
+        );
+        engine
+            .apply(
+                Command::RemoveQueue {
+                    queue: QueueId::parse("general").unwrap(),
+                },
+                now,
+            )
+            .unwrap();
+        assert_eq!(
+            engine.agent_queues(&ann),
+            [QueueId::parse("french").unwrap()]
+        );
+        assert!(engine
+            .agent_queues(&AgentId::parse("nobody").unwrap())
+            .is_empty());
+    }
+}
