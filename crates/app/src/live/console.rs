@@ -629,7 +629,14 @@ mod tests {
         }))
         .unwrap();
         let ann = AgentId::parse("ann").unwrap();
-        let nameless = render_greeting(&[script.clone()], "Acme", &ann, None, "sales", None);
+        let nameless = render_greeting(
+            std::slice::from_ref(&script),
+            "Acme",
+            &ann,
+            None,
+            "sales",
+            None,
+        );
         assert_eq!(
             nameless.as_deref(),
             Some("Acme, ann speaking. How can I help you?")
