@@ -72,16 +72,31 @@ impl Outbox {
     }
 }
 
-/// What an offer shows of its contact, remembered from `contact_queued` until the contact
-/// leaves the ACD.
+/// What an offer shows of its contact, remembered from `contact_queued` (and
+/// `callback_requested`) until the contact leaves the ACD.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CustomerCard {
     pub channel: Channel,
     pub tier: Tier,
     pub attributes: BTreeMap<String, String>,
+    /// Once the call became a callback: the number to dial and the promised time.
+    pub callback: Option<CallbackPromise>,
+}
+
+/// A callback in place: the number to call back and, if one was promised, when.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallbackPromise {
+    pub number: String,
+    pub due: Option<Timestamp>,
 }
 
 impl CustomerCard {
+    /// The call became a callback (`callback_requested`): its channel is now `callback`.
+    pub fn became_callback(&mut self, promise: CallbackPromise) {
+        self.channel = Channel::Callback;
+        self.callback = Some(promise);
+    }
+
     /// The card a `contact_queued` event carries.
     pub fn of(e: &Event) -> Option<(ContactId, Self)> {
         match &e.kind {
@@ -97,6 +112,7 @@ impl CustomerCard {
                     channel: *channel,
                     tier: *tier,
                     attributes: attributes.clone(),
+                    callback: None,
                 },
             )),
             _ => None,
@@ -128,6 +144,9 @@ pub struct Consoles {
     company: String,
     outboxes: Mutex<HashMap<AgentId, Outbox>>,
     cards: Mutex<HashMap<ContactId, CustomerCard>>,
+    /// Callbacks requested for contacts whose card this instance does not hold (yet): given
+    /// to the card when it is read back.
+    promises: Mutex<HashMap<ContactId, CallbackPromise>>,
     /// Per agent: staffed and handling time and their handlings of the (UTC) day.
     time: Mutex<HashMap<AgentId, LiveAgentTime>>,
     config: Mutex<ConfigCache>,
@@ -151,6 +170,7 @@ impl Consoles {
             company: company.into(),
             outboxes: Mutex::default(),
             cards: Mutex::default(),
+            promises: Mutex::default(),
             time: Mutex::default(),
             config: Mutex::default(),
             queue_figures: Mutex::default(),
@@ -195,7 +215,10 @@ impl Consoles {
 
     /// Remembers a contact's card (read back from the log for a contact queued before this
     /// instance followed the events).
-    pub fn remember_card(&self, contact: ContactId, card: CustomerCard) {
+    pub fn remember_card(&self, contact: ContactId, mut card: CustomerCard) {
+        if let Some(promise) = lock(&self.promises).remove(&contact) {
+            card.became_callback(promise);
+        }
         lock(&self.cards).insert(contact, card);
     }
 
@@ -223,6 +246,24 @@ impl Consoles {
         if let Some((contact, card)) = CustomerCard::of(e) {
             self.remember_card(contact, card);
         }
+        if let EventKind::CallbackRequested {
+            contact,
+            number,
+            due,
+            ..
+        } = &e.kind
+        {
+            let promise = CallbackPromise {
+                number: number.clone(),
+                due: *due,
+            };
+            match lock(&self.cards).get_mut(contact) {
+                Some(card) => card.became_callback(promise),
+                None => {
+                    lock(&self.promises).insert(*contact, promise);
+                }
+            }
+        }
         // Forget contacts that left the ACD (or the agent who completed it: should it ring
         // again after a transfer, the subscriber reads its card back).
         if let EventKind::ContactAbandoned { contact, .. }
@@ -231,6 +272,7 @@ impl Consoles {
         | EventKind::ContactCompleted { contact, .. } = &e.kind
         {
             lock(&self.cards).remove(contact);
+            lock(&self.promises).remove(contact);
         }
     }
 
@@ -459,21 +501,35 @@ pub async fn hello(store: &Store, dispatcher: &AnyBackend, agent: &AgentId) -> F
 }
 
 /// The card of a contact queued before this instance followed the events (it joined the
-/// others or restarted since), read back from its `contact_queued` event.
+/// others or restarted since), read back from its `contact_queued` event (and its
+/// `callback_requested`, if it became a callback).
 async fn queued_card(store: &Store, contact: ContactId) -> Option<CustomerCard> {
-    let filter = EventFilter {
+    let first = |kind: &str| EventFilter {
         contact: Some(contact),
-        kind: Some("contact_queued".into()),
+        kind: Some(kind.into()),
         limit: 1,
         ..EventFilter::default()
     };
-    match store.events(&filter).await {
-        Ok(events) => CustomerCard::of(events.first()?).map(|(_, card)| card),
+    let mut card = match store.events(&first("contact_queued")).await {
+        Ok(events) => CustomerCard::of(events.first()?).map(|(_, card)| card)?,
         Err(e) => {
             tracing::warn!(%contact, error = %e, "could not read the contact's data for its offer");
-            None
+            return None;
+        }
+    };
+    match store.events(&first("callback_requested")).await {
+        Ok(events) => {
+            if let Some(EventKind::CallbackRequested { number, due, .. }) =
+                events.into_iter().next().map(|e| e.kind)
+            {
+                card.became_callback(CallbackPromise { number, due });
+            }
+        }
+        Err(e) => {
+            tracing::warn!(%contact, error = %e, "could not read the contact's callback for its offer");
         }
     }
+    Some(card)
 }
 
 /// The queue's script for the contact's language (else the default script) with `{company}`,
@@ -622,6 +678,51 @@ mod tests {
     }
 
     #[test]
+    fn a_callback_requested_before_or_after_the_card_is_known_is_on_the_card() {
+        let consoles = Consoles::default();
+        let sales = QueueId::parse("sales").unwrap();
+        let queued = event(
+            2,
+            EventKind::ContactQueued {
+                contact: contact(),
+                queue: sales.clone(),
+                channel: Channel::Voice,
+                tier: Tier::Standard,
+                priority: Default::default(),
+                arrived_at: Timestamp::from_millis(1_000),
+                attributes: BTreeMap::new(),
+            },
+        );
+        let requested = event(
+            3,
+            EventKind::CallbackRequested {
+                contact: contact(),
+                queue: sales,
+                number: "+15550100".into(),
+                due: Some(Timestamp::from_millis(60_000)),
+            },
+        );
+        let promise = Some(CallbackPromise {
+            number: "+15550100".into(),
+            due: Some(Timestamp::from_millis(60_000)),
+        });
+        consoles.count(&queued);
+        consoles.count(&requested);
+        let card = consoles.card(contact()).unwrap();
+        assert_eq!(
+            (card.channel, &card.callback),
+            (Channel::Callback, &promise)
+        );
+        // Seen before its card (queued before this instance followed): kept for the card.
+        let later = Consoles::default();
+        later.count(&requested);
+        assert!(later.card(contact()).is_none());
+        let (_, card) = CustomerCard::of(&queued).unwrap();
+        later.remember_card(contact(), card);
+        assert_eq!(later.card(contact()).unwrap().callback, promise);
+    }
+
+    #[test]
     fn the_greeting_fills_in_the_agent_and_the_customer() {
         let script: GreetingScript = serde_json::from_value(serde_json::json!({
             "script_id": "default", "language": "en",
@@ -645,6 +746,7 @@ mod tests {
             channel: Channel::Voice,
             tier: Tier::Standard,
             attributes: [("customer_name".to_owned(), "Zoe".to_owned())].into(),
+            callback: None,
         };
         let named = render_greeting(&[script], "Acme", &ann, None, "sales", Some(&card));
         assert_eq!(

@@ -23,7 +23,7 @@ use switchboard_stats::TimeRange;
 use switchboard_store::{EventFilter, Store};
 use tokio::sync::broadcast;
 
-pub use console::{Consoles, CustomerCard};
+pub use console::{CallbackPromise, Consoles, CustomerCard};
 pub use floor::Floor;
 
 use crate::Tasks;
