@@ -83,6 +83,10 @@ impl QueueBackend for AnyBackend {
         delegate!(self, b => b.agent_contacts(id).await)
     }
 
+    async fn agent_queues(&self, id: &AgentId) -> Result<Vec<QueueId>, DispatchError> {
+        delegate!(self, b => b.agent_queues(id).await)
+    }
+
     async fn position(
         &self,
         id: ContactId,

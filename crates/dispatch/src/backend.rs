@@ -68,6 +68,12 @@ pub trait QueueBackend: Send + Sync + 'static {
         id: &AgentId,
     ) -> impl Future<Output = Result<Vec<ContactId>, DispatchError>> + Send;
 
+    /// The queues the agent serves (the engine's eligibility: every required skill held).
+    fn agent_queues(
+        &self,
+        id: &AgentId,
+    ) -> impl Future<Output = Result<Vec<QueueId>, DispatchError>> + Send;
+
     fn position(
         &self,
         id: ContactId,

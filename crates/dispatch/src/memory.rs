@@ -266,6 +266,10 @@ impl QueueBackend for MemoryBackend {
         Ok(self.lock().engine.agent_contacts(id))
     }
 
+    async fn agent_queues(&self, id: &AgentId) -> Result<Vec<QueueId>, DispatchError> {
+        Ok(self.lock().engine.agent_queues(id))
+    }
+
     async fn position(
         &self,
         id: ContactId,

@@ -845,6 +845,10 @@ impl QueueBackend for RedisBackend {
         Ok(self.inner.lock_engine().agent_contacts(id))
     }
 
+    async fn agent_queues(&self, id: &AgentId) -> Result<Vec<QueueId>, DispatchError> {
+        Ok(self.inner.lock_engine().agent_queues(id))
+    }
+
     async fn position(
         &self,
         id: ContactId,

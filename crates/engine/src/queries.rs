@@ -97,6 +97,22 @@ impl Engine {
             .unwrap_or_default()
     }
 
+    /// The queues the agent serves (holds every required skill of), in no particular order:
+    /// the engine's own eligibility, for views that show an agent "their" queues.
+    pub fn agent_queues(&self, id: &AgentId) -> Vec<QueueId> {
+        self.agent_ix
+            .get(id)
+            .map(|&a| {
+                self.agents[a as usize]
+                    .queues
+                    .iter()
+                    .filter(|&&q| !self.queues[q as usize].removed)
+                    .map(|&q| self.qid(q))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub fn position(&self, id: ContactId, now: Timestamp) -> Option<QueuePosition> {
         let c = self.contacts.get(&id)?;
         let CState::Queued { key, target, .. } = c.state else {
@@ -226,5 +242,66 @@ pub(super) fn status_of(agent: &AgentSlot) -> AgentStatus {
             Some(until) => AgentStatus::NoAnswerDelay { until },
             None => AgentStatus::Available,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use switchboard_domain::{
+        AgentProfile, Command, QueueConfig, SkillLevel, SkillName, SkillRequirement,
+    };
+
+    use super::*;
+
+    #[test]
+    fn an_agent_serves_the_queues_whose_required_skills_they_hold() {
+        let now = Timestamp::from_millis(0);
+        let skill = |s: &str| SkillName::parse(s).unwrap();
+        let queue = |id: &str, skills: &[&str]| {
+            let mut q = QueueConfig::new(QueueId::parse(id).unwrap());
+            q.required_skills = skills
+                .iter()
+                .map(|s| SkillRequirement {
+                    skill: skill(s),
+                    min_level: SkillLevel::MIN,
+                })
+                .collect();
+            q
+        };
+        let mut engine = Engine::new();
+        for q in [
+            queue("general", &[]),
+            queue("french", &["french"]),
+            queue("french_billing", &["french", "billing"]),
+        ] {
+            engine.apply(Command::UpsertQueue(q), now).unwrap();
+        }
+        let ann = AgentId::parse("ann").unwrap();
+        let profile = AgentProfile::new(ann.clone()).with_skill(skill("french"), SkillLevel::MAX);
+        engine.apply(Command::UpsertAgent(profile), now).unwrap();
+        let mut queues = engine.agent_queues(&ann);
+        queues.sort();
+        assert_eq!(
+            queues,
+            [
+                QueueId::parse("french").unwrap(),
+                QueueId::parse("general").unwrap()
+            ]
+        );
+        engine
+            .apply(
+                Command::RemoveQueue {
+                    queue: QueueId::parse("general").unwrap(),
+                },
+                now,
+            )
+            .unwrap();
+        assert_eq!(
+            engine.agent_queues(&ann),
+            [QueueId::parse("french").unwrap()]
+        );
+        assert!(engine
+            .agent_queues(&AgentId::parse("nobody").unwrap())
+            .is_empty());
     }
 }

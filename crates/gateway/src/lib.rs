@@ -8,8 +8,10 @@
 //! call events and [`pbx`] sends it signed webhooks (which extension to ring, which number to
 //! dial); [`callback`] is callback in place, one use case behind four doors; [`ops`] serves
 //! the operator's probes; [`reports`] renders historical reports that the application layer
-//! (`switchboard_app::reports`) answers; [`error`] turns every failure into
-//! `{code, message, details}`.
+//! (`switchboard_app::reports`) answers; [`console`] and [`supervisor`] are the agent's and the
+//! supervisor's WebSockets, adapters over the application's read models
+//! (`switchboard_app::live`, fed by its one event subscriber); [`error`] turns every failure
+//! into `{code, message, details}`.
 //!
 //! The gateway knows the wire formats and nothing of configuration files, process wiring or
 //! SQL: it talks to the dispatcher through `QueueBackend` and to the database through
@@ -31,7 +33,6 @@ pub mod routes;
 pub mod staffing;
 pub mod state;
 pub mod supervisor;
-mod today;
 pub mod users;
 
 pub use routes::{openapi, router, routes, Access, Route};

@@ -51,10 +51,11 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     /// Events waiting to be written to the event log (for /metrics and /readyz).
     pub event_log_lag: Arc<dyn Fn() -> u64 + Send + Sync>,
-    /// The agents' console outboxes (fed by `console::run`).
-    pub consoles: Arc<crate::console::Consoles>,
-    /// Today's per-queue figures for supervisors (fed by `supervisor::run`).
-    pub floor: Arc<crate::supervisor::Floor>,
+    /// The agents' consoles' read model (fed by the app's one event subscriber,
+    /// `switchboard_app::live`; see [`AppState::read_models`]).
+    pub consoles: Arc<switchboard_app::live::Consoles>,
+    /// The supervisors' floor read model (fed by the same subscriber).
+    pub floor: Arc<switchboard_app::live::Floor>,
     /// Which agents have a console open on which instance (in process unless replaced by
     /// the dispatcher's shared one; see `presence`).
     pub presence: Arc<ConsoleRegistry>,
@@ -86,6 +87,9 @@ impl AppState {
                 password_hashing: settings.password_hashing,
             },
         ));
+        let consoles = Arc::new(switchboard_app::live::Consoles::new(
+            settings.company_name.clone(),
+        ));
         Self {
             store,
             dispatcher,
@@ -94,9 +98,32 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             accounts,
             event_log_lag: Arc::new(|| 0),
-            consoles: Arc::default(),
+            consoles,
             floor: Arc::default(),
             presence: Arc::default(),
         }
+    }
+
+    /// The read models the app's event subscriber feeds and the sockets read.
+    pub fn read_models(&self) -> switchboard_app::live::ReadModels {
+        switchboard_app::live::ReadModels {
+            consoles: self.consoles.clone(),
+            floor: self.floor.clone(),
+        }
+    }
+
+    /// What the app's event subscriber reads from.
+    pub fn read_sources(&self) -> switchboard_app::live::Sources {
+        switchboard_app::live::Sources {
+            store: self.store.clone(),
+            dispatcher: self.dispatcher.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    /// The app's one event subscriber over this state's read models: run it (or spawn it with
+    /// `switchboard_app::live::spawn`) once per process.
+    pub fn follow_events(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        switchboard_app::live::follow(self.read_models(), self.read_sources())
     }
 }

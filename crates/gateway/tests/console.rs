@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use switchboard_dispatch::{AnyBackend, MemoryBackend, SystemClock};
 use switchboard_gateway::{
     auth::{hash_password, token_hash},
-    console, router, AppState, PasswordHashing, Settings,
+    router, AppState, PasswordHashing, Settings,
 };
 use switchboard_protocol::{
     console::Frame as ConsoleFrame, floor::Frame as FloorFrame, Stamped, VERSION,
@@ -82,8 +82,7 @@ async fn center_after(earlier: &[switchboard_domain::Event]) -> Center {
         Arc::new(SystemClock),
         Settings::default(),
     );
-    tokio::spawn(console::run(state.clone()));
-    tokio::spawn(switchboard_gateway::supervisor::run(state.clone()));
+    tokio::spawn(state.follow_events());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = router(state.clone());

@@ -156,8 +156,9 @@ pub async fn serve(
     );
     let leaving = state.clone();
     let metrics = state.metrics.clone();
-    background.spawn_until_stopped("consoles", switchboard_gateway::console::run(state.clone()));
-    background.spawn_until_stopped("floor", switchboard_gateway::supervisor::run(state.clone()));
+    // The read side: one subscriber (today's log replayed once, then the live events) feeds
+    // the consoles' and the floor's read models.
+    switchboard_app::live::spawn(&background, state.read_models(), state.read_sources());
     // Outbound webhooks to the PBX: one task plans them from events, one delivers them.
     let wake = Arc::new(tokio::sync::Notify::new());
     background.spawn_until_stopped(

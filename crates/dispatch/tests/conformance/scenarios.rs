@@ -34,6 +34,7 @@ macro_rules! conformance_suite {
             strategies_round_robin_best_skill_random,
             bad_commands_are_refused_and_change_nothing,
             queues_and_agents_can_be_removed_when_idle,
+            agent_queues_are_those_whose_required_skills_the_agent_holds,
             regression_agent_freed_by_a_timeout_takes_the_best_contact,
             pbx_routed_answer_assigns_without_an_offer,
             pbx_routed_answer_takes_back_the_agents_own_offers,
@@ -952,6 +953,47 @@ pub(crate) async fn queues_and_agents_can_be_removed_when_idle<B: crate::Fresh>(
 /// An agent whose offer timed out at the same instant another contact became matchable for
 /// them (a skill-expansion step) takes the best waiting contact — not the one the timer
 /// happened to release.
+/// The read view consoles use for "my queues": the engine's own eligibility (every required
+/// skill held, at any level), kept up to date as queues and agents change.
+pub(crate) async fn agent_queues_are_those_whose_required_skills_the_agent_holds<
+    B: crate::Fresh,
+>(
+    b: B,
+) {
+    let mut c = Center::new(b);
+    c.add_queue(queue("general")).await;
+    let mut french = queue("french");
+    french.required_skills = vec![SkillRequirement::new(skill("french"), level(8))];
+    c.add_queue(french).await;
+    let mut billing = queue("billing");
+    billing.required_skills = vec![SkillRequirement::new(skill("billing"), level(1))];
+    c.add_queue(billing).await;
+    c.add_agent("ann", &[("french", 2)]).await;
+    let mine = |mut v: Vec<QueueId>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        mine(c.backend.agent_queues(&a("ann")).await.unwrap()),
+        [q("french"), q("general")]
+    );
+    c.run(Command::RemoveQueue {
+        queue: q("general"),
+    })
+    .await;
+    c.add_agent("ann", &[("french", 2), ("billing", 1)]).await;
+    assert_eq!(
+        mine(c.backend.agent_queues(&a("ann")).await.unwrap()),
+        [q("billing"), q("french")]
+    );
+    assert!(c
+        .backend
+        .agent_queues(&a("nobody"))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 pub(crate) async fn regression_agent_freed_by_a_timeout_takes_the_best_contact<B: crate::Fresh>(
     b: B,
 ) {

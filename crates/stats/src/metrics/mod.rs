@@ -17,7 +17,8 @@
 //!    segments and is cut exactly at range and interval bounds; callback promises
 //!    ([`Callbacks`], the omission rate) belong to the range in which they were requested.
 //! 3. [`LiveQueueStats`] keeps the main figures of one queue up to date event by event,
-//!    [`LiveAgentTime`] one agent's staffed and handling time of the day.
+//!    [`LiveAgentTime`] one agent's staffed and handling time and their handlings (count,
+//!    AHT) of the day.
 //!
 //! Surveys ([`SurveyAnswer`]) and the contact → customer map (for true FCR) are inputs of
 //! their own ([`ReportInputs`]): events do not carry them.
