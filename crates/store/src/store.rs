@@ -63,7 +63,7 @@ impl Store {
     ///   cache) when it returns, so a crash of the process — SIGKILL included — loses nothing
     ///   committed; it is on disk only after the next fsync of the WAL. The commits that must
     ///   also survive a power cut ([`Store::append_journal`], [`Store::save_engine_snapshot`])
-    ///   run on a connection switched to `synchronous = full` (see [`acquire_synced`]): their
+    ///   run on a connection switched to `synchronous = full` (see `acquire_synced`): their
     ///   fsync of the WAL puts every earlier commit on disk with them;
     /// * `sqlite::memory:` — a private in-memory database on a single connection, for tests
     ///   and demos; it lives as long as the store;
