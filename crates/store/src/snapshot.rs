@@ -5,11 +5,12 @@
 //! so the event log is never ahead of the journal nor behind it; a snapshot is saved together
 //! with the journal position it includes, and the rows it covers are deleted with it.
 
+use sqlx::Connection;
 use switchboard_domain::{Command, Event, Timestamp};
 
 use crate::{
     event_log::{insert_postgres, insert_sqlite, EventRow},
-    store::{with_pool, Pool},
+    store::{acquire_synced, release_synced, with_pool, Pool},
     Store, StoreError,
 };
 
@@ -35,8 +36,10 @@ fn seq_i64(seq: u64) -> Result<i64, StoreError> {
 
 impl Store {
     /// Writes journal steps and the events they emitted, in one transaction: after it
-    /// returns `Ok` both survive a crash (and, with SQLite's `synchronous = full`, a power
-    /// cut). Writing a step or an event again is harmless (same ids are skipped).
+    /// returns `Ok` both survive a crash of the process and a power cut. On SQLite the
+    /// transaction commits with `synchronous = full` (the rest of the pool runs `normal`), so
+    /// its fsync of the WAL also puts every write committed before it on disk. Writing a step
+    /// or an event again is harmless (same ids are skipped).
     pub async fn append_journal(
         &self,
         steps: &[JournalStep],
@@ -60,17 +63,24 @@ impl Store {
                               values ($1, $2, $3) on conflict (engine_journal_id) do nothing";
         match &self.pool {
             Pool::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                for (seq, at, command) in &step_rows {
-                    sqlx::query(INSERT)
-                        .bind(seq)
-                        .bind(at)
-                        .bind(command.as_deref())
-                        .execute(&mut *tx)
-                        .await?;
+                let mut conn = acquire_synced(pool).await?;
+                let written = async {
+                    let mut tx = conn.begin().await?;
+                    for (seq, at, command) in &step_rows {
+                        sqlx::query(INSERT)
+                            .bind(seq)
+                            .bind(at)
+                            .bind(command.as_deref())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    insert_sqlite(&mut tx, &rows).await?;
+                    tx.commit().await?;
+                    Ok::<_, StoreError>(())
                 }
-                insert_sqlite(&mut tx, &rows).await?;
-                tx.commit().await?;
+                .await;
+                release_synced(conn).await;
+                written?;
             }
             Pool::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
@@ -138,26 +148,45 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let seq = seq_i64(journal_seq)?;
-        with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::query(
-                "insert into engine_snapshot (engine_snapshot_id, body, saved_at, journal_seq) \
-                 values (1, $1, $2, $3) \
-                 on conflict (engine_snapshot_id) do update \
-                     set body = excluded.body, saved_at = excluded.saved_at, \
-                         journal_seq = excluded.journal_seq",
-            )
-            .bind(json)
-            .bind(now.as_millis())
-            .bind(seq)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("delete from engine_journal where engine_journal_id <= $1")
-                .bind(seq)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-        });
+        const UPSERT: &str =
+            "insert into engine_snapshot (engine_snapshot_id, body, saved_at, journal_seq) \
+             values (1, $1, $2, $3) \
+             on conflict (engine_snapshot_id) do update \
+                 set body = excluded.body, saved_at = excluded.saved_at, \
+                     journal_seq = excluded.journal_seq";
+        const DELETE: &str = "delete from engine_journal where engine_journal_id <= $1";
+        match &self.pool {
+            // Like the journal, the snapshot that replaces its rows waits for the disk.
+            Pool::Sqlite(pool) => {
+                let mut conn = acquire_synced(pool).await?;
+                let written = async {
+                    let mut tx = conn.begin().await?;
+                    sqlx::query(UPSERT)
+                        .bind(json)
+                        .bind(now.as_millis())
+                        .bind(seq)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(DELETE).bind(seq).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok::<_, StoreError>(())
+                }
+                .await;
+                release_synced(conn).await;
+                written?;
+            }
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query(UPSERT)
+                    .bind(json)
+                    .bind(now.as_millis())
+                    .bind(seq)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(DELETE).bind(seq).execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+        }
         Ok(())
     }
 

@@ -4,9 +4,11 @@ use std::{str::FromStr, time::Duration};
 
 use sqlx::{
     migrate::Migrator,
+    pool::PoolConnection,
     postgres::{PgConnectOptions, PgPool, PgPoolOptions},
     sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+        Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+        SqliteSynchronous,
     },
 };
 use switchboard_domain::Timestamp;
@@ -22,7 +24,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// lets readers go on meanwhile.
 const SQLITE_FILE_CONNECTIONS: u32 = 4;
 /// Every commit waits for the WAL flush (several ms on a plain disk), and a telephony hook
-/// commits twice; with 10 connections 500 calls/s queued for the pool (hook p50 150 ms).
+/// commits several times; with 10 connections 500 calls/s queued for the pool (hook p50 150 ms).
 /// PostgreSQL flushes the commits waiting together in one go, so more connections in
 /// flight means more commits per flush. Mind `max_connections` (100 by default) when running
 /// several instances.
@@ -56,9 +58,13 @@ pub(crate) use with_pool;
 impl Store {
     /// Opens a pool on `url`:
     ///
-    /// * `sqlite://path/to/file.db` — the file is created if missing, in WAL mode
-    ///   (`synchronous = full`: a commit waits until the WAL is on disk, so neither a crash of
-    ///   the process nor a power cut loses a committed transaction), foreign keys on;
+    /// * `sqlite://path/to/file.db` — the file is created if missing, in WAL mode with
+    ///   `synchronous = normal`, foreign keys on. A commit is in the WAL file (the OS's page
+    ///   cache) when it returns, so a crash of the process — SIGKILL included — loses nothing
+    ///   committed; it is on disk only after the next fsync of the WAL. The commits that must
+    ///   also survive a power cut ([`Store::append_journal`], [`Store::save_engine_snapshot`])
+    ///   run on a connection switched to `synchronous = full` (see `acquire_synced`): their
+    ///   fsync of the WAL puts every earlier commit on disk with them;
     /// * `sqlite::memory:` — a private in-memory database on a single connection, for tests
     ///   and demos; it lives as long as the store;
     /// * `postgres://…` (or `postgresql://…`).
@@ -84,7 +90,7 @@ impl Store {
                 let options = options
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Full);
+                    .synchronous(SqliteSynchronous::Normal);
                 SqlitePoolOptions::new()
                     .max_connections(SQLITE_FILE_CONNECTIONS)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -153,4 +159,100 @@ pub(crate) fn wall_clock() -> Timestamp {
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0);
     Timestamp::from_millis(ms)
+}
+
+/// A connection of a SQLite pool switched to `synchronous = full`: in WAL mode a commit on it
+/// returns once the WAL is fsync'd — that commit and every earlier one of any connection (the
+/// WAL is one file, appended in commit order) then survive a power cut. The pool's other
+/// commits run with `synchronous = normal` (no fsync: they survive a crash of the process,
+/// not of the machine). Give the connection back with [`release_synced`].
+pub(crate) async fn acquire_synced(
+    pool: &SqlitePool,
+) -> Result<PoolConnection<Sqlite>, StoreError> {
+    let mut conn = pool.acquire().await?;
+    sqlx::query("pragma synchronous = full")
+        .execute(&mut *conn)
+        .await?;
+    Ok(conn)
+}
+
+/// Switches a connection from [`acquire_synced`] back to the pool's `synchronous = normal`
+/// and returns it to the pool; a connection that cannot be switched back is closed instead,
+/// so no other write pays for an fsync it does not need.
+pub(crate) async fn release_synced(mut conn: PoolConnection<Sqlite>) {
+    if sqlx::query("pragma synchronous = normal")
+        .execute(&mut *conn)
+        .await
+        .is_err()
+    {
+        conn.close_on_drop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use switchboard_test_support::database::TestDatabase;
+
+    use super::*;
+
+    /// `pragma synchronous` of every connection of the pool, all held at once (so the
+    /// connection given back last is among them).
+    async fn synchronous_of_all(pool: &SqlitePool) -> Vec<i64> {
+        let mut held = Vec::new();
+        let mut modes = Vec::new();
+        for _ in 0..SQLITE_FILE_CONNECTIONS {
+            let mut conn = pool.acquire().await.unwrap();
+            let (mode,): (i64,) = sqlx::query_as("pragma synchronous")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            modes.push(mode);
+            held.push(conn);
+        }
+        modes
+    }
+
+    #[tokio::test]
+    async fn only_the_synced_connection_of_a_sqlite_file_waits_for_the_disk() {
+        const NORMAL: i64 = 1;
+        const FULL: i64 = 2;
+        let db = TestDatabase::sqlite();
+        let store = Store::connect(db.url()).await.unwrap();
+        store.migrate().await.unwrap();
+        let Pool::Sqlite(pool) = &store.pool else {
+            panic!("a sqlite: URL gives a SQLite pool");
+        };
+        let (journal_mode,): (String,) = sqlx::query_as("pragma journal_mode")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(journal_mode, "wal");
+        assert_eq!(
+            synchronous_of_all(pool).await,
+            vec![NORMAL; SQLITE_FILE_CONNECTIONS as usize]
+        );
+
+        let mut synced = acquire_synced(pool).await.unwrap();
+        let (mode,): (i64,) = sqlx::query_as("pragma synchronous")
+            .fetch_one(&mut *synced)
+            .await
+            .unwrap();
+        assert_eq!(mode, FULL);
+        release_synced(synced).await;
+        assert_eq!(
+            synchronous_of_all(pool).await,
+            vec![NORMAL; SQLITE_FILE_CONNECTIONS as usize]
+        );
+
+        // The journal and the snapshot give their connection back as they found it.
+        store.append_journal(&[], &[]).await.unwrap();
+        store
+            .save_engine_snapshot("{}", 0, Timestamp::from_millis(0))
+            .await
+            .unwrap();
+        assert_eq!(
+            synchronous_of_all(pool).await,
+            vec![NORMAL; SQLITE_FILE_CONNECTIONS as usize]
+        );
+    }
 }
