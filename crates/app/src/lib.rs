@@ -2,7 +2,8 @@
 //! (HTTP, WebSocket, hooks) call, the read models fed by the event stream, and the
 //! background tasks that keep them — owned in [`Tasks`] groups and stopped in order.
 //!
-//! Layout: [`accounts`] signs people in and administers users; [`live`] is the read side —
+//! Layout: [`accounts`] signs people in and administers users; [`callback`] is callback in
+//! place, one use case behind every door; [`live`] is the read side —
 //! one subscriber to the event stream (today's log replayed once at start, then the live
 //! events) feeding the agents' consoles' and the supervisors' floor's read models;
 //! [`reports`] answers historical reports, from the interval aggregates that
@@ -16,6 +17,7 @@
 //! "Application layer"): what has moved here is no longer in the gateway.
 
 pub mod accounts;
+pub mod callback;
 pub mod live;
 pub mod reports;
 pub mod tasks;

@@ -278,8 +278,15 @@ async fn handle(state: &AppState, agent: &AgentId, text: &str) -> Frame {
         } => {
             let by = crate::callback::Actor::Agent(agent.clone());
             let due = due.map(switchboard_domain::Timestamp::as_millis);
-            return match crate::callback::request_callback(state, contact_id, &number, due, by)
-                .await
+            return match crate::callback::request_callback(
+                state.dispatcher.as_ref(),
+                contact_id,
+                &number,
+                due,
+                by,
+                state.clock.now(),
+            )
+            .await
             {
                 Ok(_) => Frame::Ack { in_reply_to: id },
                 Err(e) => Frame::error(id, e.code(), e.to_string()),

@@ -380,7 +380,7 @@ async fn end(
     let command = match state.dispatcher.contact(contact).await? {
         // The caller asked to be called back, then hung up: the callback keeps its place.
         Some(ContactState::Queued { .. } | ContactState::Offered { .. })
-            if crate::callback::is_callback(state, contact).await? =>
+            if crate::callback::is_callback(state.dispatcher.as_ref(), contact).await? =>
         {
             return Ok(HookAnswer::ignored(
                 "the caller asked to be called back; the callback keeps its place",
