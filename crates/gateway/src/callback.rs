@@ -36,6 +36,30 @@ impl From<CallbackError> for ApiError {
     }
 }
 
+/// The console's and the floor's `callback_in_place` (`due` as the frame carries it): the
+/// use case as of now; each socket turns the outcome into its own `ack` or `error` frame.
+///
+/// # Errors
+/// See [`CallbackError`].
+pub async fn from_socket(
+    state: &AppState,
+    contact: ContactId,
+    number: &str,
+    due: Option<Timestamp>,
+    by: Actor,
+) -> Result<Callback, CallbackError> {
+    let due = due.map(Timestamp::as_millis);
+    request_callback(
+        state.dispatcher.as_ref(),
+        contact,
+        number,
+        due,
+        by,
+        state.clock.now(),
+    )
+    .await
+}
+
 /// The generic hook's `call.callback_requested`. Answered 200 unless the request can never
 /// succeed as sent (a bad number or due: 422): `ok` with the callback's place; `ok` with
 /// `already_requested` for a callback asked for twice (under another event id); `ignored`

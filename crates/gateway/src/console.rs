@@ -277,17 +277,7 @@ async fn handle(state: &AppState, agent: &AgentId, text: &str) -> Frame {
             due,
         } => {
             let by = crate::callback::Actor::Agent(agent.clone());
-            let due = due.map(switchboard_domain::Timestamp::as_millis);
-            return match crate::callback::request_callback(
-                state.dispatcher.as_ref(),
-                contact_id,
-                &number,
-                due,
-                by,
-                state.clock.now(),
-            )
-            .await
-            {
+            return match crate::callback::from_socket(state, contact_id, &number, due, by).await {
                 Ok(_) => Frame::Ack { in_reply_to: id },
                 Err(e) => Frame::error(id, e.code(), e.to_string()),
             };

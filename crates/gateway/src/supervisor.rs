@@ -180,17 +180,7 @@ async fn command(state: &AppState, text: &str) -> Frame {
             due,
         } => {
             let by = crate::callback::Actor::Supervisor;
-            let due = due.map(switchboard_domain::Timestamp::as_millis);
-            return match crate::callback::request_callback(
-                state.dispatcher.as_ref(),
-                contact_id,
-                &number,
-                due,
-                by,
-                state.clock.now(),
-            )
-            .await
-            {
+            return match crate::callback::from_socket(state, contact_id, &number, due, by).await {
                 Ok(_) => Frame::Ack { in_reply_to: id },
                 Err(e) => Frame::error(id, e.code(), e.to_string()),
             };
