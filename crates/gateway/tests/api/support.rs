@@ -1,0 +1,111 @@
+//! [`Api`]: the router without a server, over a fresh SQLite store and an in-memory
+//! dispatcher; users of each role signed in, and requests made with `oneshot`.
+
+use std::sync::Arc;
+
+use axum::{
+    body::Body,
+    http::{header, Method, Request, StatusCode},
+    Router,
+};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use switchboard_dispatch::{AnyBackend, MemoryBackend, SystemClock};
+use switchboard_gateway::{router, AppState, Secret, Settings};
+use switchboard_store::{NewUser, Role};
+use switchboard_test_support::{
+    center::{self, CHEAP},
+    database::TestDatabase,
+    unique_name,
+};
+use tower::ServiceExt;
+
+pub(crate) const PASSWORD: &str = "correct horse battery";
+
+pub(crate) struct Api {
+    pub(crate) app: Router,
+    pub(crate) state: AppState,
+    _db: TestDatabase,
+}
+
+impl Api {
+    pub(crate) async fn new() -> Self {
+        Self::with(Settings {
+            password_hashing: CHEAP,
+            setup_secret: Some(Secret::new("s3tup-secret-for-tests")),
+            ..Settings::default()
+        })
+        .await
+    }
+
+    pub(crate) async fn with(settings: Settings) -> Self {
+        let db = TestDatabase::sqlite();
+        let store = db.store().await;
+        let dispatcher = Arc::new(AnyBackend::Memory(MemoryBackend::new()));
+        let state = AppState::new(store, dispatcher, Arc::new(SystemClock), settings);
+        Self {
+            app: router(state.clone()),
+            state,
+            _db: db,
+        }
+    }
+
+    /// A user of `role` with a session; returns the bearer token.
+    pub(crate) async fn token(&self, role: Role) -> String {
+        let user = NewUser {
+            username: unique_name(&format!("{}-", role.as_str())),
+            display_name: "Test".into(),
+            role,
+            password_hash: center::cheap_password_hash(PASSWORD).await.unwrap(),
+            agent_id: None,
+        };
+        center::user_signed_in(&self.state.store, &user)
+            .await
+            .unwrap()
+            .token
+    }
+
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.raw(method, path, token, body.map(|b| b.to_string()), &[])
+            .await
+    }
+
+    pub(crate) async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        if body.is_some()
+            && !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req
+            .body(body.map(Body::from).unwrap_or_else(Body::empty))
+            .unwrap();
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, value)
+    }
+}
