@@ -269,6 +269,32 @@ pub async fn request_callback(
     })
 }
 
+impl crate::App {
+    /// Callback in place as of now, through any door: the console, the floor, REST (the
+    /// PBX's hook goes through [`App::call_hook`](crate::App::call_hook), which finds the
+    /// call's contact first).
+    ///
+    /// # Errors
+    /// See [`CallbackError`].
+    pub async fn request_callback(
+        &self,
+        contact: ContactId,
+        number: &str,
+        due: Option<Timestamp>,
+        by: Actor,
+    ) -> Result<Callback, CallbackError> {
+        request_callback(
+            self.dispatcher.as_ref(),
+            contact,
+            number,
+            due.map(Timestamp::as_millis),
+            by,
+            self.now(),
+        )
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

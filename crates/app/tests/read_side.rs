@@ -14,29 +14,7 @@ use switchboard_domain::{
     Priority, QueueConfig, QueueId, Tier, Timestamp, WrapUp,
 };
 use switchboard_protocol::console::Frame;
-use switchboard_store::Store;
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-async fn store() -> (Store, TempDir) {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!("sb-app-read-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::connect(&format!("sqlite://{}/t.db", dir.display()))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    (store, TempDir(dir))
-}
+use switchboard_test_support::database::TestDatabase;
 
 async fn until(what: &str, mut check: impl FnMut() -> bool) {
     tokio::time::timeout(Duration::from_secs(5), async {
@@ -62,7 +40,8 @@ fn queued(contact: ContactId, queue: &QueueId, at: Timestamp) -> EventKind {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_subscriber_replays_today_once_into_every_read_model_then_follows_live() {
-    let (store, _dir) = store().await;
+    let db = TestDatabase::sqlite();
+    let store = db.store().await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let now = clock.now();
     let day_start = now.as_millis().div_euclid(86_400_000) * 86_400_000;

@@ -32,6 +32,7 @@ mod ids;
 pub mod journal;
 mod memory;
 mod presence;
+mod redis_conn;
 mod redis_log;
 
 pub use any::AnyBackend;

@@ -145,8 +145,8 @@ impl ConsoleRegistry {
         instance: &str,
         options: PresenceOptions,
     ) -> Result<Self, DispatchError> {
-        crate::redis_log::check_namespace(namespace)?;
-        let conn = crate::redis_log::connection_manager(url).await?;
+        crate::redis_conn::check_namespace(namespace)?;
+        let conn = crate::redis_conn::connection_manager(url).await?;
         Self::over(conn, namespace, instance, options)
     }
 

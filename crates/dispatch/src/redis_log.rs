@@ -29,7 +29,7 @@ use std::{
 };
 
 use redis::{
-    aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection},
+    aio::{ConnectionManager, MultiplexedConnection},
     AsyncCommands, AsyncConnectionConfig, Client, Script, Value,
 };
 use switchboard_domain::{
@@ -42,6 +42,7 @@ use tokio::{
 use uuid::Uuid;
 
 use crate::{
+    redis_conn::{backend, check_namespace, manager},
     DispatchError, Engine, QueueBackend, QueuePosition, QueueSnapshot, EVENT_CHANNEL_CAPACITY,
 };
 
@@ -741,41 +742,6 @@ async fn follow(mut f: Follower, client: Client) {
             }
         }
     }
-}
-
-/// A tenant's name goes into every key: letters, digits, `-`, `_`, `.` only.
-pub(crate) fn check_namespace(namespace: &str) -> Result<(), DispatchError> {
-    if namespace.is_empty()
-        || !namespace
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    {
-        return Err(switchboard_domain::ValidationError::new(
-            "namespace",
-            "must be letters, digits, - _ . only",
-        )
-        .into());
-    }
-    Ok(())
-}
-
-/// The shared, reconnecting connection of an instance (5 s response timeout).
-async fn manager(client: &Client) -> Result<ConnectionManager, DispatchError> {
-    ConnectionManager::new_with_config(
-        client.clone(),
-        ConnectionManagerConfig::new().set_response_timeout(Some(Duration::from_secs(5))),
-    )
-    .await
-    .map_err(backend)
-}
-
-/// [`manager`] for a URL.
-pub(crate) async fn connection_manager(url: &str) -> Result<ConnectionManager, DispatchError> {
-    manager(&Client::open(url).map_err(backend)?).await
-}
-
-fn backend(e: impl std::fmt::Display) -> DispatchError {
-    DispatchError::Backend(e.to_string())
 }
 
 impl QueueBackend for RedisBackend {

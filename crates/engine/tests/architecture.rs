@@ -111,6 +111,30 @@ const RULES: &[Rule<'static>] = &[
     },
 ];
 
+/// What a crate must not list as a dependency of its own (it may still reach it through
+/// another crate): the rooms above the persistence and queue adapters talk to them through
+/// the application layer only.
+const DIRECT_RULES: &[Rule<'static>] = &[Rule {
+    krate: "switchboard-gateway",
+    forbidden: &[
+        "sqlx",
+        "redis",
+        "switchboard-store",
+        "switchboard-dispatch",
+    ],
+    why: "the gateway is adapters only: it calls the application (switchboard-app), never the store or the dispatcher",
+}];
+
+#[test]
+fn crates_keep_to_their_direct_dependency_rules() {
+    let broken = violations_within(&metadata(), DIRECT_RULES, 1);
+    assert!(
+        broken.is_empty(),
+        "architecture rules broken:\n{}",
+        broken.join("\n")
+    );
+}
+
 #[test]
 fn crates_keep_to_their_dependency_rules() {
     let broken = violations(&metadata(), RULES);
@@ -206,6 +230,17 @@ fn the_check_follows_normal_dependencies_only() {
             "renamed is not a workspace crate: fix the rule",
         ]
     );
+    // Direct dependencies only: `pure` reaches tokio through `helper`, which is allowed, but
+    // lists `helper` itself.
+    let direct = [Rule {
+        krate: "pure",
+        forbidden: &["tokio", "helper"],
+        why: "test",
+    }];
+    assert_eq!(
+        violations_within(&graph, &direct, 1),
+        ["pure must not depend on helper (test), but does: pure → helper"]
+    );
 }
 
 /// `cargo metadata` of this workspace, for the host platform, without the network.
@@ -237,6 +272,11 @@ fn run(command: &mut Command) -> String {
 
 /// Every broken rule, with the shortest chain of normal dependencies that breaks it.
 fn violations(metadata: &Value, rules: &[Rule<'_>]) -> Vec<String> {
+    violations_within(metadata, rules, usize::MAX)
+}
+
+/// [`violations`] through chains of at most `depth` dependencies (1: direct ones only).
+fn violations_within(metadata: &Value, rules: &[Rule<'_>], depth: usize) -> Vec<String> {
     let name_of: BTreeMap<&str, &str> = list(&metadata["packages"])
         .iter()
         .map(|p| (text(&p["id"]), text(&p["name"])))
@@ -272,12 +312,15 @@ fn violations(metadata: &Value, rules: &[Rule<'_>]) -> Vec<String> {
         };
         // Breadth first, so that each crate's recorded parent gives a shortest path.
         let mut parent: BTreeMap<&str, &str> = BTreeMap::new();
-        let mut queue = VecDeque::from([root]);
-        while let Some(id) = queue.pop_front() {
+        let mut queue = VecDeque::from([(root, 0)]);
+        while let Some((id, hops)) = queue.pop_front() {
+            if hops == depth {
+                continue;
+            }
             for &dep in normal_deps.get(id).map_or(&[][..], Vec::as_slice) {
                 if dep != root && !parent.contains_key(dep) {
                     parent.insert(dep, id);
-                    queue.push_back(dep);
+                    queue.push_back((dep, hops + 1));
                 }
             }
         }

@@ -78,7 +78,7 @@ pub async fn require(
     let Some(token) = token else {
         return ApiError::unauthorized().into_response();
     };
-    let session = match state.accounts.session(token, state.clock.now()).await {
+    let session = match state.app.accounts().session(token, state.app.now()).await {
         Ok(Some(session)) => session,
         Ok(None) => return ApiError::unauthorized().into_response(),
         Err(e) => return ApiError::from(e).into_response(),
@@ -118,8 +118,9 @@ pub async fn login(
 ) -> Result<Json<LoginResponse>, ApiError> {
     let client = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
     let signed_in = state
-        .accounts
-        .sign_in(&body.username, body.password, client, state.clock.now())
+        .app
+        .accounts()
+        .sign_in(&body.username, body.password, client, state.app.now())
         .await?;
     Ok(Json(LoginResponse {
         token: signed_in.token,
@@ -133,7 +134,7 @@ pub async fn logout(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<StatusCode, ApiError> {
-    state.accounts.sign_out(&caller.token_hash).await?;
+    state.app.accounts().sign_out(&caller.token_hash).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -159,7 +160,8 @@ pub async fn setup(
     ApiJson(body): ApiJson<SetupRequest>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     let user = state
-        .accounts
+        .app
+        .accounts()
         .set_up(
             &body.setup_secret,
             body.username,

@@ -1,7 +1,7 @@
 //! The agent console's WebSocket, `GET /api/v1/agent/ws`: an adapter. It signs the agent in,
 //! frames what the application's read model (`switchboard_app::live::Consoles`, fed by the
 //! one subscriber to the event stream) holds for them, and turns what the console sends into
-//! dispatcher commands.
+//! requests the application answers (`switchboard_app::control`).
 //!
 //! Versioned JSON messages, each with a sequence number per agent (`seq`):
 //! - server → agent: `hello` (profile, state, the contacts in hand), `offer` (the contact, its
@@ -19,7 +19,7 @@
 //! outbox (or it reconnects to another instance) it gets a fresh `hello`. Malformed, unknown
 //! or out-of-turn messages get an `error` frame and the connection stays up. When an agent's
 //! last connection on any live instance closes they are set away (`disconnected`, see
-//! `crate::presence`): their offers are withdrawn at once and go to other agents. A console
+//! `switchboard_app::presence`): their offers are withdrawn at once and go to other agents. A console
 //! that cannot keep up (its socket's send buffer full for 10 s) is disconnected rather than
 //! slowing anyone else. The conversation itself ([`serve`]) runs over any `Sink`/`Stream` of
 //! messages, so it is tested over channels as well as over real sockets.
@@ -36,11 +36,10 @@ use axum::{
 };
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde::Deserialize;
-use switchboard_dispatch::QueueBackend;
-use switchboard_domain::{AgentId, Command, ContactId, WrapUp};
+use switchboard_domain::AgentId;
 use switchboard_protocol::console::{Frame, Request};
 
-use crate::{auth::token_hash, error::ApiError, state::AppState};
+use crate::{error::ApiError, state::AppState};
 
 /// Bytes read from a console's socket at a time (larger messages still arrive whole).
 const CONSOLE_READ_BUFFER: usize = 4 * 1024;
@@ -81,12 +80,8 @@ pub async fn connect(
     let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 200) else {
         return ApiError::unauthorized().into_response();
     };
-    let user = match state
-        .store
-        .session_user(&token_hash(&token), state.clock.now())
-        .await
-    {
-        Ok(Some(u)) => u,
+    let user = match state.app.accounts().session(&token, state.app.now()).await {
+        Ok(Some(session)) => session.user,
         Ok(None) => return ApiError::unauthorized().into_response(),
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -135,16 +130,15 @@ pub async fn serve<Tx, Rx, E>(
     Tx: Sink<Message> + Unpin,
     Rx: Stream<Item = Result<Message, E>> + Unpin,
 {
-    let consoles = state.consoles.clone();
+    let app = &state.app;
+    let consoles = app.consoles().clone();
     let wake = consoles.wake(&agent);
-    crate::presence::console_opened(&state, &agent).await;
+    app.console_opened(&agent).await;
     // Resume if everything after `resume_from` is still in the outbox; else a fresh hello.
     let mut sent = match resume_from {
         Some(seen) if consoles.can_resume(&agent, seen) => seen,
         _ => {
-            let hello =
-                switchboard_app::live::console::hello(&state.store, &state.dispatcher, &agent)
-                    .await;
+            let hello = app.console_hello(&agent).await;
             consoles.push(&agent, hello) - 1
         }
     };
@@ -177,14 +171,12 @@ pub async fn serve<Tx, Rx, E>(
         tokio::select! {
             () = &mut notified => {}
             _ = stats_tick.tick() => {
-                let figures = consoles
-                    .figures(&state.dispatcher, &agent, state.clock.now())
-                    .await;
+                let figures = app.console_figures(&agent).await;
                 consoles.push(&agent, figures);
             }
             incoming = rx.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    let reply = handle(&state, &agent, text.as_str()).await;
+                    let reply = handle(app, &agent, text.as_str()).await;
                     consoles.push(&agent, reply);
                 }
                 Some(Ok(Message::Binary(_))) => {
@@ -197,129 +189,13 @@ pub async fn serve<Tx, Rx, E>(
     }
     // Their last console anywhere? Then nobody can answer offers: set away, which
     // withdraws them for other agents.
-    crate::presence::console_closed(&state, &agent).await;
+    app.console_closed(&agent).await;
 }
 
-async fn handle(state: &AppState, agent: &AgentId, text: &str) -> Frame {
-    let request: Request = match serde_json::from_str(text) {
-        Ok(r) => r,
-        Err(e) => return Frame::bad_message(e.to_string()),
-    };
-    let (id, command) = match request {
-        Request::Ping { id } => return Frame::Pong { in_reply_to: id },
-        Request::SetState { id, presence } => (
-            id,
-            Command::SetPresence {
-                agent: agent.clone(),
-                presence,
-            },
-        ),
-        Request::Accept { id, contact_id } => (
-            id,
-            Command::Accept {
-                contact: contact_id,
-                agent: agent.clone(),
-            },
-        ),
-        Request::Reject { id, contact_id } => (
-            id,
-            Command::Reject {
-                contact: contact_id,
-                agent: agent.clone(),
-            },
-        ),
-        Request::Hold { id, contact_id } => (
-            id,
-            Command::Hold {
-                contact: contact_id,
-            },
-        ),
-        Request::Resume { id, contact_id } => (
-            id,
-            Command::Resume {
-                contact: contact_id,
-            },
-        ),
-        Request::End { id, contact_id } => (
-            id,
-            Command::Complete {
-                contact: contact_id,
-            },
-        ),
-        Request::Transfer { id, contact_id, to } => (
-            id,
-            Command::Transfer {
-                contact: contact_id,
-                to,
-            },
-        ),
-        Request::WrapUp {
-            id,
-            contact_id,
-            disposition,
-            resolved,
-        } => (
-            id,
-            Command::FinishWrapUp {
-                contact: contact_id,
-                agent: agent.clone(),
-                wrap_up: WrapUp {
-                    disposition,
-                    resolved,
-                },
-            },
-        ),
-        // One use case behind every door (`crate::callback`).
-        Request::CallbackInPlace {
-            id,
-            contact_id,
-            number,
-            due,
-        } => {
-            let by = crate::callback::Actor::Agent(agent.clone());
-            return match crate::callback::from_socket(state, contact_id, &number, due, by).await {
-                Ok(_) => Frame::Ack { in_reply_to: id },
-                Err(e) => Frame::error(id, e.code(), e.to_string()),
-            };
-        }
-    };
-    // An agent acts on their own contacts only.
-    if let Some(contact) = contact_of(&command) {
-        let mine = match state.dispatcher.contact(contact).await {
-            Ok(Some(s)) => {
-                holder(&s).is_none_or(|h| &h == agent)
-                    || matches!(command, Command::FinishWrapUp { .. })
-            }
-            Ok(None) => true,
-            Err(_) => false,
-        };
-        if !mine {
-            return Frame::error(id, "not_yours", "that contact is another agent's");
-        }
-    }
-    match state.dispatcher.execute(command, state.clock.now()).await {
-        Ok(_) => Frame::Ack { in_reply_to: id },
-        Err(e) => Frame::error(id, e.code(), e.to_string()),
-    }
-}
-
-fn contact_of(command: &Command) -> Option<ContactId> {
-    match command {
-        Command::Hold { contact }
-        | Command::Resume { contact }
-        | Command::Complete { contact }
-        | Command::Transfer { contact, .. } => Some(*contact),
-        _ => None,
-    }
-}
-
-fn holder(state: &switchboard_domain::ContactState) -> Option<AgentId> {
-    use switchboard_domain::ContactState::*;
-    match state {
-        Offered { agent, .. }
-        | Assigned { agent, .. }
-        | Held { agent, .. }
-        | WrapUp { agent, .. } => Some(agent.clone()),
-        Queued { .. } => None,
+/// Parses one text frame and has the application answer it.
+async fn handle(app: &switchboard_app::App, agent: &AgentId, text: &str) -> Frame {
+    match serde_json::from_str::<Request>(text) {
+        Ok(request) => app.agent_request(agent, request).await,
+        Err(e) => Frame::bad_message(e.to_string()),
     }
 }

@@ -10,10 +10,8 @@ use axum::{
     Json,
 };
 use serde::{de::DeserializeOwned, Serialize};
-use switchboard_app::accounts::AccountError;
-use switchboard_dispatch::DispatchError;
+use switchboard_app::{accounts::AccountError, AppError, Class};
 use switchboard_domain::ValidationError;
-use switchboard_store::StoreError;
 
 /// The JSON error body.
 #[derive(Debug, Serialize)]
@@ -115,15 +113,20 @@ impl From<ValidationError> for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => Self::not_found("record"),
-            StoreError::Conflict(msg) => Self::new(StatusCode::CONFLICT, "conflict", msg),
-            StoreError::Invalid(msg) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", msg),
-            other if other.code() == "unavailable" => Self::unavailable(other),
-            other => Self::internal(other),
-        }
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        let status = match e.class() {
+            Class::Invalid => match e.validation() {
+                Some(v) => return Self::invalid(v),
+                None => StatusCode::UNPROCESSABLE_ENTITY,
+            },
+            Class::NotFound => StatusCode::NOT_FOUND,
+            Class::Conflict => StatusCode::CONFLICT,
+            Class::VersionConflict => StatusCode::PRECONDITION_FAILED,
+            Class::Unavailable => return Self::unavailable(e),
+            Class::Internal => return Self::internal(e),
+        };
+        Self::new(status, e.code(), e.message())
     }
 }
 
@@ -131,7 +134,7 @@ impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> Self {
         let status = match e {
             AccountError::Invalid(v) => return Self::invalid(&v),
-            AccountError::Store(e) => return e.into(),
+            AccountError::Store(e) => return AppError::from(e).into(),
             AccountError::Internal(cause) => return Self::internal(cause),
             AccountError::RateLimited { retry_after } => {
                 let secs = retry_after.as_secs().max(1);
@@ -143,26 +146,6 @@ impl From<AccountError> for ApiError {
             AccountError::UserNotFound(_) => StatusCode::NOT_FOUND,
             AccountError::AlreadySetUp | AccountError::LastAdmin(_) => StatusCode::CONFLICT,
             AccountError::VersionConflict(_) => StatusCode::PRECONDITION_FAILED,
-        };
-        Self::new(status, e.code(), e.to_string())
-    }
-}
-
-impl From<DispatchError> for ApiError {
-    fn from(e: DispatchError) -> Self {
-        let status = match &e {
-            DispatchError::Invalid(v) => return Self::invalid(v),
-            DispatchError::UnknownQueue(_)
-            | DispatchError::UnknownAgent(_)
-            | DispatchError::UnknownContact(_) => StatusCode::NOT_FOUND,
-            DispatchError::DuplicateContact(_)
-            | DispatchError::NotOffered { .. }
-            | DispatchError::NoWrapUp { .. }
-            | DispatchError::InvalidTransition { .. }
-            | DispatchError::AgentOffline(_)
-            | DispatchError::AgentBusy(_)
-            | DispatchError::InUse(_) => StatusCode::CONFLICT,
-            DispatchError::Backend(_) => return Self::unavailable(&e),
         };
         Self::new(status, e.code(), e.to_string())
     }

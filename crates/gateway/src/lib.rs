@@ -2,20 +2,23 @@
 //! configuration administration, live queue views and the event log — plus `/healthz`,
 //! `/readyz`, `/metrics` and the OpenAPI document at `/api/openapi.json`.
 //!
+//! Adapters only: every handler parses its input into the protocol's or the application's
+//! types, calls the application (`switchboard_app::App`, in [`AppState`]) and turns the
+//! answer or the `AppError` into a response.
+//!
 //! Layout: [`routes`] holds the route table that builds the router, checks roles and
 //! generates the OpenAPI document; [`auth`] signs people in; [`documents`] and [`users`]
-//! administer; [`live`] reads the dispatcher and the event log; [`hooks`] takes the PBX's
-//! call events and [`pbx`] sends it signed webhooks (which extension to ring, which number to
-//! dial); [`callback`] is callback in place, one use case behind four doors; [`ops`] serves
-//! the operator's probes; [`reports`] renders historical reports that the application layer
-//! (`switchboard_app::reports`) answers; [`console`] and [`supervisor`] are the agent's and the
-//! supervisor's WebSockets, adapters over the application's read models
-//! (`switchboard_app::live`, fed by its one event subscriber); [`error`] turns every failure
-//! into `{code, message, details}`.
+//! administer; [`live`] serves the read views; [`hooks`] checks the PBX's signed call events
+//! and CTI tokens and creates contacts through REST, and [`pbx`] is the signed HTTP client the
+//! application's webhook deliverer sends through; [`callback`] is the REST door of callback in
+//! place; [`ops`] serves the operator's probes and [`metrics`] counts for them; [`reports`]
+//! renders historical reports; [`console`] and [`supervisor`] are the agent's and the
+//! supervisor's WebSockets, generic over `Sink`/`Stream`; [`error`] turns every failure into
+//! `{code, message, details}`.
 //!
-//! The gateway knows the wire formats and nothing of configuration files, process wiring or
-//! SQL: it talks to the dispatcher through `QueueBackend` and to the database through
-//! `switchboard_store::Store`.
+//! The gateway knows HTTP, WebSocket framing and the wire formats, and nothing of
+//! configuration files, process wiring, SQL or Redis: it depends on neither
+//! `switchboard_store` nor `switchboard_dispatch` (checked by the architecture test).
 
 pub mod auth;
 pub mod callback;
@@ -27,7 +30,6 @@ pub mod live;
 pub mod metrics;
 pub mod ops;
 pub mod pbx;
-pub mod presence;
 pub mod reports;
 pub mod routes;
 pub mod staffing;

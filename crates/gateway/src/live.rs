@@ -1,5 +1,5 @@
-//! Read views of the live center and its history: queue snapshots, a contact's place in
-//! line, and the event log.
+//! Read views of the live center and its history at the HTTP edge: queue snapshots, a
+//! contact's place in line, and the event log (`switchboard_app::views` answers them).
 
 use axum::{
     extract::{Query, State},
@@ -7,10 +7,9 @@ use axum::{
     Json,
 };
 use serde::{Deserialize, Serialize};
-use switchboard_dispatch::{QueueBackend, QueueSnapshot};
+use switchboard_app::views::{EventFilter, QueueSnapshot};
 use switchboard_domain::{AgentId, ContactId, Event, EventId, QueueId, Timestamp};
 use switchboard_protocol::contacts::Position;
-use switchboard_store::EventFilter;
 
 use crate::{
     error::{ApiError, ApiPath},
@@ -34,8 +33,8 @@ pub async fn queue_snapshot(
 ) -> Result<Json<QueueSnapshot>, ApiError> {
     let queue: QueueId = parse("queue id", &id)?;
     state
-        .dispatcher
-        .queue_snapshot(&queue, state.clock.now())
+        .app
+        .queue_snapshot(&queue)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("queue {id}")))
@@ -49,17 +48,10 @@ pub async fn position(
 ) -> Result<Json<Position>, ApiError> {
     let contact: ContactId = parse("contact id", &id)?;
     state
-        .dispatcher
-        .position(contact, state.clock.now())
+        .app
+        .position(contact)
         .await?
-        .map(|p| {
-            Json(Position {
-                queue: p.queue,
-                position: p.position,
-                waiting: p.waiting,
-                estimated_wait: p.estimated_wait,
-            })
-        })
+        .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("waiting contact {id}")))
 }
 
@@ -127,7 +119,7 @@ pub async fn events(
         kind: q.kind,
         limit,
     };
-    let events = state.store.events(&filter).await?;
+    let events = state.app.events(&filter).await?;
     let next_after = (events.len() == limit as usize)
         .then(|| events.last().map(|e| e.id.0))
         .flatten();

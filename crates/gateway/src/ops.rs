@@ -7,8 +7,6 @@ use axum::{
     Json,
 };
 use serde_json::json;
-use switchboard_dispatch::QueueBackend;
-use switchboard_domain::QueueConfig;
 
 use crate::state::AppState;
 
@@ -19,20 +17,13 @@ pub async fn healthz() -> Json<serde_json::Value> {
 
 /// `GET /readyz`: the database (and Redis, when used) answer. 503 otherwise.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let database = state.store.ping().await;
-    let dispatcher = state.dispatcher.ping().await;
+    let r = state.app.readiness().await;
     let body = json!({
-        "status": if database.is_ok() && dispatcher.is_ok() { "ready" } else { "not_ready" },
-        "database": { "kind": state.store.kind(), "ok": database.is_ok() },
-        "dispatcher": { "kind": state.dispatcher.kind(), "ok": dispatcher.is_ok() },
+        "status": if r.ready() { "ready" } else { "not_ready" },
+        "database": { "kind": r.database.0, "ok": r.database.1 },
+        "dispatcher": { "kind": r.dispatcher.0, "ok": r.dispatcher.1 },
     });
-    if let Err(e) = &database {
-        tracing::warn!(error = %e, "readiness: database");
-    }
-    if let Err(e) = &dispatcher {
-        tracing::warn!(error = %e, "readiness: dispatcher");
-    }
-    let status = if database.is_ok() && dispatcher.is_ok() {
+    let status = if r.ready() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -42,15 +33,13 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let now = state.clock.now();
-    let mut depths = Vec::new();
-    if let Ok(queues) = state.store.list::<QueueConfig>().await {
-        for q in queues {
-            if let Ok(Some(s)) = state.dispatcher.queue_snapshot(&q.doc.id, now).await {
-                depths.push((q.doc.id.to_string(), s.waiting, s.offered));
-            }
-        }
-    }
+    let depths: Vec<_> = state
+        .app
+        .queue_depths()
+        .await
+        .into_iter()
+        .map(|d| (d.queue.to_string(), d.waiting, d.offered))
+        .collect();
     let body = state.metrics.render(&depths, (state.event_log_lag)());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

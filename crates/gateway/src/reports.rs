@@ -107,9 +107,7 @@ pub async fn report(
             utc_offset_minutes: p.utc_offset_minutes,
         }),
     };
-    let answer = reports::report(&state.store, &request, state.clock.now())
-        .await
-        .map_err(report_error)?;
+    let answer = state.app.report(&request).await.map_err(report_error)?;
     if csv {
         return Ok(csv_response(&answer.reports));
     }
@@ -148,7 +146,7 @@ fn report_error(e: ReportError) -> ApiError {
             "range_too_large",
             e.to_string(),
         ),
-        ReportError::Store(e) => e.into(),
+        ReportError::Store(e) => switchboard_app::AppError::from(e).into(),
     }
 }
 

@@ -12,10 +12,10 @@ use axum::{
     Json, Router,
 };
 use serde_json::{json, Map, Value};
+use switchboard_app::accounts::Role;
 use switchboard_domain::{
     Agent, AwayReason, Disposition, GreetingScript, Integration, QueueConfig, Skill,
 };
-use switchboard_store::Role;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},

@@ -13,7 +13,8 @@
 //!   ringing, in conversation, on hold or in wrap-up, with its queue).
 //! - Commands (`set_agent_state` — force a state or log out —, `move_contact` to a queue or
 //!   agent, `set_urgency`, `callback_in_place` — a waiting call becomes a callback that keeps
-//!   its place, `crate::callback`), each answered by `ack` or `error` (`in_reply_to` your `id`).
+//!   its place), each answered by the application (`switchboard_app::control`) with `ack`
+//!   or `error` (`in_reply_to` your `id`).
 
 use std::{collections::HashMap, time::Duration};
 
@@ -27,16 +28,14 @@ use axum::{
 };
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde::Deserialize;
+use switchboard_app::accounts::Role;
 use switchboard_app::live::floor::{FloorView, StateSince};
-use switchboard_dispatch::QueueBackend;
-use switchboard_domain::Command;
 use switchboard_protocol::{
     floor::{Frame, Request},
     Stamped,
 };
-use switchboard_store::Role;
 
-use crate::{auth::token_hash, error::ApiError, state::AppState};
+use crate::{error::ApiError, state::AppState};
 
 #[derive(Debug, Deserialize)]
 pub struct ConnectParams {
@@ -59,12 +58,8 @@ pub async fn connect(
     let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 200) else {
         return ApiError::unauthorized().into_response();
     };
-    let user = match state
-        .store
-        .session_user(&token_hash(&token), state.clock.now())
-        .await
-    {
-        Ok(Some(u)) => u,
+    let user = match state.app.accounts().session(&token, state.app.now()).await {
+        Ok(Some(session)) => session.user,
         Ok(None) => return ApiError::unauthorized().into_response(),
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -136,58 +131,13 @@ where
 
 /// The floor now, from the app's read model.
 async fn view(state: &AppState, since: &mut StateSince) -> FloorView {
-    state
-        .floor
-        .view(&state.store, &state.dispatcher, state.clock.now(), since)
-        .await
+    state.app.floor_view(since).await
 }
 
+/// Parses one text frame and has the application answer it.
 async fn command(state: &AppState, text: &str) -> Frame {
-    let request: Request = match serde_json::from_str(text) {
-        Ok(r) => r,
-        Err(e) => return Frame::bad_message(e.to_string()),
-    };
-    let (id, command) = match request {
-        Request::Ping { id } => return Frame::Pong { in_reply_to: id },
-        Request::SetAgentState {
-            id,
-            agent,
-            presence,
-        } => (id, Command::SetPresence { agent, presence }),
-        Request::MoveContact { id, contact_id, to } => (
-            id,
-            Command::Transfer {
-                contact: contact_id,
-                to,
-            },
-        ),
-        Request::SetUrgency {
-            id,
-            contact_id,
-            urgency,
-        } => (
-            id,
-            Command::SetUrgency {
-                contact: contact_id,
-                urgency,
-            },
-        ),
-        // One use case behind every door (`crate::callback`).
-        Request::CallbackInPlace {
-            id,
-            contact_id,
-            number,
-            due,
-        } => {
-            let by = crate::callback::Actor::Supervisor;
-            return match crate::callback::from_socket(state, contact_id, &number, due, by).await {
-                Ok(_) => Frame::Ack { in_reply_to: id },
-                Err(e) => Frame::error(id, e.code(), e.to_string()),
-            };
-        }
-    };
-    match state.dispatcher.execute(command, state.clock.now()).await {
-        Ok(_) => Frame::Ack { in_reply_to: id },
-        Err(e) => Frame::error(id, e.code(), e.to_string()),
+    match serde_json::from_str::<Request>(text) {
+        Ok(request) => state.app.floor_request(request).await,
+        Err(e) => Frame::bad_message(e.to_string()),
     }
 }

@@ -22,7 +22,8 @@ use crate::{
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<UserView>>, ApiError> {
     Ok(Json(
         state
-            .accounts
+            .app
+            .accounts()
             .users()
             .await?
             .iter()
@@ -36,7 +37,7 @@ pub async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<NewUserRequest>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
-    let user = state.accounts.create_user(body).await?;
+    let user = state.app.accounts().create_user(body).await?;
     Ok((StatusCode::CREATED, Json(UserView::from(&user))))
 }
 
@@ -45,7 +46,7 @@ pub async fn get_one(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
-    let user = state.accounts.user(id).await?;
+    let user = state.app.accounts().user(id).await?;
     let tag =
         HeaderValue::from_str(&format!("\"{}\"", user.version)).map_err(ApiError::internal)?;
     Ok(([(header::ETAG, tag)], Json(UserView::from(&user))).into_response())
@@ -89,7 +90,8 @@ pub async fn patch(
         disabled: body.disabled,
     };
     let user = state
-        .accounts
+        .app
+        .accounts()
         .update_user(&caller.user, id, changes, expected)
         .await?;
     Ok(Json(UserView::from(&user)))
@@ -101,6 +103,6 @@ pub async fn delete(
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
-    state.accounts.delete_user(&caller.user, id).await?;
+    state.app.accounts().delete_user(&caller.user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

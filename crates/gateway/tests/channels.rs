@@ -7,6 +7,7 @@ use std::{convert::Infallible, sync::Arc, time::Duration};
 use axum::extract::ws::Message;
 use futures_util::{Sink, Stream};
 use serde_json::json;
+use switchboard_app::{App, Settings as AppSettings};
 use switchboard_dispatch::{
     fresh_contact_id, AnyBackend, MemoryBackend, QueueBackend, SystemClock,
 };
@@ -21,6 +22,7 @@ use tokio::sync::mpsc;
 
 struct Center {
     state: AppState,
+    dispatcher: Arc<AnyBackend>,
     dir: std::path::PathBuf,
 }
 
@@ -39,16 +41,18 @@ async fn center() -> Center {
         .await
         .unwrap();
     store.migrate().await.unwrap();
-    let state = AppState::new(
+    let dispatcher = Arc::new(AnyBackend::Memory(MemoryBackend::new()));
+    let app = App::new(
         store.clone(),
-        Arc::new(AnyBackend::Memory(MemoryBackend::new())),
+        dispatcher.clone(),
         Arc::new(SystemClock),
-        Settings {
+        AppSettings {
             company_name: "Acme".into(),
-            ..Settings::default()
+            ..AppSettings::default()
         },
     );
-    let now = state.clock.now();
+    let state = AppState::new(app, Settings::default());
+    let now = state.app.now();
     let queue: QueueConfig = serde_json::from_value(json!({"id": "sales"})).unwrap();
     let agent: Agent =
         serde_json::from_value(json!({"id": "ann", "display_name": "Ann Lee", "number": "1001"}))
@@ -59,18 +63,20 @@ async fn center() -> Center {
     store.put(&queue, None, now).await.unwrap();
     store.put(&agent, None, now).await.unwrap();
     store.put(&script, None, now).await.unwrap();
-    state
-        .dispatcher
+    dispatcher
         .execute(Command::UpsertQueue(queue), now)
         .await
         .unwrap();
-    state
-        .dispatcher
+    dispatcher
         .execute(Command::UpsertAgent(agent.profile), now)
         .await
         .unwrap();
-    tokio::spawn(state.follow_events());
-    Center { state, dir }
+    tokio::spawn(state.app.follow_events());
+    Center {
+        state,
+        dispatcher,
+        dir,
+    }
 }
 
 fn ann() -> AgentId {
@@ -144,16 +150,15 @@ impl Channels {
     }
 }
 
-async fn enqueue(state: &AppState, name: &str) -> ContactId {
-    let now = state.clock.now();
+async fn enqueue(c: &Center, name: &str) -> ContactId {
+    let now = c.state.app.now();
     let id = fresh_contact_id(now);
     let mut contact = NewContact::new(id, QueueId::parse("sales").unwrap(), Channel::Voice);
     contact.tier = Tier::Gold;
     contact
         .attributes
         .insert("customer_name".into(), name.into());
-    state
-        .dispatcher
+    c.dispatcher
         .execute(Command::Enqueue(contact), now)
         .await
         .unwrap();
@@ -172,7 +177,7 @@ async fn a_console_over_channels_gets_hello_its_offer_and_an_error_for_a_bad_fra
         "{hello:?}"
     );
     socket.send(json!({"type": "set_state", "id": 1, "presence": {"presence": "available"}}));
-    let contact = enqueue(&c.state, "Zoe").await;
+    let contact = enqueue(&c, "Zoe").await;
     // The ack, the state and the offer, in whichever order they come.
     let offer = loop {
         let f = socket.console().await;
@@ -235,22 +240,21 @@ async fn a_console_resuming_from_a_seq_gets_exactly_the_gap() {
     let seen = pong.seq;
     assert!(seen > hello.seq);
     // …and while it is gone, things happen to the agent.
-    c.state
-        .dispatcher
+    c.dispatcher
         .execute(
             Command::SetPresence {
                 agent: ann(),
                 presence: Presence::Available,
             },
-            c.state.clock.now(),
+            c.state.app.now(),
         )
         .await
         .unwrap();
-    let contact = enqueue(&c.state, "Zoe").await;
+    let contact = enqueue(&c, "Zoe").await;
     // Wait until the read model holds the offer.
     let queued = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
-            let missed = c.state.consoles.after(&ann(), seen);
+            let missed = c.state.app.consoles().after(&ann(), seen);
             if missed.iter().any(|(_, m)| m.contains("\"offer\"")) {
                 return missed;
             }
@@ -315,7 +319,7 @@ async fn the_floor_over_channels_sends_a_snapshot_then_what_changed() {
         other => panic!("not a snapshot: {other:?}"),
     }
     assert_eq!(snapshot.seq, 1);
-    enqueue(&c.state, "Zoe").await;
+    enqueue(&c, "Zoe").await;
     // Within a few ticks: deltas carrying the queue's new figures (the dispatcher's waiting
     // count and the read model's count of today may land in different ticks).
     let (mut waiting, mut offered, mut seq) = (None, None, snapshot.seq);

@@ -4,6 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use switchboard_app::{App, Settings as AppSettings};
 use switchboard_dispatch::{AnyBackend, MemoryBackend, SystemClock};
 use switchboard_gateway::{
     auth::{hash_password, token_hash},
@@ -19,7 +20,7 @@ use tokio_tungstenite::{connect_async, tungstenite::Message, MaybeTlsStream, Web
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 struct Center {
-    state: AppState,
+    dispatcher: Arc<AnyBackend>,
     addr: std::net::SocketAddr,
     agent_token: String,
     admin_token: String,
@@ -76,13 +77,15 @@ async fn center_after(earlier: &[switchboard_domain::Event]) -> Center {
         .unwrap();
     store.migrate().await.unwrap();
     store.append_events(earlier).await.unwrap();
-    let state = AppState::new(
+    let dispatcher = Arc::new(AnyBackend::Memory(MemoryBackend::new()));
+    let app = App::new(
         store.clone(),
-        Arc::new(AnyBackend::Memory(MemoryBackend::new())),
+        dispatcher.clone(),
         Arc::new(SystemClock),
-        Settings::default(),
+        AppSettings::default(),
     );
-    tokio::spawn(state.follow_events());
+    let state = AppState::new(app, Settings::default());
+    tokio::spawn(state.app.follow_events());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = router(state.clone());
@@ -90,7 +93,7 @@ async fn center_after(earlier: &[switchboard_domain::Event]) -> Center {
     let agent_token = session(&store, "ann", Role::Agent, Some("ann")).await;
     let admin_token = session(&store, "boss", Role::Admin, None).await;
     Center {
-        state,
+        dispatcher,
         addr,
         agent_token,
         admin_token,
@@ -318,8 +321,7 @@ async fn a_dropped_console_resumes_without_losing_anything_and_its_offer_moves_o
     // Bob is available too; Ann's console drops while the call rings at her.
     use switchboard_dispatch::QueueBackend;
     let bob = switchboard_domain::AgentId::parse("bob").unwrap();
-    c.state
-        .dispatcher
+    c.dispatcher
         .execute(
             switchboard_domain::Command::SetPresence {
                 agent: bob.clone(),
@@ -335,7 +337,7 @@ async fn a_dropped_console_resumes_without_losing_anything_and_its_offer_moves_o
     let mut moved = false;
     for _ in 0..100 {
         if let Ok(Some(switchboard_domain::ContactState::Offered { agent, .. })) =
-            c.state.dispatcher.contact(contact).await
+            c.dispatcher.contact(contact).await
         {
             if agent == bob {
                 moved = true;

@@ -28,6 +28,7 @@ use axum::{
 use http_body_util::BodyExt;
 use serde_json::Value;
 use switchboard_app::reports::rollup;
+use switchboard_app::{App, Settings as AppSettings};
 use switchboard_dispatch::{AnyBackend, Clock, MemoryBackend};
 use switchboard_domain::{ContactId, Event, EventKind, Timestamp};
 use switchboard_gateway::{router, AppState, Settings};
@@ -138,12 +139,13 @@ async fn seed(store: &Store, events: &[Event], start: Timestamp) -> Duration {
 }
 
 async fn api(store: &Store, now: Timestamp) -> (Router, String) {
-    let state = AppState::new(
+    let app = App::new(
         store.clone(),
         Arc::new(AnyBackend::Memory(MemoryBackend::new())),
         Arc::new(Fixed(now)),
-        Settings::default(),
+        AppSettings::default(),
     );
+    let state = AppState::new(app, Settings::default());
     let bench = center::staff("bench", Role::Supervisor);
     let token = center::user_signed_in(store, &bench).await.unwrap().token;
     (router(state), token)

@@ -6,14 +6,14 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use anyhow::Context;
 use switchboard_app::{
     reports::rollup::{self, Rollup},
-    Tasks,
+    App, Tasks,
 };
 use switchboard_dispatch::{
     run_timers, AnyBackend, Clock, JournalFeed, PresenceOptions, QueueBackend, RedisBackend,
     SystemClock,
 };
 use switchboard_domain::{Agent, Command, QueueConfig};
-use switchboard_gateway::{AppState, Secret, Settings};
+use switchboard_gateway::{pbx::HttpSender, AppState, Secret, Settings};
 use switchboard_store::{spawn_event_writer, Role, Store, WriterOptions};
 use tokio::{net::TcpListener, sync::broadcast::error::RecvError};
 
@@ -130,15 +130,22 @@ pub async fn serve(
         );
         setup_secret = Some(Secret::new(secret));
     }
-    let settings = Settings {
+    let settings = switchboard_app::Settings {
         company_name: config.company_name.clone(),
         session_ttl: config.session_ttl,
         login_attempts_per_minute: config.login_attempts_per_minute,
         setup_secret,
-        body_limit: config.body_limit,
-        ..Settings::default()
+        ..switchboard_app::Settings::default()
     };
-    let mut state = AppState::new(store.clone(), dispatcher.clone(), clock.clone(), settings);
+    // Open consoles per instance: shared through Redis with the dispatcher, else local.
+    let app = App::new(store.clone(), dispatcher.clone(), clock.clone(), settings)
+        .with_console_registry(dispatcher.console_registry(PresenceOptions::default())?);
+    let mut state = AppState::new(
+        app.clone(),
+        Settings {
+            body_limit: config.body_limit,
+        },
+    );
     let journal_probe = dispatcher.clone();
     state.event_log_lag = Arc::new(move || {
         let writer = lag_probe.lock().unwrap_or_else(|p| p.into_inner());
@@ -148,26 +155,24 @@ pub async fn serve(
         };
         writer.as_ref().map_or(0, |w| w.lag()) + journal
     });
-    // Open consoles per instance: shared through Redis with the dispatcher, else local.
-    state.presence = Arc::new(dispatcher.console_registry(PresenceOptions::default())?);
-    background.spawn_until_stopped(
-        "presence",
-        switchboard_gateway::presence::run(state.clone()),
-    );
-    let leaving = state.clone();
+    background.spawn_until_stopped("presence", switchboard_app::presence::run(app.clone()));
     let metrics = state.metrics.clone();
     // The read side: one subscriber (today's log replayed once, then the live events) feeds
     // the consoles' and the floor's read models.
-    switchboard_app::live::spawn(&background, state.read_models(), state.read_sources());
-    // Outbound webhooks to the PBX: one task plans them from events, one delivers them.
+    switchboard_app::live::spawn(&background, app.read_models(), app.read_sources());
+    // Outbound webhooks to the PBX: one task plans them from events, one delivers them
+    // through the edge's signed HTTP client.
     let wake = Arc::new(tokio::sync::Notify::new());
     background.spawn_until_stopped(
         "pbx_plan",
-        switchboard_gateway::pbx::plan(state.clone(), wake.clone()),
+        switchboard_app::pbx::plan(app.clone(), wake.clone()),
     );
     background.spawn_until_stopped(
         "pbx_deliver",
-        switchboard_gateway::pbx::deliver(state.clone(), wake),
+        switchboard_app::pbx::deliver(app.clone(), Arc::new(HttpSender::default()), wake, {
+            let metrics = state.metrics.clone();
+            Arc::new(move |outcome| metrics.observe_webhook(outcome))
+        }),
     );
     // Historical reports' interval aggregates, rolled up as intervals close.
     let rollup = Rollup {
@@ -216,7 +221,7 @@ pub async fn serve(
 
     // Expired sign-ins are refused anyway; this only keeps the table small.
     {
-        let (accounts, clock) = (state.accounts.clone(), clock.clone());
+        let (accounts, clock) = (app.accounts().clone(), clock.clone());
         background.spawn_until_stopped("session_sweeper", async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
             loop {
@@ -229,7 +234,7 @@ pub async fn serve(
             }
         });
     }
-    let app = switchboard_gateway::router(state);
+    let router = switchboard_gateway::router(state);
     tracing::info!(
         address = %listener.local_addr()?,
         database = store.kind(),
@@ -239,7 +244,7 @@ pub async fn serve(
     );
     axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
@@ -247,7 +252,7 @@ pub async fn serve(
 
     tracing::info!("stopping: consoles, timers, event log, dispatcher state");
     background.stop(STOP_GRACE).await;
-    switchboard_gateway::presence::leave(&leaving).await;
+    app.leave().await;
     lag_writer.lock().unwrap_or_else(|p| p.into_inner()).take();
     timers.stop(STOP_GRACE).await;
     // Nothing more enters the journal; the writer stores what it was handed, then ends.

@@ -16,6 +16,7 @@ use axum::{
 use http_body_util::BodyExt;
 use serde_json::Value;
 use switchboard_app::reports::rollup;
+use switchboard_app::{App, Settings as AppSettings};
 use switchboard_dispatch::{AnyBackend, Clock, MemoryBackend};
 use switchboard_domain::{ContactId, Event, EventKind, Timestamp};
 use switchboard_gateway::{reports::to_csv, router, AppState, Settings};
@@ -122,12 +123,13 @@ struct Api {
 impl Api {
     async fn new(store: &Store, now: Timestamp) -> Api {
         let dispatcher = Arc::new(AnyBackend::Memory(MemoryBackend::new()));
-        let state = AppState::new(
+        let app = App::new(
             store.clone(),
             dispatcher,
             Arc::new(Fixed(now)),
-            Settings::default(),
+            AppSettings::default(),
         );
+        let state = AppState::new(app, Settings::default());
         let supervisor = center::staff(&unique_name("sup-"), Role::Supervisor);
         let token = center::user_signed_in(store, &supervisor)
             .await

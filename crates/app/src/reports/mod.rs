@@ -218,3 +218,13 @@ async fn from_events(
 pub fn range(from: Timestamp, to: Timestamp) -> Result<TimeRange, ReportError> {
     TimeRange::new(from, to).map_err(|e| ReportError::Invalid(e.to_string()))
 }
+
+impl crate::App {
+    /// The report `request` asks for, as of now (see [`report`]).
+    ///
+    /// # Errors
+    /// See [`ReportError`].
+    pub async fn report(&self, request: &ReportRequest) -> Result<ReportAnswer, ReportError> {
+        report(&self.store, request, self.now()).await
+    }
+}

@@ -3,6 +3,7 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::json;
+use switchboard_app::Settings as AppSettings;
 use switchboard_gateway::{auth::hash_password, routes, Access, Settings};
 use switchboard_store::{NewUser, Role};
 use switchboard_test_support::center::CHEAP;
@@ -100,16 +101,18 @@ async fn role_matrix() {
 
 #[tokio::test]
 async fn sign_in_sign_out_and_limits() {
-    let api = Api::with(Settings {
-        password_hashing: CHEAP,
-        login_attempts_per_minute: 3,
-        ..Settings::default()
-    })
+    let api = Api::with(
+        AppSettings {
+            password_hashing: CHEAP,
+            login_attempts_per_minute: 3,
+            ..AppSettings::default()
+        },
+        Settings::default(),
+    )
     .await;
     api.token(Role::Agent).await; // someone else
     let hash = hash_password(PASSWORD.into(), CHEAP).await.unwrap();
-    api.state
-        .store
+    api.store
         .create_user(&NewUser {
             username: "ann".into(),
             display_name: "Ann".into(),

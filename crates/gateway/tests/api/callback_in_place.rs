@@ -53,7 +53,7 @@ async fn a_waiting_call_becomes_a_callback_and_everything_else_is_refused() {
     let mail = contact(&api, &admin, "email").await;
 
     // The second call asks (a supervisor's web form): it keeps its place, behind the first.
-    let due = api.state.clock.now().as_millis() + 3_600_000;
+    let due = api.state.app.now().as_millis() + 3_600_000;
     let (s, body) = callback(
         &api,
         &supervisor,
@@ -69,7 +69,7 @@ async fn a_waiting_call_becomes_a_callback_and_everything_else_is_refused() {
     );
     let id: ContactId = second.parse().unwrap();
     assert_eq!(
-        api.state.dispatcher.contact_channel(id).await.unwrap(),
+        api.dispatcher.contact_channel(id).await.unwrap(),
         Some(Channel::Callback)
     );
     // A waiting chat too ("call me instead"), in its place behind both calls.
@@ -168,14 +168,13 @@ async fn a_waiting_call_becomes_a_callback_and_everything_else_is_refused() {
     assert_eq!(e["details"]["field"], "number", "{s} {e}");
 
     // Ann comes: the first call rings at her — not waiting any more; nor once answered.
-    api.state
-        .dispatcher
+    api.dispatcher
         .execute(
             Command::SetPresence {
                 agent: AgentId::parse("ann").unwrap(),
                 presence: Presence::Available,
             },
-            api.state.clock.now(),
+            api.state.app.now(),
         )
         .await
         .unwrap();

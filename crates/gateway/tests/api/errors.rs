@@ -2,6 +2,7 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::json;
+use switchboard_app::Settings as AppSettings;
 use switchboard_gateway::Settings;
 use switchboard_store::Role;
 use switchboard_test_support::center::CHEAP;
@@ -11,11 +12,13 @@ use crate::support::Api;
 /// Bad input of every kind gets a 4xx with a JSON code — never a 500, never a panic.
 #[tokio::test]
 async fn bad_input_is_a_clear_4xx() {
-    let api = Api::with(Settings {
-        password_hashing: CHEAP,
-        body_limit: 4096,
-        ..Settings::default()
-    })
+    let api = Api::with(
+        AppSettings {
+            password_hashing: CHEAP,
+            ..AppSettings::default()
+        },
+        Settings { body_limit: 4096 },
+    )
     .await;
     let admin = api.token(Role::Admin).await;
     // (method, path, body, extra headers, status, code)

@@ -76,20 +76,27 @@ async fn center(callback_url: Option<&str>) -> (Api, String) {
         assert!(s.is_success(), "{path}: {e}");
     }
     let wake = Arc::new(tokio::sync::Notify::new());
-    tokio::spawn(switchboard_gateway::pbx::plan(
-        api.state.clone(),
+    tokio::spawn(switchboard_app::pbx::plan(
+        api.state.app.clone(),
         wake.clone(),
     ));
-    tokio::spawn(switchboard_gateway::pbx::deliver(api.state.clone(), wake));
+    tokio::spawn(switchboard_app::pbx::deliver(
+        api.state.app.clone(),
+        Arc::new(switchboard_gateway::pbx::HttpSender::default()),
+        wake,
+        {
+            let metrics = api.state.metrics.clone();
+            Arc::new(move |outcome| metrics.observe_webhook(outcome))
+        },
+    ));
     for agent in ["ann", "bob"] {
-        api.state
-            .dispatcher
+        api.dispatcher
             .execute(
                 Command::SetPresence {
                     agent: AgentId::parse(agent).unwrap(),
                     presence: Presence::Available,
                 },
-                api.state.clock.now(),
+                api.state.app.now(),
             )
             .await
             .unwrap();
@@ -286,16 +293,16 @@ async fn the_pbx_routes_and_the_answering_agent_becomes_busy() {
     .await;
     assert_eq!(answered["status"], "ok", "{answered}");
     assert!(matches!(
-        api.state.dispatcher.contact(contact).await.unwrap(),
+        api.dispatcher.contact(contact).await.unwrap(),
         Some(ContactState::Assigned { ref agent, .. }) if *agent == bob
     ));
     assert_eq!(
-        api.state.dispatcher.agent_status(&bob).await.unwrap(),
+        api.dispatcher.agent_status(&bob).await.unwrap(),
         Some(AgentStatus::Busy)
     );
     let ann = AgentId::parse("ann").unwrap();
     assert_eq!(
-        api.state.dispatcher.agent_status(&ann).await.unwrap(),
+        api.dispatcher.agent_status(&ann).await.unwrap(),
         Some(AgentStatus::Available),
         "Ann's offer was withdrawn"
     );
@@ -345,7 +352,7 @@ async fn the_pbx_routes_and_the_answering_agent_becomes_busy() {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
-        api.state.dispatcher.agent_status(&ann).await.unwrap(),
+        api.dispatcher.agent_status(&ann).await.unwrap(),
         Some(AgentStatus::Busy),
         "extension 201 is Ann's"
     );

@@ -121,9 +121,8 @@ async fn reports_from_the_event_log_as_json_and_csv() {
         t(105),
     );
     run(Command::Abandon { contact: c2 }, t(50));
-    api.state.store.append_events(&log).await.unwrap();
-    api.state
-        .store
+    api.store.append_events(&log).await.unwrap();
+    api.store
         .set_contact_customer(c1, "CRM-7", t(0))
         .await
         .unwrap();
@@ -304,7 +303,7 @@ async fn reports_show_agent_time_and_callback_promises() {
         t(100),
     );
     run(presence(Presence::Offline), t(200));
-    api.state.store.append_events(&log).await.unwrap();
+    api.store.append_events(&log).await.unwrap();
 
     let (from, to) = (t(-1).as_millis(), t(3600).as_millis());
     let get = |query: String| {

@@ -10,9 +10,10 @@ use axum::{
 };
 use http_body_util::BodyExt;
 use serde_json::Value;
+use switchboard_app::{App, Secret, Settings as AppSettings};
 use switchboard_dispatch::{AnyBackend, MemoryBackend, SystemClock};
-use switchboard_gateway::{router, AppState, Secret, Settings};
-use switchboard_store::{NewUser, Role};
+use switchboard_gateway::{router, AppState, Settings};
+use switchboard_store::{NewUser, Role, Store};
 use switchboard_test_support::{
     center::{self, CHEAP},
     database::TestDatabase,
@@ -25,27 +26,41 @@ pub(crate) const PASSWORD: &str = "correct horse battery";
 pub(crate) struct Api {
     pub(crate) app: Router,
     pub(crate) state: AppState,
+    pub(crate) store: Store,
+    pub(crate) dispatcher: Arc<AnyBackend>,
     _db: TestDatabase,
 }
 
 impl Api {
     pub(crate) async fn new() -> Self {
-        Self::with(Settings {
-            password_hashing: CHEAP,
-            setup_secret: Some(Secret::new("s3tup-secret-for-tests")),
-            ..Settings::default()
-        })
+        Self::with(
+            AppSettings {
+                password_hashing: CHEAP,
+                setup_secret: Some(Secret::new("s3tup-secret-for-tests")),
+                ..AppSettings::default()
+            },
+            Settings::default(),
+        )
         .await
     }
 
-    pub(crate) async fn with(settings: Settings) -> Self {
+    /// The application's settings and the edge's.
+    pub(crate) async fn with(app: AppSettings, edge: Settings) -> Self {
         let db = TestDatabase::sqlite();
         let store = db.store().await;
         let dispatcher = Arc::new(AnyBackend::Memory(MemoryBackend::new()));
-        let state = AppState::new(store, dispatcher, Arc::new(SystemClock), settings);
+        let app = App::new(
+            store.clone(),
+            dispatcher.clone(),
+            Arc::new(SystemClock),
+            app,
+        );
+        let state = AppState::new(app, edge);
         Self {
             app: router(state.clone()),
             state,
+            store,
+            dispatcher,
             _db: db,
         }
     }
@@ -59,7 +74,7 @@ impl Api {
             password_hash: center::cheap_password_hash(PASSWORD).await.unwrap(),
             agent_id: None,
         };
-        center::user_signed_in(&self.state.store, &user)
+        center::user_signed_in(&self.store, &user)
             .await
             .unwrap()
             .token
