@@ -17,30 +17,20 @@ use switchboard_domain::{
 };
 use switchboard_gateway::{console, supervisor, AppState, Settings};
 use switchboard_protocol::{console::Frame, floor::Frame as FloorFrame, Stamped};
-use switchboard_store::Store;
+use switchboard_test_support::database::TestDatabase;
 use tokio::sync::mpsc;
 
 struct Center {
     state: AppState,
     dispatcher: Arc<AnyBackend>,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for Center {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+    _db: TestDatabase,
 }
 
 /// A store, a dispatcher with queue `sales` and agent `ann` (with a greeting script), and
 /// the app's event subscriber running.
 async fn center() -> Center {
-    let dir = std::env::temp_dir().join(format!("sb-channels-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::connect(&format!("sqlite://{}/t.db", dir.display()))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
+    let db = TestDatabase::sqlite();
+    let store = db.store().await;
     let dispatcher = Arc::new(AnyBackend::Memory(MemoryBackend::new()));
     let app = App::new(
         store.clone(),
@@ -75,7 +65,7 @@ async fn center() -> Center {
     Center {
         state,
         dispatcher,
-        dir,
+        _db: db,
     }
 }
 

@@ -14,6 +14,7 @@ use switchboard_protocol::{
     console::Frame as ConsoleFrame, floor::Frame as FloorFrame, Stamped, VERSION,
 };
 use switchboard_store::{NewUser, Role, Store};
+use switchboard_test_support::database::TestDatabase;
 use tokio::net::TcpStream;
 use tokio_tungstenite::{connect_async, tungstenite::Message, MaybeTlsStream, WebSocketStream};
 
@@ -24,13 +25,7 @@ struct Center {
     addr: std::net::SocketAddr,
     agent_token: String,
     admin_token: String,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for Center {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+    _db: TestDatabase,
 }
 
 async fn session(store: &Store, username: &str, role: Role, agent: Option<&str>) -> String {
@@ -70,12 +65,8 @@ async fn center() -> Center {
 /// A center whose event log already holds `earlier` (as if other instances, or this one
 /// before a restart, had handled them) when its tasks start.
 async fn center_after(earlier: &[switchboard_domain::Event]) -> Center {
-    let dir = std::env::temp_dir().join(format!("sb-console-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::connect(&format!("sqlite://{}/t.db", dir.display()))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
+    let db = TestDatabase::sqlite();
+    let store = db.store().await;
     store.append_events(earlier).await.unwrap();
     let dispatcher = Arc::new(AnyBackend::Memory(MemoryBackend::new()));
     let app = App::new(
@@ -97,7 +88,7 @@ async fn center_after(earlier: &[switchboard_domain::Event]) -> Center {
         addr,
         agent_token,
         admin_token,
-        dir,
+        _db: db,
     }
 }
 
