@@ -11,11 +11,7 @@ use switchboard_dispatch::QueueBackend;
 use switchboard_domain::{AgentId, Command, ContactId, ContactState, WrapUp};
 use switchboard_protocol::{console, floor};
 
-use crate::{
-    callback::Actor,
-    live::floor::{FloorView, StateSince},
-    App,
-};
+use crate::{callback::Actor, live::floor::FloorView, App};
 
 impl App {
     /// The first frame of a console that does not resume: the agent's profile and state.
@@ -30,11 +26,10 @@ impl App {
             .await
     }
 
-    /// The floor now, from the read model (`since` is kept by the viewer: when each agent
-    /// entered their state).
-    pub async fn floor_view(&self, since: &mut StateSince) -> FloorView {
+    /// The floor now, from the read model (one read shared by every supervisor watching).
+    pub async fn floor_view(&self) -> FloorView {
         self.floor()
-            .view(&self.store, &self.dispatcher, self.now(), since)
+            .view(&self.store, &self.dispatcher, self.now())
             .await
     }
 

@@ -150,5 +150,29 @@ async fn one_subscriber_replays_today_once_into_every_read_model_then_follows_li
         }
         other => panic!("not figures: {other:?}"),
     }
+
+    // The floor dates ann's state by the last event about her — from the replay, though no
+    // viewer was watching then — and a change by its event.
+    let profile: switchboard_domain::Agent = serde_json::from_value(
+        serde_json::json!({"id": "ann", "display_name": "Ann", "number": "1001"}),
+    )
+    .unwrap();
+    store.put(&profile, None, now).await.unwrap();
+    let (_, agents) = floor.view(&store, &dispatcher, clock.now()).await;
+    assert_eq!(agents[&ann].since, at(1_000), "{:?}", agents[&ann]);
+    let events = dispatcher
+        .execute(
+            Command::SetPresence {
+                agent: ann.clone(),
+                presence: switchboard_domain::Presence::Available,
+            },
+            clock.now(),
+        )
+        .await
+        .unwrap();
+    let went_available = events[0].at;
+    tokio::time::sleep(Duration::from_millis(600)).await; // past the shared read's freshness
+    let (_, agents) = floor.view(&store, &dispatcher, clock.now()).await;
+    assert_eq!(agents[&ann].since, went_available, "{:?}", agents[&ann]);
     assert!(tasks.stop(Duration::from_secs(5)).await);
 }

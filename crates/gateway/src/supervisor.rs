@@ -16,7 +16,7 @@
 //!   its place), each answered by the application (`switchboard_app::control`) with `ack`
 //!   or `error` (`in_reply_to` your `id`).
 
-use std::{collections::HashMap, time::Duration};
+use std::time::Duration;
 
 use axum::{
     extract::{
@@ -29,7 +29,6 @@ use axum::{
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde::Deserialize;
 use switchboard_app::accounts::Role;
-use switchboard_app::live::floor::{FloorView, StateSince};
 use switchboard_protocol::{
     floor::{Frame, Request},
     Stamped,
@@ -94,8 +93,7 @@ where
         seq += 1;
         Message::Text(Stamped::new(seq, f).to_text().into())
     };
-    let mut since = HashMap::new();
-    let (mut queues, mut agents) = view(&state, &mut since).await;
+    let (mut queues, mut agents) = state.app.floor_view().await;
     if tx
         .send(frame(Frame::Snapshot {
             queues: queues.clone(),
@@ -111,7 +109,7 @@ where
     loop {
         let outgoing = tokio::select! {
             _ = tick.tick() => {
-                let (q, a) = view(&state, &mut since).await;
+                let (q, a) = state.app.floor_view().await;
                 let delta = Frame::delta((&queues, &agents), (&q, &a));
                 (queues, agents) = (q, a);
                 match delta { Some(delta) => delta, None => continue }
@@ -127,11 +125,6 @@ where
             _ => return,
         }
     }
-}
-
-/// The floor now, from the app's read model.
-async fn view(state: &AppState, since: &mut StateSince) -> FloorView {
-    state.app.floor_view(since).await
 }
 
 /// Parses one text frame and has the application answer it.

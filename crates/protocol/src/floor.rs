@@ -156,7 +156,8 @@ impl TodayFigures {
 pub struct AgentView {
     /// `None` when the dispatcher does not know the agent.
     pub status: Option<AgentStatus>,
-    /// Since when the agent has been in that state (as this connection saw it change).
+    /// Since when the agent has been in that state: the time of the last event about the
+    /// agent when the state changed (today's log included), else when the floor first saw it.
     pub since: Timestamp,
     pub contacts: Vec<AgentContact>,
 }

@@ -1,6 +1,8 @@
 //! The supervisors' floor read model: per queue, today's figures (`LiveQueueStats`, updated
 //! per event, never recomputed) with the service-level target in force when the day began,
-//! and the floor as it stands — queues from the dispatcher, agents' states and contacts.
+//! and the floor as it stands — queues from the dispatcher, agents' states, since when, and
+//! their contacts. The floor is read once for every supervisor watching (at most twice a
+//! second), not once per socket.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -21,13 +23,28 @@ use switchboard_store::Store;
 
 use super::day_of;
 
-/// Today's counters per queue, fed by the dispatcher's events.
+/// How long a computed floor serves every socket that asks.
+const VIEW_FRESH_MS: i64 = 500;
+
+/// Today's counters per queue, fed by the dispatcher's events, and the floor last read.
 #[derive(Debug, Default)]
 pub struct Floor {
     today: Mutex<HashMap<QueueId, LiveQueueStats>>,
     /// Each queue's service-level target (`T`) as configured: today's figures count with the
     /// target in force when the day began (a change applies from the next day).
     targets: Mutex<HashMap<QueueId, Duration>>,
+    /// When an event last concerned each agent (today's replay included): a change of their
+    /// state is dated by it.
+    touched: Mutex<HashMap<AgentId, Timestamp>>,
+    /// The floor last read and each agent's state since when, shared by every viewer; held
+    /// while the floor is read, so concurrent viewers wait for one read.
+    shared: tokio::sync::Mutex<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    since: StateSince,
+    last: Option<(Timestamp, FloorView)>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -38,13 +55,19 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// the differences).
 pub type FloorView = (BTreeMap<QueueId, QueueView>, BTreeMap<AgentId, AgentView>);
 
-/// Per agent: the state name last seen and since when (kept per viewer).
+/// Per agent: the state name last seen and since when.
 pub type StateSince = HashMap<AgentId, (String, Timestamp)>;
 
 impl Floor {
     /// Counts one event into the day containing `now` (the counters of a queue roll over to
     /// a new day with the target then configured).
     pub fn apply(&self, e: &Event, now: Timestamp) {
+        {
+            let mut touched = lock(&self.touched);
+            for agent in agents_of(e) {
+                touched.insert(agent.clone(), e.at);
+            }
+        }
         let queues = queues_of(e);
         if queues.is_empty() {
             return;
@@ -108,9 +131,25 @@ impl Floor {
     }
 
     /// The floor now: every configured queue the dispatcher knows with today's figures, and
-    /// every agent with their state, since when (`since`, kept by the viewer) and their
-    /// current contacts.
-    pub async fn view(
+    /// every agent with their state, since when and their current contacts. A read younger
+    /// than half a second is shared.
+    ///
+    /// An agent's state is dated by the last event that concerned them when it changed (the
+    /// offer, the accept, the end, a presence change…), else — a change no event tells, like
+    /// the end of a no-answer pause — by when the floor first saw it.
+    pub async fn view(&self, store: &Store, dispatcher: &AnyBackend, now: Timestamp) -> FloorView {
+        let mut shared = self.shared.lock().await;
+        if let Some((at, view)) = &shared.last {
+            if (now.as_millis() - at.as_millis()).abs() < VIEW_FRESH_MS {
+                return view.clone();
+            }
+        }
+        let view = self.read(store, dispatcher, now, &mut shared.since).await;
+        shared.last = Some((now, view.clone()));
+        view
+    }
+
+    async fn read(
         &self,
         store: &Store,
         dispatcher: &AnyBackend,
@@ -140,9 +179,13 @@ impl Floor {
             let id = a.doc.profile.id.clone();
             let status = dispatcher.agent_status(&id).await.ok().flatten();
             let name = status.as_ref().map_or("unknown", |s| s.name()).to_owned();
-            let entry = since.entry(id.clone()).or_insert((name.clone(), now));
+            let touched = lock(&self.touched).get(&id).copied();
+            let entry = since
+                .entry(id.clone())
+                .or_insert((name.clone(), touched.unwrap_or(now)));
             if entry.0 != name {
-                *entry = (name, now);
+                let changed = touched.filter(|t| *t > entry.1).unwrap_or(now);
+                *entry = (name, changed);
             }
             let since_state = entry.1;
             let contacts = current_contacts(dispatcher, &id).await;
@@ -180,6 +223,31 @@ fn queues_of(e: &Event) -> Vec<QueueId> {
             ..
         } => vec![from_queue.clone(), to.clone()],
         ContactTransferred { from_queue, .. } => vec![from_queue.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// The agents an event concerns.
+fn agents_of(e: &Event) -> Vec<&AgentId> {
+    use switchboard_domain::EventKind::*;
+    match &e.kind {
+        AgentPresenceChanged { agent, .. }
+        | ContactOffered { agent, .. }
+        | OfferAccepted { agent, .. }
+        | OfferRejected { agent, .. }
+        | OfferTimedOut { agent, .. }
+        | OfferWithdrawn { agent, .. }
+        | ContactHeld { agent, .. }
+        | ContactResumed { agent, .. }
+        | ContactEnded { agent, .. }
+        | ContactCompleted { agent, .. } => vec![agent],
+        ContactTransferred { from_agent, to, .. } => {
+            let mut out: Vec<&AgentId> = from_agent.iter().collect();
+            if let TransferTarget::Agent(a) = to {
+                out.push(a);
+            }
+            out
+        }
         _ => Vec::new(),
     }
 }
