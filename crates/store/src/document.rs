@@ -6,7 +6,10 @@ use switchboard_domain::{
     Agent, AwayReason, Disposition, GreetingScript, Integration, QueueConfig, Skill, Timestamp,
 };
 
-use crate::{store::with_pool, Store, StoreError};
+use crate::{
+    store::{with_reader, with_writer},
+    Store, StoreError,
+};
 
 /// A configuration record kept as a JSON body in a table of its own.
 ///
@@ -145,7 +148,7 @@ impl Store {
     /// Every document of a kind, ordered by id (bytewise).
     pub async fn list<D: Document>(&self) -> Result<Vec<Versioned<D>>, StoreError> {
         let sql = sql::<D>()?;
-        let rows: Vec<DocRow> = with_pool!(self, |pool| {
+        let rows: Vec<DocRow> = with_reader!(self, |pool| {
             sqlx::query_as(AssertSqlSafe(sql.list))
                 .fetch_all(pool)
                 .await?
@@ -155,7 +158,7 @@ impl Store {
 
     pub async fn get<D: Document>(&self, id: &str) -> Result<Option<Versioned<D>>, StoreError> {
         let sql = sql::<D>()?;
-        let row: Option<DocRow> = with_pool!(self, |pool| {
+        let row: Option<DocRow> = with_reader!(self, |pool| {
             sqlx::query_as(AssertSqlSafe(sql.get))
                 .bind(id)
                 .fetch_optional(pool)
@@ -188,7 +191,7 @@ impl Store {
         })?;
         let now = now.as_millis();
         let row: Option<(i64, i64, i64)> = match expected_version {
-            None => with_pool!(self, |pool| {
+            None => with_writer!(self, |pool| {
                 sqlx::query_as(AssertSqlSafe(sql.upsert))
                     .bind(&id)
                     .bind(&body)
@@ -196,7 +199,7 @@ impl Store {
                     .fetch_optional(pool)
                     .await?
             }),
-            Some(0) => with_pool!(self, |pool| {
+            Some(0) => with_writer!(self, |pool| {
                 sqlx::query_as(AssertSqlSafe(sql.insert))
                     .bind(&id)
                     .bind(&body)
@@ -204,7 +207,7 @@ impl Store {
                     .fetch_optional(pool)
                     .await?
             }),
-            Some(expected) => with_pool!(self, |pool| {
+            Some(expected) => with_writer!(self, |pool| {
                 sqlx::query_as(AssertSqlSafe(sql.update))
                     .bind(&id)
                     .bind(&body)
@@ -245,7 +248,7 @@ impl Store {
         expected_version: Option<i64>,
     ) -> Result<bool, StoreError> {
         let sql = sql::<D>()?;
-        let deleted = with_pool!(self, |pool| {
+        let deleted = with_writer!(self, |pool| {
             sqlx::query(AssertSqlSafe(sql.delete))
                 .bind(id)
                 .bind(expected_version)
@@ -273,7 +276,7 @@ impl Store {
         exists_sql: String,
         id: &str,
     ) -> Result<Option<i64>, StoreError> {
-        Ok(with_pool!(self, |pool| {
+        Ok(with_reader!(self, |pool| {
             sqlx::query_scalar(AssertSqlSafe(exists_sql))
                 .bind(id)
                 .fetch_optional(pool)

@@ -8,7 +8,7 @@ use switchboard_domain::{
 };
 
 use crate::{
-    store::{with_pool, Pool},
+    store::{with_reader, Pool},
     Store, StoreError,
 };
 
@@ -259,7 +259,7 @@ impl Store {
             .map(EventRow::new)
             .collect::<Result<Vec<_>, _>>()?;
         let inserted = match &self.pool {
-            Pool::Sqlite(pool) => {
+            Pool::Sqlite { write: pool, .. } => {
                 let mut tx = pool.begin().await?;
                 let inserted = insert_sqlite(&mut tx, &rows).await?;
                 tx.commit().await?;
@@ -317,7 +317,7 @@ impl Store {
         let limit = filter.limit.clamp(1, EventFilter::MAX_LIMIT);
         sql.push_str(&format!(" order by event_id limit {limit}"));
 
-        let bodies: Vec<String> = with_pool!(self, |pool| {
+        let bodies: Vec<String> = with_reader!(self, |pool| {
             let mut query = sqlx::query_scalar(AssertSqlSafe(sql));
             for arg in args {
                 query = match arg {
@@ -338,7 +338,7 @@ impl Store {
 
     /// The highest event id in the log, where a dispatcher resumes numbering.
     pub async fn last_event_id(&self) -> Result<Option<EventId>, StoreError> {
-        let max: Option<i64> = with_pool!(self, |pool| {
+        let max: Option<i64> = with_reader!(self, |pool| {
             sqlx::query_scalar("select max(event_id) from event")
                 .fetch_one(pool)
                 .await?

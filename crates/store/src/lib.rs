@@ -1,6 +1,7 @@
 //! Switchboard's persistence: what must survive a restart, in SQLite or PostgreSQL.
 //!
-//! One [`Store`] (a connection pool to either database, chosen by the URL) keeps:
+//! One [`Store`] (connections to either database, chosen by the URL: on a SQLite file one
+//! connection for every write and read-only ones beside it) keeps:
 //!
 //! * **users and sessions** ([`User`], [`NewUser`], [`UserUpdate`], [`Role`]): the people
 //!   who sign in, and their sessions by token hash;
@@ -26,8 +27,9 @@
 //! Time is a parameter (`now`) wherever the caller has one; the few user operations whose
 //! signature has none stamp rows with the system clock.
 //!
-//! Layout: `store.rs` (connecting, migrating, the pool enum), `user.rs`, `document.rs`,
-//! `event_log.rs`, `snapshot.rs`, `writer.rs` (the batching event-log writer), `error.rs`.
+//! Layout: `store.rs` (connecting, migrating, the pools: which one reads, which one
+//! writes), `user.rs`, `document.rs`, `event_log.rs`, `snapshot.rs`, `writer.rs` (the
+//! batching event-log writer), `error.rs`.
 
 mod document;
 mod error;

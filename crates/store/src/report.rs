@@ -13,7 +13,7 @@ use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
 use switchboard_domain::{AgentId, ContactId, Event, QueueId, Timestamp};
 
 use crate::{
-    store::{with_pool, Pool},
+    store::{with_reader, Pool},
     Store, StoreError,
 };
 
@@ -98,7 +98,7 @@ impl fmt::Debug for ReportTx {
 }
 
 /// Runs `$body` with `$conn` bound to the transaction's connection, whichever database it
-/// is: like `with_pool!`, the body is written once and compiled for both.
+/// is: like `with_reader!`, the body is written once and compiled for both.
 macro_rules! with_tx {
     ($tx:expr, |$conn:ident| $body:expr) => {
         match &mut $tx.tx {
@@ -323,13 +323,15 @@ impl Store {
     /// Starts a write transaction and takes the rollup lock: its first statement stamps
     /// `locked_at` with `now` on the state row, which takes SQLite's write lock and
     /// PostgreSQL's row lock, so two instances never roll up at once (the second waits for
-    /// the first to end; on SQLite at most the 5 s busy timeout). Then reads the state.
+    /// the first to end; on SQLite at most the 5 s busy timeout). Then reads the state. On
+    /// SQLite the transaction holds the store's one writer connection until it ends: the
+    /// store's other writes wait for it.
     pub async fn begin_rollup(
         &self,
         now: Timestamp,
     ) -> Result<(ReportTx, RollupState), StoreError> {
         let mut tx = match &self.pool {
-            Pool::Sqlite(pool) => ReportTx {
+            Pool::Sqlite { write: pool, .. } => ReportTx {
                 tx: Tx::Sqlite(pool.begin().await?),
             },
             Pool::Postgres(pool) => ReportTx {
@@ -352,10 +354,11 @@ impl Store {
 
     /// Starts a transaction for reading that sees one consistent snapshot (PostgreSQL:
     /// repeatable read; SQLite: a transaction whose first statement is a read), and reads
-    /// the state. End it with `commit(None)` or drop it.
+    /// the state; on SQLite it runs on a read-only connection, beside the writer. End it with
+    /// `commit(None)` or drop it: it cannot write.
     pub async fn begin_report_read(&self) -> Result<(ReportTx, RollupState), StoreError> {
         let mut tx = match &self.pool {
-            Pool::Sqlite(pool) => ReportTx {
+            Pool::Sqlite { read: pool, .. } => ReportTx {
                 tx: Tx::Sqlite(pool.begin().await?),
             },
             Pool::Postgres(pool) => {
@@ -374,7 +377,7 @@ impl Store {
 
     /// The earliest event time in the log, `None` if the log is empty.
     pub async fn first_event_at(&self) -> Result<Option<Timestamp>, StoreError> {
-        let min: Option<i64> = with_pool!(self, |pool| {
+        let min: Option<i64> = with_reader!(self, |pool| {
             sqlx::query_scalar("select min(at) from event")
                 .fetch_one(pool)
                 .await?

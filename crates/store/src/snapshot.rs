@@ -10,7 +10,7 @@ use switchboard_domain::{Command, Event, Timestamp};
 
 use crate::{
     event_log::{insert_postgres, insert_sqlite, EventRow},
-    store::{acquire_synced, release_synced, with_pool, Pool},
+    store::{acquire_synced, release_synced, with_reader, Pool},
     Store, StoreError,
 };
 
@@ -62,7 +62,7 @@ impl Store {
         const INSERT: &str = "insert into engine_journal (engine_journal_id, at, command) \
                               values ($1, $2, $3) on conflict (engine_journal_id) do nothing";
         match &self.pool {
-            Pool::Sqlite(pool) => {
+            Pool::Sqlite { write: pool, .. } => {
                 let mut conn = acquire_synced(pool).await?;
                 let written = async {
                     let mut tx = conn.begin().await?;
@@ -114,7 +114,7 @@ impl Store {
     /// The journal steps after `seq`, in order. [`StoreError::Corrupt`] if a stored command
     /// no longer parses.
     pub async fn journal_after(&self, seq: u64) -> Result<Vec<JournalStep>, StoreError> {
-        let rows: Vec<(i64, i64, Option<String>)> = with_pool!(self, |pool| {
+        let rows: Vec<(i64, i64, Option<String>)> = with_reader!(self, |pool| {
             sqlx::query_as(
                 "select engine_journal_id, at, command from engine_journal \
                  where engine_journal_id > $1 order by engine_journal_id",
@@ -157,7 +157,7 @@ impl Store {
         const DELETE: &str = "delete from engine_journal where engine_journal_id <= $1";
         match &self.pool {
             // Like the journal, the snapshot that replaces its rows waits for the disk.
-            Pool::Sqlite(pool) => {
+            Pool::Sqlite { write: pool, .. } => {
                 let mut conn = acquire_synced(pool).await?;
                 let written = async {
                     let mut tx = conn.begin().await?;
@@ -192,7 +192,7 @@ impl Store {
 
     /// The last snapshot saved, if any, with the journal position it includes.
     pub async fn load_engine_snapshot(&self) -> Result<Option<SavedSnapshot>, StoreError> {
-        let row: Option<(String, i64)> = with_pool!(self, |pool| {
+        let row: Option<(String, i64)> = with_reader!(self, |pool| {
             sqlx::query_as(
                 "select body, journal_seq from engine_snapshot where engine_snapshot_id = 1",
             )

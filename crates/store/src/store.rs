@@ -18,11 +18,15 @@ use crate::StoreError;
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
 
-/// How long an operation waits for a free connection before failing as `unavailable`.
+/// How long an operation waits for a free connection before failing as `unavailable`. On a
+/// SQLite file this is also how long a write waits for its turn at the writer.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections of a file SQLite pool. Writers take turns anyway (one writer at a time); WAL
-/// lets readers go on meanwhile.
-const SQLITE_FILE_CONNECTIONS: u32 = 4;
+/// How long a SQLite connection waits for a lock held by another connection. Within one store
+/// only readers are left to wait (WAL: rarely, e.g. while the WAL is reset); another process
+/// on the same file (a second `switchboard` or a `migrate`) can still make a write wait.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Read-only connections of a file SQLite store. WAL lets them read while the writer writes.
+const SQLITE_READ_CONNECTIONS: u32 = 4;
 /// Every commit waits for the WAL flush (several ms on a plain disk), and a telephony hook
 /// commits several times; with 10 connections 500 calls/s queued for the pool (hook p50 150 ms).
 /// PostgreSQL flushes the commits waiting together in one go, so more connections in
@@ -30,44 +34,69 @@ const SQLITE_FILE_CONNECTIONS: u32 = 4;
 /// several instances.
 const POSTGRES_CONNECTIONS: u32 = 32;
 
-/// A handle on the database: cheap to clone (a pool inside), safe to share between tasks.
+/// A handle on the database: cheap to clone (pools inside), safe to share between tasks.
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) pool: Pool,
 }
 
+/// The connections of a store.
+///
+/// SQLite takes one writer at a time for the whole file. Several connections that write
+/// would queue for its write lock inside SQLite, whose busy handler polls in sleeps of 1, 2,
+/// 5, 10 … 100 ms: a write waits up to 100 ms past the moment the lock is free, and a commit
+/// that others wait for (the journal's, which every offer waits for) waits behind them.
+/// So a SQLite store writes through one connection, `write`, and its writes queue for it
+/// in the process, first come first served, with no sleeps; `read` serves the reads,
+/// alongside (WAL). On a file, `read` is read-only: a write sent there fails rather than
+/// contend. In memory both are the same single connection.
 #[derive(Clone, Debug)]
 pub(crate) enum Pool {
-    Sqlite(SqlitePool),
+    Sqlite { read: SqlitePool, write: SqlitePool },
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$pool` bound to whichever pool the store holds. The body is written
-/// once and compiled for both databases, so it must use SQL both accept (both take `$1`
-/// placeholders) and types both can bind and decode.
-macro_rules! with_pool {
+/// Runs `$body` with `$pool` bound to the pool that serves reads: a statement, or a
+/// transaction, that writes nothing. The body is written once and compiled for both
+/// databases, so it must use SQL both accept (both take `$1` placeholders) and types both
+/// can bind and decode.
+macro_rules! with_reader {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.pool {
-            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Sqlite { read: $pool, .. } => $body,
             $crate::store::Pool::Postgres($pool) => $body,
         }
     };
 }
-pub(crate) use with_pool;
+pub(crate) use with_reader;
+
+/// [`with_reader!`] for whatever writes (`insert`, `update`, `delete`, a transaction with
+/// any of them): on SQLite, the one writer connection.
+macro_rules! with_writer {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite { write: $pool, .. } => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_writer;
 
 impl Store {
-    /// Opens a pool on `url`:
+    /// Opens a store on `url`:
     ///
     /// * `sqlite://path/to/file.db` — the file is created if missing, in WAL mode with
-    ///   `synchronous = normal`, foreign keys on. A commit is in the WAL file (the OS's page
-    ///   cache) when it returns, so a crash of the process — SIGKILL included — loses nothing
-    ///   committed; it is on disk only after the next fsync of the WAL. The commits that must
-    ///   also survive a power cut ([`Store::append_journal`], [`Store::save_engine_snapshot`])
-    ///   run on a connection switched to `synchronous = full` (see `acquire_synced`): their
-    ///   fsync of the WAL puts every earlier commit on disk with them;
+    ///   `synchronous = normal`, foreign keys on. One connection writes, and the writes queue
+    ///   for it in the process; up to four read-only connections read meanwhile (see `Pool`).
+    ///   A commit is in the WAL file (the OS's page cache) when it returns, so a crash of the
+    ///   process — SIGKILL included — loses nothing committed; it is on disk only after the
+    ///   next fsync of the WAL. The commits that must also survive a power cut
+    ///   ([`Store::append_journal`], [`Store::save_engine_snapshot`]) switch the writer to
+    ///   `synchronous = full` for their transaction (see `acquire_synced`): their fsync of the
+    ///   WAL puts every earlier commit on disk with them;
     /// * `sqlite::memory:` — a private in-memory database on a single connection, for tests
     ///   and demos; it lives as long as the store;
-    /// * `postgres://…` (or `postgresql://…`).
+    /// * `postgres://…` (or `postgresql://…`): one pool for reads and writes.
     ///
     /// Does not migrate: call [`Store::migrate`].
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
@@ -75,31 +104,40 @@ impl Store {
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             let options = SqliteConnectOptions::from_str(url)?
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5));
+                .busy_timeout(SQLITE_BUSY_TIMEOUT);
+            // One connection that never closes: in memory, the database exists only inside
+            // it; on a file, it is the writer, and keeps the WAL open for the readers.
+            let single = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .acquire_timeout(ACQUIRE_TIMEOUT);
             let pool = if in_memory {
-                // One connection that never closes: the database exists only inside it.
-                SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .min_connections(1)
-                    .idle_timeout(None)
-                    .max_lifetime(None)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect_with(options)
-                    .await?
+                let pool = single.connect_with(options).await?;
+                Pool::Sqlite {
+                    read: pool.clone(),
+                    write: pool,
+                }
             } else {
-                let options = options
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal);
-                SqlitePoolOptions::new()
-                    .max_connections(SQLITE_FILE_CONNECTIONS)
+                let write = single
+                    .connect_with(
+                        options
+                            .clone()
+                            .create_if_missing(true)
+                            .journal_mode(SqliteJournalMode::Wal)
+                            .synchronous(SqliteSynchronous::Normal),
+                    )
+                    .await?;
+                // Opened after the writer made the file and switched it to WAL.
+                let read = SqlitePoolOptions::new()
+                    .max_connections(SQLITE_READ_CONNECTIONS)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect_with(options)
-                    .await?
+                    .connect_with(options.read_only(true))
+                    .await?;
+                Pool::Sqlite { read, write }
             };
-            Ok(Store {
-                pool: Pool::Sqlite(pool),
-            })
+            Ok(Store { pool })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
@@ -122,7 +160,7 @@ impl Store {
     /// advisory lock).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pool {
-            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Pool::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(write).await?,
             Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -131,14 +169,14 @@ impl Store {
     /// `"sqlite"` or `"postgres"`.
     pub fn kind(&self) -> &'static str {
         match &self.pool {
-            Pool::Sqlite(_) => "sqlite",
+            Pool::Sqlite { .. } => "sqlite",
             Pool::Postgres(_) => "postgres",
         }
     }
 
     /// One round trip (`select 1`), for readiness probes.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        with_pool!(self, |pool| {
+        with_reader!(self, |pool| {
             sqlx::query("select 1").execute(pool).await?;
         });
         Ok(())
@@ -147,7 +185,13 @@ impl Store {
     /// Waits for the connections in use to be returned, then closes them all. Every clone of
     /// this store is closed too; later operations fail as `unavailable`.
     pub async fn close(&self) {
-        with_pool!(self, |pool| pool.close().await)
+        match &self.pool {
+            Pool::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Pool::Postgres(pool) => pool.close().await,
+        }
     }
 }
 
@@ -161,9 +205,9 @@ pub(crate) fn wall_clock() -> Timestamp {
     Timestamp::from_millis(ms)
 }
 
-/// A connection of a SQLite pool switched to `synchronous = full`: in WAL mode a commit on it
-/// returns once the WAL is fsync'd — that commit and every earlier one of any connection (the
-/// WAL is one file, appended in commit order) then survive a power cut. The pool's other
+/// The SQLite writer (pass `Pool::Sqlite`'s `write`) switched to `synchronous = full`: in WAL
+/// mode a commit on it returns once the WAL is fsync'd — that commit and every earlier one
+/// (the WAL is one file, appended in commit order) then survive a power cut. The other
 /// commits run with `synchronous = normal` (no fsync: they survive a crash of the process,
 /// not of the machine). Give the connection back with [`release_synced`].
 pub(crate) async fn acquire_synced(
@@ -177,8 +221,8 @@ pub(crate) async fn acquire_synced(
 }
 
 /// Switches a connection from [`acquire_synced`] back to the pool's `synchronous = normal`
-/// and returns it to the pool; a connection that cannot be switched back is closed instead,
-/// so no other write pays for an fsync it does not need.
+/// and returns it to the pool; a connection that cannot be switched back is closed instead
+/// (the pool opens a new one), so no other write pays for an fsync it does not need.
 pub(crate) async fn release_synced(mut conn: PoolConnection<Sqlite>) {
     if sqlx::query("pragma synchronous = normal")
         .execute(&mut *conn)
@@ -195,64 +239,50 @@ mod tests {
 
     use super::*;
 
-    /// `pragma synchronous` of every connection of the pool, all held at once (so the
-    /// connection given back last is among them).
-    async fn synchronous_of_all(pool: &SqlitePool) -> Vec<i64> {
-        let mut held = Vec::new();
-        let mut modes = Vec::new();
-        for _ in 0..SQLITE_FILE_CONNECTIONS {
-            let mut conn = pool.acquire().await.unwrap();
-            let (mode,): (i64,) = sqlx::query_as("pragma synchronous")
-                .fetch_one(&mut *conn)
-                .await
-                .unwrap();
-            modes.push(mode);
-            held.push(conn);
-        }
-        modes
+    /// `pragma synchronous` of the writer: the one connection of a file store that commits.
+    async fn synchronous_of_writer(write: &SqlitePool) -> i64 {
+        assert_eq!(write.size(), 1, "a SQLite file store has one writer");
+        let (mode,): (i64,) = sqlx::query_as("pragma synchronous")
+            .fetch_one(write)
+            .await
+            .unwrap();
+        mode
     }
 
     #[tokio::test]
-    async fn only_the_synced_connection_of_a_sqlite_file_waits_for_the_disk() {
+    async fn only_the_synced_transactions_of_a_sqlite_file_wait_for_the_disk() {
         const NORMAL: i64 = 1;
         const FULL: i64 = 2;
         let db = TestDatabase::sqlite();
         let store = Store::connect(db.url()).await.unwrap();
         store.migrate().await.unwrap();
-        let Pool::Sqlite(pool) = &store.pool else {
+        let Pool::Sqlite { read, write } = &store.pool else {
             panic!("a sqlite: URL gives a SQLite pool");
         };
-        let (journal_mode,): (String,) = sqlx::query_as("pragma journal_mode")
-            .fetch_one(pool)
-            .await
-            .unwrap();
-        assert_eq!(journal_mode, "wal");
-        assert_eq!(
-            synchronous_of_all(pool).await,
-            vec![NORMAL; SQLITE_FILE_CONNECTIONS as usize]
-        );
+        for pool in [read, write] {
+            let (journal_mode,): (String,) = sqlx::query_as("pragma journal_mode")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!(journal_mode, "wal");
+        }
+        assert_eq!(synchronous_of_writer(write).await, NORMAL);
 
-        let mut synced = acquire_synced(pool).await.unwrap();
+        let mut synced = acquire_synced(write).await.unwrap();
         let (mode,): (i64,) = sqlx::query_as("pragma synchronous")
             .fetch_one(&mut *synced)
             .await
             .unwrap();
         assert_eq!(mode, FULL);
         release_synced(synced).await;
-        assert_eq!(
-            synchronous_of_all(pool).await,
-            vec![NORMAL; SQLITE_FILE_CONNECTIONS as usize]
-        );
+        assert_eq!(synchronous_of_writer(write).await, NORMAL);
 
-        // The journal and the snapshot give their connection back as they found it.
+        // The journal and the snapshot give the writer back as they found it.
         store.append_journal(&[], &[]).await.unwrap();
         store
             .save_engine_snapshot("{}", 0, Timestamp::from_millis(0))
             .await
             .unwrap();
-        assert_eq!(
-            synchronous_of_all(pool).await,
-            vec![NORMAL; SQLITE_FILE_CONNECTIONS as usize]
-        );
+        assert_eq!(synchronous_of_writer(write).await, NORMAL);
     }
 }

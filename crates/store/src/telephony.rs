@@ -3,7 +3,10 @@
 
 use switchboard_domain::{ContactId, Timestamp};
 
-use crate::{store::with_pool, StoreError};
+use crate::{
+    store::{with_reader, with_writer},
+    StoreError,
+};
 
 /// What the ACD knows of a PBX call.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,7 +30,7 @@ impl crate::Store {
         integration: &str,
         call_id: &str,
     ) -> Result<Option<CallRecord>, StoreError> {
-        let row: Option<(Option<String>, Option<i64>)> = with_pool!(self, |pool| {
+        let row: Option<(Option<String>, Option<i64>)> = with_reader!(self, |pool| {
             sqlx::query_as("select contact_id, ended_at from phone_call where integration_id = $1 and call_id = $2")
                 .bind(integration)
                 .bind(call_id)
@@ -52,7 +55,7 @@ impl crate::Store {
         contact: ContactId,
         now: Timestamp,
     ) -> Result<CallRecord, StoreError> {
-        with_pool!(self, |pool| {
+        with_writer!(self, |pool| {
             sqlx::query(
                 "insert into phone_call (integration_id, call_id, contact_id, created_at) values ($1, $2, $3, $4) \
                  on conflict (integration_id, call_id) do nothing",
@@ -76,7 +79,7 @@ impl crate::Store {
         call_id: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        with_pool!(self, |pool| {
+        with_writer!(self, |pool| {
             sqlx::query(
                 "insert into phone_call (integration_id, call_id, contact_id, created_at, ended_at) values ($1, $2, null, $3, $3) \
                  on conflict (integration_id, call_id) do update set ended_at = coalesce(phone_call.ended_at, excluded.ended_at)",
@@ -96,7 +99,7 @@ impl crate::Store {
         integration: &str,
         event_id: &str,
     ) -> Result<Option<String>, StoreError> {
-        Ok(with_pool!(self, |pool| {
+        Ok(with_reader!(self, |pool| {
             sqlx::query_scalar(
                 "select response from hook_event where integration_id = $1 and event_id = $2",
             )
@@ -115,7 +118,7 @@ impl crate::Store {
         response: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        with_pool!(self, |pool| {
+        with_writer!(self, |pool| {
             sqlx::query(
                 "insert into hook_event (integration_id, event_id, response, received_at) values ($1, $2, $3, $4) \
                  on conflict (integration_id, event_id) do nothing",
@@ -142,7 +145,7 @@ impl crate::Store {
         customer: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        with_pool!(self, |pool| {
+        with_writer!(self, |pool| {
             sqlx::query(
                 "insert into contact_customer (contact_id, customer_ref, created_at) values ($1, $2, $3) \
                  on conflict (contact_id) do nothing",
@@ -162,7 +165,7 @@ impl crate::Store {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<std::collections::BTreeMap<ContactId, String>, StoreError> {
-        let rows: Vec<(String, String)> = with_pool!(self, |pool| {
+        let rows: Vec<(String, String)> = with_reader!(self, |pool| {
             sqlx::query_as("select contact_id, customer_ref from contact_customer where created_at >= $1 and created_at < $2")
                 .bind(from.as_millis())
                 .bind(to.as_millis())
@@ -189,7 +192,7 @@ impl crate::Store {
         score: u8,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        with_pool!(self, |pool| {
+        with_writer!(self, |pool| {
             sqlx::query(
                 "insert into survey_answer (contact_id, scale, score, answered_at) values ($1, $2, $3, $4) \
                  on conflict (contact_id, scale) do update set score = excluded.score, answered_at = excluded.answered_at",
@@ -210,7 +213,7 @@ impl crate::Store {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<StoredSurveyAnswer>, StoreError> {
-        let rows: Vec<(String, String, i32)> = with_pool!(self, |pool| {
+        let rows: Vec<(String, String, i32)> = with_reader!(self, |pool| {
             sqlx::query_as("select contact_id, scale, score from survey_answer where answered_at >= $1 and answered_at < $2 order by contact_id, scale")
                 .bind(from.as_millis())
                 .bind(to.as_millis())

@@ -7,7 +7,7 @@ use switchboard_domain::{AgentId, Timestamp};
 
 use crate::{
     error::on_constraint,
-    store::{wall_clock, with_pool},
+    store::{wall_clock, with_reader, with_writer},
     Store, StoreError,
 };
 
@@ -189,7 +189,7 @@ impl Store {
     /// (usernames are compared exactly: normalise case before calling if you want otherwise).
     pub async fn create_user(&self, new: &NewUser) -> Result<User, StoreError> {
         let now = wall_clock().as_millis();
-        let row: UserRow = with_pool!(self, |pool| {
+        let row: UserRow = with_writer!(self, |pool| {
             sqlx::query_as(concat!(
                 "insert into app_user (username, display_name, role, password_hash, agent_id, \
                      disabled, version, created_at, updated_at) \
@@ -211,7 +211,7 @@ impl Store {
     }
 
     pub async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
-        let row: Option<UserRow> = with_pool!(self, |pool| {
+        let row: Option<UserRow> = with_reader!(self, |pool| {
             sqlx::query_as(concat!(
                 "select ",
                 user_columns!(),
@@ -225,7 +225,7 @@ impl Store {
     }
 
     pub async fn user(&self, user_id: i64) -> Result<Option<User>, StoreError> {
-        let row: Option<UserRow> = with_pool!(self, |pool| {
+        let row: Option<UserRow> = with_reader!(self, |pool| {
             sqlx::query_as(concat!(
                 "select ",
                 user_columns!(),
@@ -240,7 +240,7 @@ impl Store {
 
     /// Every user, by id (creation order).
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
-        let rows: Vec<UserRow> = with_pool!(self, |pool| {
+        let rows: Vec<UserRow> = with_reader!(self, |pool| {
             sqlx::query_as(concat!(
                 "select ",
                 user_columns!(),
@@ -267,7 +267,7 @@ impl Store {
             Some(a) => (true, a.as_ref().map(AgentId::as_str)),
             None => (false, None),
         };
-        let row: Option<UserRow> = with_pool!(self, |pool| {
+        let row: Option<UserRow> = with_writer!(self, |pool| {
             sqlx::query_as(concat!(
                 "update app_user set \
                      display_name = coalesce($2, display_name), \
@@ -308,7 +308,7 @@ impl Store {
 
     /// Deletes a user and (by cascade) their sessions. `false` if there was no such user.
     pub async fn delete_user(&self, user_id: i64) -> Result<bool, StoreError> {
-        let deleted = with_pool!(self, |pool| {
+        let deleted = with_writer!(self, |pool| {
             sqlx::query("delete from app_user where app_user_id = $1")
                 .bind(user_id)
                 .execute(pool)
@@ -321,7 +321,7 @@ impl Store {
     /// How many *enabled* users have `role`: a disabled administrator cannot sign in, so
     /// does not count when the gateway protects the last one.
     pub async fn count_users_with_role(&self, role: Role) -> Result<i64, StoreError> {
-        Ok(with_pool!(self, |pool| {
+        Ok(with_reader!(self, |pool| {
             sqlx::query_scalar("select count(*) from app_user where role = $1 and not disabled")
                 .bind(role.as_str())
                 .fetch_one(pool)
@@ -338,7 +338,7 @@ impl Store {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<(), StoreError> {
-        with_pool!(self, |pool| {
+        with_writer!(self, |pool| {
             sqlx::query(
                 "insert into session (token_hash, app_user_id, created_at, expires_at) \
                  values ($1, $2, $3, $4)",
@@ -361,7 +361,7 @@ impl Store {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<Option<User>, StoreError> {
-        let row: Option<UserRow> = with_pool!(self, |pool| {
+        let row: Option<UserRow> = with_reader!(self, |pool| {
             sqlx::query_as(
                 "select u.app_user_id, u.username, u.display_name, u.role, u.password_hash, \
                      u.agent_id, u.disabled, u.version, u.created_at, u.updated_at \
@@ -378,7 +378,7 @@ impl Store {
 
     /// Ends a session (sign-out). `false` if there was none.
     pub async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError> {
-        let deleted = with_pool!(self, |pool| {
+        let deleted = with_writer!(self, |pool| {
             sqlx::query("delete from session where token_hash = $1")
                 .bind(token_hash)
                 .execute(pool)
@@ -390,7 +390,7 @@ impl Store {
 
     /// Removes the sessions expired at `now`; returns how many.
     pub async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
-        Ok(with_pool!(self, |pool| {
+        Ok(with_writer!(self, |pool| {
             sqlx::query("delete from session where expires_at <= $1")
                 .bind(now.as_millis())
                 .execute(pool)

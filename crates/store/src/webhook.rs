@@ -4,7 +4,10 @@
 
 use switchboard_domain::{ContactId, Timestamp};
 
-use crate::{store::with_pool, StoreError};
+use crate::{
+    store::{with_reader, with_writer},
+    StoreError,
+};
 
 /// One instruction to a PBX and where its delivery stands.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -83,7 +86,7 @@ impl crate::Store {
         new: &NewWebhook<'_>,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let done = with_pool!(self, |pool| {
+        let done = with_writer!(self, |pool| {
             sqlx::query(
                 "insert into webhook_delivery (id, integration_id, kind, url, body, status, next_attempt_at, created_at) \
                  values ($1, $2, $3, $4, $5, 'pending', $6, $6) on conflict (id) do nothing",
@@ -107,7 +110,7 @@ impl crate::Store {
         now: Timestamp,
         limit: u32,
     ) -> Result<Vec<WebhookDelivery>, StoreError> {
-        let rows: Vec<Row> = with_pool!(self, |pool| {
+        let rows: Vec<Row> = with_reader!(self, |pool| {
             sqlx::query_as(concat!(
                 "select ",
                 columns!(),
@@ -129,7 +132,7 @@ impl crate::Store {
         now: Timestamp,
         lease: std::time::Duration,
     ) -> Result<bool, StoreError> {
-        let done = with_pool!(self, |pool| {
+        let done = with_writer!(self, |pool| {
             sqlx::query(
                 "update webhook_delivery set locked_until = $1 \
                  where id = $2 and status = 'pending' and locked_until <= $3",
@@ -161,7 +164,7 @@ impl crate::Store {
             }
             WebhookAttempt::GaveUp { error, status } => ("failed", now, Some(error), status, None),
         };
-        with_pool!(self, |pool| {
+        with_writer!(self, |pool| {
             sqlx::query(
                 "update webhook_delivery set status = $1, attempts = attempts + 1, next_attempt_at = $2, \
                  locked_until = 0, last_error = $3, last_status = $4, delivered_at = $5 where id = $6",
@@ -185,7 +188,7 @@ impl crate::Store {
         status: Option<&str>,
         limit: u32,
     ) -> Result<Vec<WebhookDelivery>, StoreError> {
-        let rows: Vec<Row> = with_pool!(self, |pool| {
+        let rows: Vec<Row> = with_reader!(self, |pool| {
             sqlx::query_as(concat!(
                 "select ",
                 columns!(),
@@ -206,7 +209,7 @@ impl crate::Store {
         &self,
         contact: ContactId,
     ) -> Result<Option<(String, String)>, StoreError> {
-        Ok(with_pool!(self, |pool| {
+        Ok(with_reader!(self, |pool| {
             sqlx::query_as(
                 "select integration_id, call_id from phone_call where contact_id = $1 limit 1",
             )

@@ -4,6 +4,8 @@
 #[macro_use]
 mod suite;
 
+mod sqlite_file;
+
 use switchboard_store::{Store, StoreError};
 
 mod sqlite {
