@@ -11,8 +11,11 @@
 //! caller waits until the step is durable. Whoever owns the database reads the feed in
 //! batches, stores each batch in one transaction (group commit: while one batch is written
 //! the next one gathers) and calls [`JournalFeed::committed`], which publishes the batch's
-//! events to subscribers and releases the callers waiting for it. This crate does not know
-//! where the journal is kept.
+//! events to subscribers and releases the callers waiting for it. A writer whose commit
+//! survives a crash of the process before it survives a power cut (SQLite's WAL before its
+//! fsync) calls the two halves apart: [`JournalFeed::published`] once the commit is written
+//! (offers ring at once), [`JournalFeed::synced`] once it is on disk (acknowledgements go
+//! out). This crate does not know where the journal is kept.
 //!
 //! Not journaled, on purpose: a refused command (it changed nothing) and timers that fired
 //! without emitting anything (an expansion step no agent could take). The latter did change
@@ -121,12 +124,20 @@ impl JournalFeed {
         Some(batch)
     }
 
-    /// Call once `batch` (the last one [`JournalFeed::next_batch`] returned) is stored: its
-    /// events go to the subscribers, in order, and the callers waiting for it return.
+    /// Call once `batch` (the last one [`JournalFeed::next_batch`] returned) is stored
+    /// durably: [`JournalFeed::published`] then [`JournalFeed::synced`].
     pub fn committed(&self, batch: Vec<JournalEntry>) {
-        let Some(last) = batch.last().map(|e| e.seq) else {
-            return;
-        };
+        if let Some(last) = self.published(batch) {
+            self.synced(last);
+        }
+    }
+
+    /// Call once `batch` is committed where a crash of this process cannot lose it (a SQLite
+    /// WAL commit in the OS's page cache, not yet flushed to disk): its events go to the
+    /// subscribers, in order — an offer rings without waiting for the disk. Returns the last
+    /// step's number, for [`JournalFeed::synced`].
+    pub fn published(&self, batch: Vec<JournalEntry>) -> Option<u64> {
+        let last = batch.last().map(|e| e.seq)?;
         let n = batch.len() as u64;
         for entry in batch {
             for event in entry.events {
@@ -135,7 +146,19 @@ impl JournalFeed {
             }
         }
         self.shared.pending.fetch_sub(n, Ordering::Relaxed);
-        self.shared.durable.send_replace(last);
+        Some(last)
+    }
+
+    /// Call once every step up to `last` is on disk (would survive a power cut): the callers
+    /// waiting for those steps return — an acknowledgement waits for the disk.
+    pub fn synced(&self, last: u64) {
+        self.shared.durable.send_if_modified(|d| {
+            let newer = last > *d;
+            if newer {
+                *d = last;
+            }
+            newer
+        });
     }
 
     /// Steps handed over and not stored yet.

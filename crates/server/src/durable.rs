@@ -138,10 +138,13 @@ async fn save(
         .context("saving the dispatcher's snapshot")
 }
 
-/// The journal writer: stores each batch of steps with their events in one transaction, then
-/// releases them ([`JournalFeed::committed`]). A failing database is retried with backoff,
-/// never skipped (callers wait meanwhile, up to their own limit). Ends once the backend's
-/// journal is closed and everything handed over is stored; returns the steps stored.
+/// The journal writer: stores each batch of steps with their events in one transaction and
+/// publishes their events ([`JournalFeed::published`]: an offer rings once its step survives a
+/// crash of the process), then puts it on disk ([`Store::sync_journal`]) and releases the
+/// callers ([`JournalFeed::synced`]: an acknowledgement waits until the step survives a power
+/// cut). A failing database is retried with backoff, never skipped (callers wait meanwhile, up
+/// to their own limit). Ends once the backend's journal is closed and everything handed over
+/// is stored; returns the steps stored.
 pub fn spawn_writer(store: Store, mut feed: JournalFeed) -> JoinHandle<u64> {
     tokio::spawn(async move {
         let mut written = 0;
@@ -155,33 +158,49 @@ pub fn spawn_writer(store: Store, mut feed: JournalFeed) -> JoinHandle<u64> {
                 })
                 .collect();
             let events: Vec<Event> = batch.iter().flat_map(|e| e.events.clone()).collect();
-            let mut pause = RETRY_FIRST;
-            loop {
-                match store.append_journal(&steps, &events).await {
-                    Ok(()) => break,
-                    Err(e @ StoreError::Invalid(_)) => {
-                        // Cannot be stored by any retry; holding it would stop the engine.
-                        tracing::error!(error = %e, steps = steps.len(), "journal steps cannot be stored");
-                        break;
-                    }
-                    Err(e) => {
-                        tracing::warn!(
-                            error = %e,
-                            steps = steps.len(),
-                            retry_in_ms = pause.as_millis() as u64,
-                            "journal write failed; retrying"
-                        );
-                        tokio::time::sleep(pause).await;
-                        pause = (pause * 2).min(RETRY_MAX);
-                    }
-                }
-            }
+            retrying("journal write", steps.len(), || {
+                store.append_journal(&steps, &events)
+            })
+            .await;
             written += steps.len() as u64;
-            feed.committed(batch);
+            let Some(last) = feed.published(batch) else {
+                continue;
+            };
+            retrying("journal sync", steps.len(), || store.sync_journal()).await;
+            feed.synced(last);
         }
         tracing::debug!(written, "journal writer closed");
         written
     })
+}
+
+/// Runs `attempt` until it succeeds, with backoff; an input no retry can store
+/// ([`StoreError::Invalid`]) is logged and given up (holding it would stop the engine).
+async fn retrying<F, Fut>(what: &str, steps: usize, mut attempt: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), StoreError>>,
+{
+    let mut pause = RETRY_FIRST;
+    loop {
+        match attempt().await {
+            Ok(()) => return,
+            Err(e @ StoreError::Invalid(_)) => {
+                tracing::error!(error = %e, steps, "{what}: the journal steps cannot be stored");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    steps,
+                    retry_in_ms = pause.as_millis() as u64,
+                    "{what} failed; retrying"
+                );
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(RETRY_MAX);
+            }
+        }
+    }
 }
 
 /// Takes a snapshot when the policy says so: the engine is copied under its lock with the

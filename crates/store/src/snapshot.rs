@@ -36,10 +36,11 @@ fn seq_i64(seq: u64) -> Result<i64, StoreError> {
 
 impl Store {
     /// Writes journal steps and the events they emitted, in one transaction: after it
-    /// returns `Ok` both survive a crash of the process and a power cut. On SQLite the
-    /// transaction commits with `synchronous = full` (the rest of the pool runs `normal`), so
-    /// its fsync of the WAL also puts every write committed before it on disk. Writing a step
-    /// or an event again is harmless (same ids are skipped).
+    /// returns `Ok` both survive a crash of the process; they survive a power cut once
+    /// [`Store::sync_journal`] returned too (on PostgreSQL, already at the commit). On a SQLite
+    /// file the commit is in the WAL (the OS's page cache) without waiting for the disk, so
+    /// the dispatcher can publish the step's events at once and acknowledge it after the sync.
+    /// Writing a step or an event again is harmless (same ids are skipped).
     pub async fn append_journal(
         &self,
         steps: &[JournalStep],
@@ -63,24 +64,17 @@ impl Store {
                               values ($1, $2, $3) on conflict (engine_journal_id) do nothing";
         match &self.pool {
             Pool::Sqlite { write: pool, .. } => {
-                let mut conn = acquire_synced(pool).await?;
-                let written = async {
-                    let mut tx = conn.begin().await?;
-                    for (seq, at, command) in &step_rows {
-                        sqlx::query(INSERT)
-                            .bind(seq)
-                            .bind(at)
-                            .bind(command.as_deref())
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    insert_sqlite(&mut tx, &rows).await?;
-                    tx.commit().await?;
-                    Ok::<_, StoreError>(())
+                let mut tx = pool.begin().await?;
+                for (seq, at, command) in &step_rows {
+                    sqlx::query(INSERT)
+                        .bind(seq)
+                        .bind(at)
+                        .bind(command.as_deref())
+                        .execute(&mut *tx)
+                        .await?;
                 }
-                .await;
-                release_synced(conn).await;
-                written?;
+                insert_sqlite(&mut tx, &rows).await?;
+                tx.commit().await?;
             }
             Pool::Postgres(pool) => {
                 let mut tx = pool.begin().await?;

@@ -38,6 +38,8 @@ const POSTGRES_CONNECTIONS: u32 = 32;
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) pool: Pool,
+    /// A SQLite file's write-ahead log (`<file>-wal`), for [`Store::sync_journal`].
+    wal: Option<std::sync::Arc<std::path::PathBuf>>,
 }
 
 /// The connections of a store.
@@ -90,10 +92,10 @@ impl Store {
     ///   for it in the process; up to four read-only connections read meanwhile (see `Pool`).
     ///   A commit is in the WAL file (the OS's page cache) when it returns, so a crash of the
     ///   process — SIGKILL included — loses nothing committed; it is on disk only after the
-    ///   next fsync of the WAL. The commits that must also survive a power cut
-    ///   ([`Store::append_journal`], [`Store::save_engine_snapshot`]) switch the writer to
-    ///   `synchronous = full` for their transaction (see `acquire_synced`): their fsync of the
-    ///   WAL puts every earlier commit on disk with them;
+    ///   next fsync of the WAL: [`Store::sync_journal`] (after [`Store::append_journal`]), or
+    ///   [`Store::save_engine_snapshot`], which switches the writer to `synchronous = full`
+    ///   for its transaction (see `acquire_synced`). Each fsync of the WAL puts every earlier
+    ///   commit on disk with it;
     /// * `sqlite::memory:` — a private in-memory database on a single connection, for tests
     ///   and demos; it lives as long as the store;
     /// * `postgres://…` (or `postgresql://…`): one pool for reads and writes.
@@ -113,6 +115,7 @@ impl Store {
                 .idle_timeout(None)
                 .max_lifetime(None)
                 .acquire_timeout(ACQUIRE_TIMEOUT);
+            let mut wal = None;
             let pool = if in_memory {
                 let pool = single.connect_with(options).await?;
                 Pool::Sqlite {
@@ -120,6 +123,9 @@ impl Store {
                     write: pool,
                 }
             } else {
+                let mut path = options.get_filename().as_os_str().to_owned();
+                path.push("-wal");
+                wal = Some(std::sync::Arc::new(std::path::PathBuf::from(path)));
                 let write = single
                     .connect_with(
                         options
@@ -137,7 +143,7 @@ impl Store {
                     .await?;
                 Pool::Sqlite { read, write }
             };
-            Ok(Store { pool })
+            Ok(Store { pool, wal })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
@@ -147,6 +153,7 @@ impl Store {
                 .await?;
             Ok(Store {
                 pool: Pool::Postgres(pool),
+                wal: None,
             })
         } else {
             Err(StoreError::Invalid(
@@ -172,6 +179,26 @@ impl Store {
             Pool::Sqlite { .. } => "sqlite",
             Pool::Postgres(_) => "postgres",
         }
+    }
+
+    /// Puts every commit made so far on disk, so that it survives a power cut: on a SQLite
+    /// file, an fsync of its write-ahead log (what `synchronous = full` does at each commit;
+    /// the WAL is one file appended in commit order, and a checkpoint syncs it before copying
+    /// it into the database). Nothing to do on PostgreSQL (a commit is flushed when it
+    /// returns) or in memory. Runs beside the writer, which goes on committing meanwhile.
+    pub async fn sync_journal(&self) -> Result<(), StoreError> {
+        let Some(wal) = self.wal.clone() else {
+            return Ok(());
+        };
+        let synced = tokio::task::spawn_blocking(move || match std::fs::File::open(&*wal) {
+            Ok(file) => file.sync_data(),
+            // No log: everything was checkpointed into the database, which is synced.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        })
+        .await
+        .map_err(|e| StoreError::Database(sqlx::Error::Io(std::io::Error::other(e))))?;
+        synced.map_err(|e| StoreError::Database(sqlx::Error::Io(e)))
     }
 
     /// One round trip (`select 1`), for readiness probes.
@@ -277,8 +304,10 @@ mod tests {
         release_synced(synced).await;
         assert_eq!(synchronous_of_writer(write).await, NORMAL);
 
-        // The journal and the snapshot give the writer back as they found it.
+        // The journal commits as the pool does (its fsync is `sync_journal`'s, beside the
+        // writer), and the snapshot gives the writer back as it found it.
         store.append_journal(&[], &[]).await.unwrap();
+        store.sync_journal().await.unwrap();
         store
             .save_engine_snapshot("{}", 0, Timestamp::from_millis(0))
             .await
