@@ -1,7 +1,7 @@
 //! Sign-in at the HTTP edge: the bearer-token middleware that checks roles on every route,
 //! and the `/api/v1/auth/*` handlers. The accounts themselves — password hashes, sessions,
 //! the sign-in limit, the first admin — are the application's
-//! (`switchboard_app::accounts`).
+//! (`switchboard_app::accounts`); the bodies are the protocol's (`switchboard_protocol::users`).
 
 use std::net::SocketAddr;
 
@@ -12,12 +12,13 @@ use axum::{
     response::{IntoResponse, Response},
     Extension, Json,
 };
-use serde::{Deserialize, Serialize};
 pub use switchboard_app::accounts::{
     check_password_policy, hash_password, new_token, token_hash, verify_password, NewUserRequest,
     Role, User,
 };
-use switchboard_domain::{AgentId, Timestamp};
+use switchboard_protocol::users::{
+    LoginRequest, LoginResponse, Role as WireRole, SetupRequest, UserView,
+};
 
 use crate::{
     error::{ApiError, ApiJson},
@@ -33,28 +34,33 @@ pub struct Caller {
 }
 
 /// A user as the API shows it (never the password hash).
-#[derive(Debug, Serialize)]
-pub struct UserView {
-    pub user_id: i64,
-    pub username: String,
-    pub display_name: String,
-    pub role: Role,
-    pub agent_id: Option<AgentId>,
-    pub disabled: bool,
-    pub version: i64,
+pub fn user_view(u: &User) -> UserView {
+    UserView {
+        user_id: u.user_id,
+        username: u.username.clone(),
+        display_name: u.display_name.clone(),
+        role: wire_role(u.role),
+        agent_id: u.agent_id.clone(),
+        disabled: u.disabled,
+        version: u.version,
+    }
 }
 
-impl From<&User> for UserView {
-    fn from(u: &User) -> Self {
-        Self {
-            user_id: u.user_id,
-            username: u.username.clone(),
-            display_name: u.display_name.clone(),
-            role: u.role,
-            agent_id: u.agent_id.clone(),
-            disabled: u.disabled,
-            version: u.version,
-        }
+/// A role as the API names it.
+fn wire_role(r: Role) -> WireRole {
+    match r {
+        Role::Agent => WireRole::Agent,
+        Role::Supervisor => WireRole::Supervisor,
+        Role::Admin => WireRole::Admin,
+    }
+}
+
+/// A role the API named, as the accounts keep it.
+pub fn role_of(r: WireRole) -> Role {
+    match r {
+        WireRole::Agent => Role::Agent,
+        WireRole::Supervisor => Role::Supervisor,
+        WireRole::Admin => Role::Admin,
     }
 }
 
@@ -96,20 +102,6 @@ pub async fn require(
 
 // ----- handlers ---------------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LoginRequest {
-    pub username: String,
-    pub password: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct LoginResponse {
-    pub token: String,
-    pub expires_at: Timestamp,
-    pub user: UserView,
-}
-
 /// `POST /api/v1/auth/login`
 pub async fn login(
     State(state): State<AppState>,
@@ -125,7 +117,7 @@ pub async fn login(
     Ok(Json(LoginResponse {
         token: signed_in.token,
         expires_at: signed_in.expires_at,
-        user: UserView::from(&signed_in.user),
+        user: user_view(&signed_in.user),
     }))
 }
 
@@ -140,16 +132,7 @@ pub async fn logout(
 
 /// `GET /api/v1/auth/me`
 pub async fn me(Extension(caller): Extension<Caller>) -> Json<UserView> {
-    Json(UserView::from(&caller.user))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SetupRequest {
-    pub setup_secret: String,
-    pub username: String,
-    pub display_name: String,
-    pub password: String,
+    Json(user_view(&caller.user))
 }
 
 /// `POST /api/v1/auth/setup`: creates the first admin, with the one-time setup secret the
@@ -169,5 +152,5 @@ pub async fn setup(
             body.password,
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(UserView::from(&user))))
+    Ok((StatusCode::CREATED, Json(user_view(&user))))
 }

@@ -1,6 +1,6 @@
-//! Errors at the HTTP edge: every failure becomes `{code, message, details}` with a stable,
-//! machine-readable `code`. Bad input is a 4xx; a 5xx body never reveals the cause (it is
-//! logged instead).
+//! Errors at the HTTP edge: every failure becomes `{code, message, details}`
+//! ([`ErrorBody`], the protocol's) with a stable, machine-readable `code`. Bad input is a
+//! 4xx; a 5xx body never reveals the cause (it is logged instead).
 
 use axum::{
     extract::{rejection::JsonRejection, FromRequest, FromRequestParts, Path, Request},
@@ -9,18 +9,10 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use serde::{de::DeserializeOwned, Serialize};
+use serde::de::DeserializeOwned;
 use switchboard_app::{accounts::AccountError, AppError, Class};
 use switchboard_domain::ValidationError;
-
-/// The JSON error body.
-#[derive(Debug, Serialize)]
-pub struct ErrorBody {
-    pub code: &'static str,
-    pub message: String,
-    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
-    pub details: serde_json::Value,
-}
+pub use switchboard_protocol::errors::{ErrorBody, ErrorDetails};
 
 /// An error to answer with.
 #[derive(Debug)]
@@ -28,7 +20,7 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    pub details: serde_json::Value,
+    pub details: Option<ErrorDetails>,
 }
 
 impl ApiError {
@@ -37,12 +29,12 @@ impl ApiError {
             status,
             code,
             message: message.into(),
-            details: serde_json::Value::Null,
+            details: None,
         }
     }
 
-    pub fn with_details(mut self, details: serde_json::Value) -> Self {
-        self.details = details;
+    pub fn with_details(mut self, details: ErrorDetails) -> Self {
+        self.details = Some(details);
         self
     }
 
@@ -72,8 +64,12 @@ impl ApiError {
 
     /// 422 with the offending field, as `details.field`.
     pub fn invalid(e: &ValidationError) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
-            .with_details(serde_json::json!({ "field": e.field, "problem": e.problem }))
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string()).with_details(
+            ErrorDetails::Invalid {
+                field: e.field.clone(),
+                problem: e.problem.clone(),
+            },
+        )
     }
 
     /// A failure that is ours, not the caller's: logged in full, answered generically.
@@ -99,7 +95,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
-            code: self.code,
+            code: self.code.to_owned(),
             message: self.message,
             details: self.details,
         };
@@ -139,7 +135,9 @@ impl From<AccountError> for ApiError {
             AccountError::RateLimited { retry_after } => {
                 let secs = retry_after.as_secs().max(1);
                 return Self::new(StatusCode::TOO_MANY_REQUESTS, e.code(), e.to_string())
-                    .with_details(serde_json::json!({ "retry_after_secs": secs }));
+                    .with_details(ErrorDetails::RetryAfter {
+                        retry_after_secs: secs,
+                    });
             }
             AccountError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             AccountError::SetupDisabled | AccountError::BadSetupSecret => StatusCode::FORBIDDEN,

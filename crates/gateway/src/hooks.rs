@@ -28,17 +28,16 @@ use axum::{
 };
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
 use serde_json::Value;
 use sha2::Sha256;
 use switchboard_app::intake::{Admission, Intake};
-use switchboard_domain::ContactId;
 use switchboard_protocol::{
     contacts::{ContactCreated, ContactRequest},
     hooks::{
         cti::{self, CtiAnswer, CtiEvent},
         Delivery,
     },
+    surveys::{SurveyRequest, SurveyScale},
 };
 
 use crate::{
@@ -207,16 +206,6 @@ pub async fn create_contact(
     }
 }
 
-/// A post-contact survey answer.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SurveyRequest {
-    pub contact_id: ContactId,
-    /// `csat5` (1–5) or `nps10` (0–10).
-    pub scale: switchboard_stats::SurveyScale,
-    pub score: u8,
-}
-
 /// `POST /api/v1/surveys`: feeds CSAT and NPS in the reports.
 pub async fn survey(
     State(state): State<AppState>,
@@ -227,7 +216,10 @@ pub async fn survey(
         .record_survey(switchboard_stats::SurveyAnswer {
             contact: req.contact_id,
             score: req.score,
-            scale: req.scale,
+            scale: match req.scale {
+                SurveyScale::Csat5 => switchboard_stats::SurveyScale::Csat5,
+                SurveyScale::Nps10 => switchboard_stats::SurveyScale::Nps10,
+            },
         })
         .await?;
     Ok(StatusCode::CREATED)

@@ -6,10 +6,12 @@ use axum::{
     http::StatusCode,
     Json,
 };
-use serde::{Deserialize, Serialize};
 use switchboard_app::views::{EventFilter, QueueSnapshot};
-use switchboard_domain::{AgentId, ContactId, Event, EventId, QueueId, Timestamp};
-use switchboard_protocol::contacts::Position;
+use switchboard_domain::{AgentId, ContactId, QueueId, Timestamp};
+use switchboard_protocol::{
+    contacts::Position,
+    events::{EventPage, EventQuery},
+};
 
 use crate::{
     error::{ApiError, ApiPath},
@@ -55,33 +57,6 @@ pub async fn position(
         .ok_or_else(|| ApiError::not_found(format!("waiting contact {id}")))
 }
 
-/// Filters of the event log; all optional.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventQuery {
-    /// Only events after this id (the previous page's `next_after`).
-    pub after: Option<u64>,
-    /// From this instant (milliseconds since the epoch), inclusive.
-    pub from: Option<i64>,
-    /// Up to this instant, exclusive.
-    pub to: Option<i64>,
-    pub contact: Option<String>,
-    pub agent: Option<String>,
-    pub queue: Option<String>,
-    /// Event type, e.g. `contact_offered`.
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    /// 1–1000, default 100.
-    pub limit: Option<u32>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct EventPage {
-    pub events: Vec<Event>,
-    /// Pass as `after` for the next page; absent on the last page.
-    pub next_after: Option<u64>,
-}
-
 /// `GET /api/v1/events`
 pub async fn events(
     State(state): State<AppState>,
@@ -98,7 +73,7 @@ pub async fn events(
         ));
     }
     let filter = EventFilter {
-        after: q.after.map(EventId),
+        after: q.after,
         from: q.from.map(Timestamp::from_millis),
         to: q.to.map(Timestamp::from_millis),
         contact: q
@@ -121,7 +96,7 @@ pub async fn events(
     };
     let events = state.app.events(&filter).await?;
     let next_after = (events.len() == limit as usize)
-        .then(|| events.last().map(|e| e.id.0))
+        .then(|| events.last().map(|e| e.id))
         .flatten();
     Ok(Json(EventPage { events, next_after }))
 }

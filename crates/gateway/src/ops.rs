@@ -6,23 +6,23 @@ use axum::{
     response::IntoResponse,
     Json,
 };
-use serde_json::json;
+use switchboard_protocol::ops::{Dependency, Health, Readiness};
 
 use crate::state::AppState;
 
 /// `GET /healthz`: the process is up.
-pub async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+pub async fn healthz() -> Json<Health> {
+    Json(Health::default())
 }
 
 /// `GET /readyz`: the database (and Redis, when used) answer. 503 otherwise.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let r = state.app.readiness().await;
-    let body = json!({
-        "status": if r.ready() { "ready" } else { "not_ready" },
-        "database": { "kind": r.database.0, "ok": r.database.1 },
-        "dispatcher": { "kind": r.dispatcher.0, "ok": r.dispatcher.1 },
-    });
+    let dependency = |(kind, ok): (&str, bool)| Dependency {
+        kind: kind.to_owned(),
+        ok,
+    };
+    let body = Readiness::of(dependency(r.database), dependency(r.dispatcher));
     let status = if r.ready() {
         StatusCode::OK
     } else {

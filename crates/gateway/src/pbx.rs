@@ -22,9 +22,9 @@ use hyper_util::{
     client::legacy::{connect::HttpConnector, Client},
     rt::TokioExecutor,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
 use switchboard_app::pbx::{Delivery, SendFailure, Sender};
+use switchboard_domain::Timestamp;
+use switchboard_protocol::deliveries::{Deliveries, DeliveriesQuery, WebhookDelivery};
 
 use crate::{
     error::{ApiError, ApiPath},
@@ -91,45 +91,33 @@ impl Sender for HttpSender {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeliveriesQuery {
-    /// `pending`, `delivered` or `failed`.
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
-    pub limit: Option<u32>,
-}
-
 /// `GET /api/v1/integrations/{id}/deliveries`: the latest outbound webhooks and how they
 /// went, newest first.
 pub async fn deliveries(
     State(state): State<AppState>,
     ApiPath(integration): ApiPath<String>,
     query: Result<Query<DeliveriesQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Deliveries>, ApiError> {
     let Query(q) =
         query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
     let rows = state
         .app
         .webhook_deliveries(&integration, q.status.as_deref(), q.limit.unwrap_or(100))
         .await?;
-    let items: Vec<Value> = rows
+    let items = rows
         .into_iter()
-        .map(|d| {
-            json!({
-                "id": d.id,
-                "kind": d.kind,
-                "status": d.status,
-                "attempts": d.attempts,
-                "next_attempt_at": d.next_attempt_at,
-                "last_error": d.last_error,
-                "last_status": d.last_status,
-                "created_at": d.created_at,
-                "delivered_at": d.delivered_at,
-                "body": serde_json::from_str::<Value>(&d.body).unwrap_or(Value::Null),
-            })
+        .map(|d| WebhookDelivery {
+            id: d.id,
+            kind: d.kind,
+            status: d.status,
+            attempts: d.attempts,
+            next_attempt_at: Timestamp::from_millis(d.next_attempt_at),
+            last_error: d.last_error,
+            last_status: d.last_status,
+            created_at: Timestamp::from_millis(d.created_at),
+            delivered_at: d.delivered_at.map(Timestamp::from_millis),
+            body: serde_json::from_str(&d.body).unwrap_or(serde_json::Value::Null),
         })
         .collect();
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(Deliveries { items }))
 }

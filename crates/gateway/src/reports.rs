@@ -1,6 +1,7 @@
 //! `GET /api/v1/reports`: historical reports as JSON or CSV. The query string is parsed into
 //! a [`switchboard_app::reports::ReportRequest`]; the application answers it (from the
-//! interval aggregates or the raw event log, see there) and this module renders it.
+//! interval aggregates or the raw event log, see there) and this module renders it: as the
+//! protocol's [`ReportAnswer`] or as CSV.
 
 use std::{fmt::Write, time::Duration};
 
@@ -13,6 +14,7 @@ use axum::{
 use serde::Deserialize;
 use switchboard_app::reports::{self, ReportError, ReportRequest, ReportSource};
 use switchboard_domain::{AgentId, Channel, QueueId, Timestamp};
+use switchboard_protocol::reports::{ReportAnswer, ReportSource as WireSource};
 use switchboard_stats::{
     Filter, IntervalLength, Intervals, MetricsConfig, Query as ReportQuery, Report,
     ServiceLevelFormula,
@@ -111,23 +113,23 @@ pub async fn report(
     if csv {
         return Ok(csv_response(&answer.reports));
     }
-    let body = match answer.source {
+    let source = match answer.source {
         ReportSource::Aggregates {
             through,
             cells_read,
             events_read,
-        } => serde_json::json!({
-            "reports": answer.reports,
-            "source": "aggregates",
-            "aggregated_until": through,
-            "cells_read": cells_read,
-            "events_read": events_read,
-        }),
-        ReportSource::Events { events_read } => serde_json::json!({
-            "reports": answer.reports,
-            "source": "events",
-            "events_read": events_read,
-        }),
+        } => WireSource::Aggregates {
+            aggregated_until: through,
+            cells_read: cells_read as u64,
+            events_read: events_read as u64,
+        },
+        ReportSource::Events { events_read } => WireSource::Events {
+            events_read: events_read as u64,
+        },
+    };
+    let body = ReportAnswer {
+        reports: answer.reports,
+        source,
     };
     Ok(Json(body).into_response())
 }

@@ -7,7 +7,7 @@ use switchboard_stats::{
     ErlangCStaffing, StaffingError,
 };
 
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ErrorDetails};
 
 fn staffing_error(e: StaffingError) -> ApiError {
     let field = match &e {
@@ -27,7 +27,9 @@ fn staffing_error(e: StaffingError) -> ApiError {
     } else {
         "no_staffing_solution"
     };
-    ApiError::new(status, code, e.to_string()).with_details(serde_json::json!({ "field": field }))
+    ApiError::new(status, code, e.to_string()).with_details(ErrorDetails::Field {
+        field: field.map(str::to_owned),
+    })
 }
 
 /// `POST /api/v1/staffing/erlang-c`

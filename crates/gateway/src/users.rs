@@ -7,12 +7,11 @@ use axum::{
     response::{IntoResponse, Response},
     Extension, Json,
 };
-use serde::Deserialize;
-use switchboard_app::accounts::{NewUserRequest, Role, UserChanges};
-use switchboard_domain::AgentId;
+use switchboard_app::accounts::{NewUserRequest, UserChanges};
+use switchboard_protocol::users::{NewUser, UserPatch, UserView};
 
 use crate::{
-    auth::{Caller, UserView},
+    auth::{role_of, user_view, Caller},
     documents::if_match,
     error::{ApiError, ApiJson, ApiPath},
     state::AppState,
@@ -27,7 +26,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<UserView>>, 
             .users()
             .await?
             .iter()
-            .map(UserView::from)
+            .map(user_view)
             .collect(),
     ))
 }
@@ -35,10 +34,17 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<UserView>>, 
 /// `POST /api/v1/users`
 pub async fn create(
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<NewUserRequest>,
+    ApiJson(body): ApiJson<NewUser>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
-    let user = state.app.accounts().create_user(body).await?;
-    Ok((StatusCode::CREATED, Json(UserView::from(&user))))
+    let request = NewUserRequest {
+        username: body.username,
+        display_name: body.display_name,
+        role: role_of(body.role),
+        password: body.password,
+        agent_id: body.agent_id,
+    };
+    let user = state.app.accounts().create_user(request).await?;
+    Ok((StatusCode::CREATED, Json(user_view(&user))))
 }
 
 /// `GET /api/v1/users/{user_id}`
@@ -49,28 +55,7 @@ pub async fn get_one(
     let user = state.app.accounts().user(id).await?;
     let tag =
         HeaderValue::from_str(&format!("\"{}\"", user.version)).map_err(ApiError::internal)?;
-    Ok(([(header::ETAG, tag)], Json(UserView::from(&user))).into_response())
-}
-
-/// Fields to change; absent fields stay. `agent_id: null` unlinks the agent.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UserPatch {
-    pub display_name: Option<String>,
-    pub role: Option<Role>,
-    pub password: Option<String>,
-    #[serde(default, deserialize_with = "some_option")]
-    pub agent_id: Option<Option<AgentId>>,
-    pub disabled: Option<bool>,
-}
-
-/// Distinguishes a missing field (`None`) from an explicit `null` (`Some(None)`).
-fn some_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
+    Ok(([(header::ETAG, tag)], Json(user_view(&user))).into_response())
 }
 
 /// `PATCH /api/v1/users/{user_id}`
@@ -84,7 +69,7 @@ pub async fn patch(
     let expected = if_match(&headers)?;
     let changes = UserChanges {
         display_name: body.display_name,
-        role: body.role,
+        role: body.role.map(role_of),
         password: body.password,
         agent_id: body.agent_id,
         disabled: body.disabled,
@@ -94,7 +79,7 @@ pub async fn patch(
         .accounts()
         .update_user(&caller.user, id, changes, expected)
         .await?;
-    Ok(Json(UserView::from(&user)))
+    Ok(Json(user_view(&user)))
 }
 
 /// `DELETE /api/v1/users/{user_id}`

@@ -12,10 +12,23 @@
 //! - [`contacts`] — the contact API's public resources: create-contact request and answer,
 //!   a waiting contact's position.
 //!
+//! The HTTP API's other public JSON resources, by theme:
+//!
+//! - [`errors`] — the error body of every failed request (`{code, message, details}`).
+//! - [`users`] — sign-in (`/api/v1/auth/*`) and user administration (`/api/v1/users`):
+//!   requests and the user as shown.
+//! - [`events`] — a page of the event log (`GET /api/v1/events`) and its query string.
+//! - [`deliveries`] — the outbound PBX webhooks listed
+//!   (`GET /api/v1/integrations/{id}/deliveries`) and its query string.
+//! - [`reports`] — the envelope of a historical report (`GET /api/v1/reports`).
+//! - [`surveys`] — a post-contact survey answer (`POST /api/v1/surveys`).
+//! - [`ops`] — the operator's probes (`GET /healthz`, `GET /readyz`).
+//!
 //! Socket frames are stamped with the protocol [`VERSION`] and a per-connection sequence
-//! number by [`Stamped`]. Both ends (the gateway, the tests, the coming web consoles) speak
-//! these types, so a change of the wire format is a change here, and shows in this crate's
-//! snapshot tests (`tests/snapshots/`).
+//! number by [`Stamped`]; the HTTP resources are versioned by their path (`/api/v1`). Both
+//! ends (the gateway, the tests, the coming web consoles) speak these types, so a change of
+//! the wire format is a change here, and shows in this crate's snapshot tests
+//! (`tests/snapshots/`).
 //!
 //! This crate is data and its (de)serialisation only: it depends on `switchboard-domain`,
 //! `serde` and `serde_json` and knows nothing about HTTP, WebSockets, tokio, SQL, Redis or how
@@ -25,9 +38,16 @@ use serde::{Deserialize, Serialize};
 
 pub mod console;
 pub mod contacts;
+pub mod deliveries;
+pub mod errors;
+pub mod events;
 pub mod floor;
 pub mod hooks;
+pub mod ops;
 pub mod pbx;
+pub mod reports;
+pub mod surveys;
+pub mod users;
 
 /// Protocol version, `v` in every socket frame.
 pub const VERSION: u32 = 1;

@@ -12,7 +12,6 @@ mod token;
 
 use std::{fmt, net::IpAddr, time::Duration};
 
-use serde::Deserialize;
 use switchboard_domain::{AgentId, Timestamp, ValidationError};
 use switchboard_store::{NewUser, Store, StoreError, UserUpdate};
 pub use switchboard_store::{Role, User};
@@ -107,15 +106,14 @@ impl From<ValidationError> for AccountError {
     }
 }
 
-/// A user to create, as an admin (or the setup, or the CLI) gives it.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A user to create, as an admin (or the setup, or the CLI) gives it. (The API's body is
+/// `switchboard_protocol::users::NewUser`; the edge maps it to this.)
+#[derive(Debug)]
 pub struct NewUserRequest {
     pub username: String,
     pub display_name: String,
     pub role: Role,
     pub password: String,
-    #[serde(default)]
     pub agent_id: Option<AgentId>,
 }
 

@@ -1,0 +1,42 @@
+//! The event log's page: `GET /api/v1/events` (its query string and its answer).
+
+use serde::{Deserialize, Serialize};
+use switchboard_domain::{Event, EventId};
+
+/// The query string of `GET /api/v1/events`: filters, all optional. Unknown keys are
+/// refused. Ids are kept as written; the gateway reads them, so that it can name the one
+/// that is not valid.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventQuery {
+    /// Only events after this id (the previous page's `next_after`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<EventId>,
+    /// From this instant (milliseconds since the epoch), inclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<i64>,
+    /// Up to this instant, exclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// Event type, e.g. `contact_offered`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// 1–1000, default 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// The answer to `GET /api/v1/events`: events in log order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventPage {
+    pub events: Vec<Event>,
+    /// Pass as `after` for the next page; `null` on the last page.
+    #[serde(deserialize_with = "crate::nullable")]
+    pub next_after: Option<EventId>,
+}

@@ -1,0 +1,32 @@
+//! The answer of `GET /api/v1/reports` as JSON: the reports and where their figures were
+//! read from.
+//!
+//! A report's own shape is the statistics crate's (`switchboard_stats::Report`, a serde
+//! type); this crate depends on no crate but the domain, so [`ReportAnswer`] is generic over
+//! it and types the envelope around it.
+
+use serde::{Deserialize, Serialize};
+use switchboard_domain::Timestamp;
+
+/// `{reports, source, …}`: one report per interval (or one for the whole range), and the
+/// [`ReportSource`]'s fields beside them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportAnswer<R> {
+    pub reports: Vec<R>,
+    #[serde(flatten)]
+    pub source: ReportSource,
+}
+
+/// Where the figures were read from, by `source`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum ReportSource {
+    /// The interval aggregates, rolled up until `aggregated_until`, plus the events after it.
+    Aggregates {
+        aggregated_until: Timestamp,
+        cells_read: u64,
+        events_read: u64,
+    },
+    /// The raw event log (a range off the 15-minute grid).
+    Events { events_read: u64 },
+}
