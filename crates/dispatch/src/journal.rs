@@ -152,18 +152,35 @@ impl JournalFeed {
     /// Call once every step up to `last` is on disk (would survive a power cut): the callers
     /// waiting for those steps return — an acknowledgement waits for the disk.
     pub fn synced(&self, last: u64) {
-        self.shared.durable.send_if_modified(|d| {
+        self.syncer().synced(last);
+    }
+
+    /// What releases the callers, for a sync that runs beside the writer (so the next group
+    /// commits, and its offers ring, while the previous one is flushed to disk).
+    pub fn syncer(&self) -> Syncer {
+        Syncer(self.shared.clone())
+    }
+
+    /// Steps handed over and not stored yet.
+    pub fn pending(&self) -> u64 {
+        self.shared.pending()
+    }
+}
+
+/// Releases the callers of steps that are on disk; see [`JournalFeed::syncer`].
+#[derive(Clone, Debug)]
+pub struct Syncer(Arc<Durability>);
+
+impl Syncer {
+    /// [`JournalFeed::synced`].
+    pub fn synced(&self, last: u64) {
+        self.0.durable.send_if_modified(|d| {
             let newer = last > *d;
             if newer {
                 *d = last;
             }
             newer
         });
-    }
-
-    /// Steps handed over and not stored yet.
-    pub fn pending(&self) -> u64 {
-        self.shared.pending()
     }
 }
 

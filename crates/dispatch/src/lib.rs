@@ -40,7 +40,7 @@ pub use backend::QueueBackend;
 pub use driver::{run_timers, Clock, SystemClock, TokioClock};
 pub use error::DispatchError;
 pub use ids::fresh_contact_id;
-pub use journal::{JournalEntry, JournalFeed};
+pub use journal::{JournalEntry, JournalFeed, Syncer};
 pub use memory::{MemoryBackend, EVENT_CHANNEL_CAPACITY};
 pub use presence::{ConsoleRegistry, PresenceOptions};
 pub use redis_log::{RedisBackend, RedisOptions};

@@ -140,12 +140,24 @@ async fn save(
 
 /// The journal writer: stores each batch of steps with their events in one transaction and
 /// publishes their events ([`JournalFeed::published`]: an offer rings once its step survives a
-/// crash of the process), then puts it on disk ([`Store::sync_journal`]) and releases the
-/// callers ([`JournalFeed::synced`]: an acknowledgement waits until the step survives a power
-/// cut). A failing database is retried with backoff, never skipped (callers wait meanwhile, up
-/// to their own limit). Ends once the backend's journal is closed and everything handed over
-/// is stored; returns the steps stored.
+/// crash of the process). Beside it, a sync task puts what was stored on disk
+/// ([`Store::sync_journal`]) and releases the callers (`Syncer::synced`: an acknowledgement
+/// waits until its step survives a power cut); one sync covers every group stored before it,
+/// and the next group commits while it runs. A failing database is retried with backoff, never
+/// skipped (callers wait meanwhile, up to their own limit). Ends once the backend's journal is
+/// closed and everything handed over is stored and synced; returns the steps stored.
 pub fn spawn_writer(store: Store, mut feed: JournalFeed) -> JoinHandle<u64> {
+    let (published_tx, mut published) = tokio::sync::watch::channel(0u64);
+    let syncer = feed.syncer();
+    let sync_store = store.clone();
+    let sync = tokio::spawn(async move {
+        // An unseen value is returned before the writer's end is.
+        while published.changed().await.is_ok() {
+            let last = *published.borrow_and_update();
+            retrying("journal sync", 0, || sync_store.sync_journal()).await;
+            syncer.synced(last);
+        }
+    });
     tokio::spawn(async move {
         let mut written = 0;
         while let Some(batch) = feed.next_batch(MAX_BATCH).await {
@@ -163,11 +175,13 @@ pub fn spawn_writer(store: Store, mut feed: JournalFeed) -> JoinHandle<u64> {
             })
             .await;
             written += steps.len() as u64;
-            let Some(last) = feed.published(batch) else {
-                continue;
-            };
-            retrying("journal sync", steps.len(), || store.sync_journal()).await;
-            feed.synced(last);
+            if let Some(last) = feed.published(batch) {
+                published_tx.send_replace(last);
+            }
+        }
+        drop(published_tx);
+        if let Err(e) = sync.await {
+            tracing::error!(error = %e, "the journal's sync task crashed");
         }
         tracing::debug!(written, "journal writer closed");
         written
