@@ -196,7 +196,9 @@ impl Accounts {
         let user = match user {
             Some(u) if ok && !u.disabled => u,
             _ => {
-                tracing::info!(username = %username, "sign-in refused");
+                // What the client typed, escaped (`?`: no raw newline or terminal escape can
+                // forge a log line) and bounded.
+                tracing::info!(username = ?bounded(&username), "sign-in refused");
                 return Err(AccountError::InvalidCredentials);
             }
         };
@@ -205,7 +207,7 @@ impl Accounts {
         self.store
             .create_session(&token_hash(&token), user.user_id, now, expires_at)
             .await?;
-        tracing::info!(username = %user.username, role = user.role.as_str(), "signed in");
+        tracing::info!(username = ?user.username, role = user.role.as_str(), "signed in");
         Ok(SignedIn {
             token,
             expires_at,
@@ -440,4 +442,11 @@ async fn dummy_hash(cost: PasswordHashing) -> Result<String, AccountError> {
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// At most 64 characters of client-supplied text, for the log.
+fn bounded(text: &str) -> &str {
+    text.char_indices()
+        .nth(64)
+        .map_or(text, |(end, _)| &text[..end])
 }
