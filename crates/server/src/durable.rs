@@ -141,7 +141,7 @@ async fn save(
 /// The journal writer: stores each batch of steps with their events in one transaction and
 /// publishes their events ([`JournalFeed::published`]: an offer rings once its step survives a
 /// crash of the process). Beside it, a sync task puts what was stored on disk
-/// ([`Store::sync_journal`]) and releases the callers (`Syncer::synced`: an acknowledgement
+/// ([`Store::sync_to_disk`]) and releases the callers (`Syncer::synced`: an acknowledgement
 /// waits until its step survives a power cut); one sync covers every group stored before it,
 /// and the next group commits while it runs. A failing database is retried with backoff, never
 /// skipped (callers wait meanwhile, up to their own limit). Ends once the backend's journal is
@@ -154,7 +154,7 @@ pub fn spawn_writer(store: Store, mut feed: JournalFeed) -> JoinHandle<u64> {
         // An unseen value is returned before the writer's end is.
         while published.changed().await.is_ok() {
             let last = *published.borrow_and_update();
-            retrying("journal sync", 0, || sync_store.sync_journal()).await;
+            retrying("journal sync", 0, || sync_store.sync_to_disk()).await;
             syncer.synced(last);
         }
     });

@@ -5,12 +5,11 @@
 //! so the event log is never ahead of the journal nor behind it; a snapshot is saved together
 //! with the journal position it includes, and the rows it covers are deleted with it.
 
-use sqlx::Connection;
 use switchboard_domain::{Command, Event, Timestamp};
 
 use crate::{
     event_log::{insert_postgres, insert_sqlite, EventRow},
-    store::{acquire_synced, release_synced, with_reader, Pool},
+    store::{with_reader, with_writer, Pool},
     Store, StoreError,
 };
 
@@ -37,7 +36,7 @@ fn seq_i64(seq: u64) -> Result<i64, StoreError> {
 impl Store {
     /// Writes journal steps and the events they emitted, in one transaction: after it
     /// returns `Ok` both survive a crash of the process; they survive a power cut once
-    /// [`Store::sync_journal`] returned too (on PostgreSQL, already at the commit). On a SQLite
+    /// [`Store::sync_to_disk`] returned too (on PostgreSQL, already at the commit). On a SQLite
     /// file the commit is in the WAL (the OS's page cache) without waiting for the disk, so
     /// the dispatcher can publish the step's events at once and acknowledge it after the sync.
     /// Writing a step or an event again is harmless (same ids are skipped).
@@ -134,7 +133,7 @@ impl Store {
 
     /// Stores the engine snapshot (JSON, opaque to the store) that includes the journal up to
     /// `journal_seq`, replacing the previous one, and deletes the journal steps it covers —
-    /// in one transaction.
+    /// in one transaction, on disk when it returns ([`Store::sync_to_disk`]).
     pub async fn save_engine_snapshot(
         &self,
         json: &str,
@@ -149,39 +148,20 @@ impl Store {
                  set body = excluded.body, saved_at = excluded.saved_at, \
                      journal_seq = excluded.journal_seq";
         const DELETE: &str = "delete from engine_journal where engine_journal_id <= $1";
-        match &self.pool {
-            // Like the journal, the snapshot that replaces its rows waits for the disk.
-            Pool::Sqlite { write: pool, .. } => {
-                let mut conn = acquire_synced(pool).await?;
-                let written = async {
-                    let mut tx = conn.begin().await?;
-                    sqlx::query(UPSERT)
-                        .bind(json)
-                        .bind(now.as_millis())
-                        .bind(seq)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(DELETE).bind(seq).execute(&mut *tx).await?;
-                    tx.commit().await?;
-                    Ok::<_, StoreError>(())
-                }
-                .await;
-                release_synced(conn).await;
-                written?;
-            }
-            Pool::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query(UPSERT)
-                    .bind(json)
-                    .bind(now.as_millis())
-                    .bind(seq)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(DELETE).bind(seq).execute(&mut *tx).await?;
-                tx.commit().await?;
-            }
-        }
-        Ok(())
+        with_writer!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(UPSERT)
+                .bind(json)
+                .bind(now.as_millis())
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(DELETE).bind(seq).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        // The journal steps it replaces are gone: the snapshot must be on disk before the
+        // caller counts on it.
+        self.sync_to_disk().await
     }
 
     /// The last snapshot saved, if any, with the journal position it includes.

@@ -4,11 +4,9 @@ use std::{str::FromStr, time::Duration};
 
 use sqlx::{
     migrate::Migrator,
-    pool::PoolConnection,
     postgres::{PgConnectOptions, PgPool, PgPoolOptions},
     sqlite::{
-        Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-        SqliteSynchronous,
+        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
     },
 };
 use switchboard_domain::Timestamp;
@@ -38,7 +36,7 @@ const POSTGRES_CONNECTIONS: u32 = 32;
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) pool: Pool,
-    /// A SQLite file's write-ahead log (`<file>-wal`), for [`Store::sync_journal`].
+    /// A SQLite file's write-ahead log (`<file>-wal`), for [`Store::sync_to_disk`].
     wal: Option<std::sync::Arc<std::path::PathBuf>>,
 }
 
@@ -92,10 +90,8 @@ impl Store {
     ///   for it in the process; up to four read-only connections read meanwhile (see `Pool`).
     ///   A commit is in the WAL file (the OS's page cache) when it returns, so a crash of the
     ///   process — SIGKILL included — loses nothing committed; it is on disk only after the
-    ///   next fsync of the WAL: [`Store::sync_journal`] (after [`Store::append_journal`]), or
-    ///   [`Store::save_engine_snapshot`], which switches the writer to `synchronous = full`
-    ///   for its transaction (see `acquire_synced`). Each fsync of the WAL puts every earlier
-    ///   commit on disk with it;
+    ///   next fsync of the WAL, [`Store::sync_to_disk`] (after [`Store::append_journal`], and
+    ///   inside [`Store::save_engine_snapshot`]), which puts every earlier commit on disk;
     /// * `sqlite::memory:` — a private in-memory database on a single connection, for tests
     ///   and demos; it lives as long as the store;
     /// * `postgres://…` (or `postgresql://…`): one pool for reads and writes.
@@ -186,7 +182,7 @@ impl Store {
     /// the WAL is one file appended in commit order, and a checkpoint syncs it before copying
     /// it into the database). Nothing to do on PostgreSQL (a commit is flushed when it
     /// returns) or in memory. Runs beside the writer, which goes on committing meanwhile.
-    pub async fn sync_journal(&self) -> Result<(), StoreError> {
+    pub async fn sync_to_disk(&self) -> Result<(), StoreError> {
         let Some(wal) = self.wal.clone() else {
             return Ok(());
         };
@@ -232,34 +228,6 @@ pub(crate) fn wall_clock() -> Timestamp {
     Timestamp::from_millis(ms)
 }
 
-/// The SQLite writer (pass `Pool::Sqlite`'s `write`) switched to `synchronous = full`: in WAL
-/// mode a commit on it returns once the WAL is fsync'd — that commit and every earlier one
-/// (the WAL is one file, appended in commit order) then survive a power cut. The other
-/// commits run with `synchronous = normal` (no fsync: they survive a crash of the process,
-/// not of the machine). Give the connection back with [`release_synced`].
-pub(crate) async fn acquire_synced(
-    pool: &SqlitePool,
-) -> Result<PoolConnection<Sqlite>, StoreError> {
-    let mut conn = pool.acquire().await?;
-    sqlx::query("pragma synchronous = full")
-        .execute(&mut *conn)
-        .await?;
-    Ok(conn)
-}
-
-/// Switches a connection from [`acquire_synced`] back to the pool's `synchronous = normal`
-/// and returns it to the pool; a connection that cannot be switched back is closed instead
-/// (the pool opens a new one), so no other write pays for an fsync it does not need.
-pub(crate) async fn release_synced(mut conn: PoolConnection<Sqlite>) {
-    if sqlx::query("pragma synchronous = normal")
-        .execute(&mut *conn)
-        .await
-        .is_err()
-    {
-        conn.close_on_drop();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use switchboard_test_support::database::TestDatabase;
@@ -277,9 +245,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn only_the_synced_transactions_of_a_sqlite_file_wait_for_the_disk() {
+    async fn a_sqlite_file_commits_without_waiting_for_the_disk_until_asked() {
         const NORMAL: i64 = 1;
-        const FULL: i64 = 2;
         let db = TestDatabase::sqlite();
         let store = Store::connect(db.url()).await.unwrap();
         store.migrate().await.unwrap();
@@ -294,24 +261,22 @@ mod tests {
             assert_eq!(journal_mode, "wal");
         }
         assert_eq!(synchronous_of_writer(write).await, NORMAL);
-
-        let mut synced = acquire_synced(write).await.unwrap();
-        let (mode,): (i64,) = sqlx::query_as("pragma synchronous")
-            .fetch_one(&mut *synced)
-            .await
-            .unwrap();
-        assert_eq!(mode, FULL);
-        release_synced(synced).await;
-        assert_eq!(synchronous_of_writer(write).await, NORMAL);
-
-        // The journal commits as the pool does (its fsync is `sync_journal`'s, beside the
-        // writer), and the snapshot gives the writer back as it found it.
+        // The journal and the snapshot commit as every write does; their fsync is
+        // `sync_to_disk`'s, on the WAL file, beside the writer.
         store.append_journal(&[], &[]).await.unwrap();
-        store.sync_journal().await.unwrap();
+        store.sync_to_disk().await.unwrap();
         store
             .save_engine_snapshot("{}", 0, Timestamp::from_millis(0))
             .await
             .unwrap();
         assert_eq!(synchronous_of_writer(write).await, NORMAL);
+        assert!(
+            std::path::Path::new(&format!("{}-wal", db.url().trim_start_matches("sqlite://")))
+                .exists(),
+            "the WAL file sync_to_disk flushes is where the store says"
+        );
+        // Nothing to flush in memory or on PostgreSQL: it answers at once.
+        let memory = Store::connect("sqlite::memory:").await.unwrap();
+        memory.sync_to_disk().await.unwrap();
     }
 }
