@@ -7,7 +7,7 @@
 use std::{fmt, sync::Arc, time::Duration};
 
 use switchboard_dispatch::{AnyBackend, Clock, ConsoleRegistry, QueueBackend};
-use switchboard_domain::Timestamp;
+use switchboard_domain::{CenterClock, Timestamp};
 use switchboard_store::Store;
 
 use crate::{
@@ -27,6 +27,9 @@ pub struct Settings {
     /// While no admin exists, setting up with this secret creates the first.
     pub setup_secret: Option<Secret>,
     pub password_hashing: PasswordHashing,
+    /// The center's clock: whose midnight starts "today" on consoles and the floor, and
+    /// which reports follow unless asked otherwise.
+    pub center_clock: CenterClock,
 }
 
 impl Default for Settings {
@@ -37,6 +40,7 @@ impl Default for Settings {
             login_attempts_per_minute: 10,
             setup_secret: None,
             password_hashing: PasswordHashing::default(),
+            center_clock: CenterClock::UTC,
         }
     }
 }
@@ -102,8 +106,10 @@ impl App {
             clock,
             presence: Arc::new(ConsoleRegistry::in_process()),
             accounts,
-            consoles: Arc::new(Consoles::new(settings.company_name)),
-            floor: Arc::default(),
+            consoles: Arc::new(
+                Consoles::new(settings.company_name).with_center_clock(settings.center_clock),
+            ),
+            floor: Arc::new(Floor::new(settings.center_clock)),
         }
     }
 
@@ -118,6 +124,11 @@ impl App {
     /// The application's clock.
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// The center's clock (see [`Settings::center_clock`]).
+    pub fn center_clock(&self) -> CenterClock {
+        self.floor.center()
     }
 
     /// Sign-in, sessions and users.

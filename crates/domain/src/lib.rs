@@ -11,6 +11,7 @@
 //! Redis backend, the event log and the wire.
 
 mod agent;
+mod clock;
 mod command;
 mod config;
 mod contact;
@@ -22,6 +23,7 @@ mod skill;
 mod time;
 
 pub use agent::{AgentProfile, AgentStatus, Capacity, Presence};
+pub use clock::{parse_instant, CenterClock, LocalStep, MAX_OFFSET_MINUTES};
 pub use command::{Command, NewContact, TransferTarget, WrapUp};
 pub use config::{
     Agent, AwayReason, Disposition, GreetingScript, Integration, IntegrationKind, Skill,

@@ -7,7 +7,7 @@ use axum::{
     Json,
 };
 use switchboard_app::views::{EventFilter, QueueSnapshot};
-use switchboard_domain::{AgentId, ContactId, QueueId, Timestamp};
+use switchboard_domain::{parse_instant, AgentId, ContactId, QueueId, Timestamp};
 use switchboard_protocol::{
     contacts::Position,
     events::{EventPage, EventQuery},
@@ -74,8 +74,8 @@ pub async fn events(
     }
     let filter = EventFilter {
         after: q.after,
-        from: q.from.map(Timestamp::from_millis),
-        to: q.to.map(Timestamp::from_millis),
+        from: q.from.as_deref().map(|t| instant("from", t)).transpose()?,
+        to: q.to.as_deref().map(|t| instant("to", t)).transpose()?,
         contact: q
             .contact
             .as_deref()
@@ -99,4 +99,15 @@ pub async fn events(
         .then(|| events.last().map(|e| e.id))
         .flatten();
     Ok(Json(EventPage { events, next_after }))
+}
+
+/// A time of the query string: milliseconds since the epoch or RFC 3339; 400 otherwise.
+fn instant(name: &str, value: &str) -> Result<Timestamp, ApiError> {
+    parse_instant(value).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("{name}: {}", e.problem),
+        )
+    })
 }

@@ -13,8 +13,8 @@ use axum::{
 };
 use serde::Deserialize;
 use switchboard_app::reports::{self, ReportError, ReportRequest, ReportSource};
-use switchboard_domain::{AgentId, Channel, QueueId, Timestamp};
-use switchboard_protocol::reports::{ReportAnswer, ReportSource as WireSource};
+use switchboard_domain::{parse_instant, AgentId, CenterClock, Channel, QueueId};
+use switchboard_protocol::reports::{Dated, ReportAnswer, ReportSource as WireSource};
 use switchboard_stats::{
     Filter, IntervalLength, Intervals, MetricsConfig, Query as ReportQuery, Report,
     ServiceLevelFormula,
@@ -25,18 +25,20 @@ use crate::{error::ApiError, state::AppState};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportParams {
-    /// Start, milliseconds since the epoch (inclusive).
-    pub from: i64,
-    /// End, milliseconds since the epoch (exclusive).
-    pub to: i64,
+    /// Start (inclusive): milliseconds since the epoch or RFC 3339.
+    pub from: String,
+    /// End (exclusive): milliseconds since the epoch or RFC 3339.
+    pub to: String,
     pub queue: Option<QueueId>,
     pub agent: Option<AgentId>,
     pub channel: Option<Channel>,
     /// `15m`, `30m`, `60m` or `day`; absent: one report for the whole range.
     pub interval: Option<String>,
-    /// For interval boundaries: minutes east of UTC (e.g. 60), default 0.
-    #[serde(default)]
-    pub utc_offset_minutes: i32,
+    /// Whose clock cuts intervals: an IANA zone (`Europe/Berlin`) or an offset (`+05:30`);
+    /// default the center's (`CENTER_TIME_ZONE`).
+    pub time_zone: Option<String>,
+    /// The older way to give a fixed offset: minutes east of UTC (e.g. 60).
+    pub utc_offset_minutes: Option<i32>,
     /// Service-level target in seconds, default 20.
     pub sl_target_secs: Option<u64>,
     /// `answered_plus_abandoned_after_t` (default), `answered_only`, `answered_plus_abandoned`.
@@ -60,7 +62,9 @@ pub async fn report(
     params: Result<Query<ReportParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(p) = params.map_err(|e| bad(e.body_text()))?;
-    let (from, to) = (Timestamp::from_millis(p.from), Timestamp::from_millis(p.to));
+    let instant =
+        |name: &str, s: &str| parse_instant(s).map_err(|e| bad(format!("{name}: {}", e.problem)));
+    let (from, to) = (instant("from", &p.from)?, instant("to", &p.to)?);
     if to <= from {
         return Err(bad("to must be after from"));
     }
@@ -72,9 +76,13 @@ pub async fn report(
         Some("day") => Some(IntervalLength::Day),
         Some(other) => return Err(bad(format!("interval {other:?}: use 15m, 30m, 60m or day"))),
     };
-    if !(-14 * 60..=14 * 60).contains(&p.utc_offset_minutes) {
-        return Err(bad("utc_offset_minutes must be within ±840"));
-    }
+    let clock = match (p.time_zone.as_deref(), p.utc_offset_minutes) {
+        (Some(_), Some(_)) => return Err(bad("give time_zone or utc_offset_minutes, not both")),
+        (Some(zone), None) => zone.parse::<CenterClock>().map_err(|e| bad(e.problem))?,
+        (None, Some(minutes)) => CenterClock::offset_minutes(minutes)
+            .map_err(|_| bad("utc_offset_minutes must be within ±840"))?,
+        (None, None) => state.app.center_clock(),
+    };
     let csv = match p.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
@@ -104,14 +112,11 @@ pub async fn report(
             range: reports::range(from, to).map_err(report_error)?,
             config,
         },
-        intervals: length.map(|length| Intervals {
-            length,
-            utc_offset_minutes: p.utc_offset_minutes,
-        }),
+        intervals: length.map(|length| Intervals { length, clock }),
     };
     let answer = state.app.report(&request).await.map_err(report_error)?;
     if csv {
-        return Ok(csv_response(&answer.reports));
+        return Ok(csv_response(&answer.reports, clock));
     }
     let source = match answer.source {
         ReportSource::Aggregates {
@@ -128,7 +133,16 @@ pub async fn report(
         },
     };
     let body = ReportAnswer {
-        reports: answer.reports,
+        reports: answer
+            .reports
+            .into_iter()
+            .map(|report| Dated {
+                start_time: clock.rfc3339(report.range.start),
+                end_time: clock.rfc3339(report.range.end),
+                report,
+            })
+            .collect(),
+        time_zone: clock.to_string(),
         source,
     };
     Ok(Json(body).into_response())
@@ -152,8 +166,8 @@ fn report_error(e: ReportError) -> ApiError {
     }
 }
 
-fn csv_response(reports: &[Report]) -> Response {
-    let body = to_csv(reports);
+fn csv_response(reports: &[Report], clock: CenterClock) -> Response {
+    let body = to_csv(reports, clock);
     ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response()
 }
 
@@ -189,20 +203,22 @@ fn agent_and_callback_columns(r: &Report) -> String {
     )
 }
 
-/// One line per report; times in milliseconds since the epoch, durations in seconds, shares
-/// as fractions; empty where there is nothing to compute.
-pub fn to_csv(reports: &[Report]) -> String {
+/// One line per report; times in milliseconds since the epoch (and, last, as RFC 3339 on
+/// `clock`), durations in seconds, shares as fractions; empty where there is nothing to
+/// compute.
+pub fn to_csv(reports: &[Report], clock: CenterClock) -> String {
     let mut out = String::from(
         "start,end,offered,answered,abandoned,short_abandoned,timed_out,overflowed,transferred_out,waiting,refused,\
          abandon_rate,asa_s,mean_wait_s,max_wait_s,service_level,service_level_formula,service_level_target_s,\
          handled,aht_s,talk_s,hold_s,wrap_up_s,fcr_reported,fcr_true,fcr_true_final,\
          staffed_s,handling_s,occupancy,utilisation,\
-         callbacks_requested,callbacks_kept_on_time,callbacks_kept_late,callbacks_broken,callbacks_pending,callback_omission_rate\n",
+         callbacks_requested,callbacks_kept_on_time,callbacks_kept_late,callbacks_broken,callbacks_pending,callback_omission_rate,\
+         start_time,end_time\n",
     );
     for r in reports {
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\",{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\",{},{},{},{},{},{},{},{},{},{},{},{}",
             r.range.start.as_millis(),
             r.range.end.as_millis(),
             r.offered,
@@ -230,6 +246,8 @@ pub fn to_csv(reports: &[Report]) -> String {
             opt(r.fcr_true.ratio.value.map(|v| format!("{v:.4}"))),
             r.fcr_true.is_final,
             agent_and_callback_columns(r),
+            clock.rfc3339(r.range.start),
+            clock.rfc3339(r.range.end),
         );
     }
     out

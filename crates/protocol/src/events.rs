@@ -12,12 +12,13 @@ pub struct EventQuery {
     /// Only events after this id (the previous page's `next_after`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<EventId>,
-    /// From this instant (milliseconds since the epoch), inclusive.
+    /// From this instant, inclusive: milliseconds since the epoch or RFC 3339 (kept as
+    /// written; the gateway reads it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<i64>,
-    /// Up to this instant, exclusive.
+    pub from: Option<String>,
+    /// Up to this instant, exclusive (as `from`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to: Option<i64>,
+    pub to: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -13,6 +13,10 @@ use switchboard_domain::Timestamp;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReportAnswer<R> {
     pub reports: Vec<R>,
+    /// Whose clock the intervals and the `*_time` fields follow (`Europe/Berlin`, `+05:30`,
+    /// `UTC`).
+    #[serde(default)]
+    pub time_zone: String,
     #[serde(flatten)]
     pub source: ReportSource,
 }
@@ -29,4 +33,16 @@ pub enum ReportSource {
     },
     /// The raw event log (a range off the 15-minute grid).
     Events { events_read: u64 },
+}
+
+/// A report with its range also as RFC 3339 times on the report's clock, beside the range
+/// in milliseconds the report itself carries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Dated<R> {
+    #[serde(flatten)]
+    pub report: R,
+    /// The range's start, e.g. `2026-03-29T00:00:00.000+01:00`.
+    pub start_time: String,
+    /// The range's end (exclusive).
+    pub end_time: String,
 }

@@ -39,8 +39,8 @@ fn pages() {
 fn queries() {
     let all = EventQuery {
         after: Some(EventId(41)),
-        from: Some(at(0).as_millis()),
-        to: Some(at(3_600_000).as_millis()),
+        from: Some(at(0).as_millis().to_string()),
+        to: Some("2026-01-05T01:00:00Z".to_owned()),
         contact: Some(contact().to_string()),
         agent: Some("ann".to_owned()),
         queue: Some("support".to_owned()),

@@ -16,6 +16,7 @@ fn report() -> Value {
 fn answers_from_either_source() {
     let from_aggregates = ReportAnswer {
         reports: vec![report(), report()],
+        time_zone: "Europe/Berlin".to_owned(),
         source: ReportSource::Aggregates {
             aggregated_until: at(0),
             cells_read: 96,
@@ -24,6 +25,7 @@ fn answers_from_either_source() {
     };
     let from_events = ReportAnswer {
         reports: vec![report()],
+        time_zone: "UTC".to_owned(),
         source: ReportSource::Events { events_read: 530 },
     };
     let answers = [round_trip(&from_aggregates), round_trip(&from_events)];
@@ -32,6 +34,7 @@ fn answers_from_either_source() {
         answers[0],
         json!({
             "reports": [report(), report()],
+            "time_zone": "Europe/Berlin",
             "source": "aggregates",
             "aggregated_until": at(0),
             "cells_read": 96,
@@ -40,7 +43,7 @@ fn answers_from_either_source() {
     );
     assert_eq!(
         answers[1],
-        json!({ "reports": [report()], "source": "events", "events_read": 530 })
+        json!({ "reports": [report()], "time_zone": "UTC", "source": "events", "events_read": 530 })
     );
     assert_json_snapshot!(answers);
 }

@@ -132,6 +132,7 @@ pub async fn serve(
     }
     let settings = switchboard_app::Settings {
         company_name: config.company_name.clone(),
+        center_clock: config.center_clock,
         session_ttl: config.session_ttl,
         login_attempts_per_minute: config.login_attempts_per_minute,
         setup_secret,

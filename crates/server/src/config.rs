@@ -6,6 +6,7 @@ use std::{collections::HashMap, net::SocketAddr, path::Path, time::Duration};
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
+use switchboard_domain::CenterClock;
 use switchboard_gateway::Secret;
 
 /// The settings file's shape; every field optional.
@@ -17,6 +18,7 @@ pub struct FileConfig {
     pub redis_url: Option<String>,
     pub redis_namespace: Option<String>,
     pub company_name: Option<String>,
+    pub time_zone: Option<String>,
     pub session_ttl_secs: Option<u64>,
     pub login_attempts_per_minute: Option<u32>,
     pub setup_secret: Option<String>,
@@ -46,6 +48,8 @@ pub struct Config {
     pub redis_url: Option<Secret>,
     pub redis_namespace: String,
     pub company_name: String,
+    /// The center's clock: "today" on consoles and the floor, and reports by default.
+    pub center_clock: CenterClock,
     pub session_ttl: Duration,
     pub login_attempts_per_minute: u32,
     pub setup_secret: Option<Secret>,
@@ -123,6 +127,14 @@ impl Config {
             Some("json") => LogFormat::Json,
             Some(other) => bail!("log_format {other:?}: use text or json"),
         };
+        let center_clock = match pick(None, &["SWITCHBOARD_TIME_ZONE"], file.time_zone) {
+            None => CenterClock::UTC,
+            Some(zone) => zone
+                .parse()
+                .map_err(|e: switchboard_domain::ValidationError| {
+                    anyhow::anyhow!("time_zone: {}", e.problem)
+                })?,
+        };
         let setup_secret = pick(None, &["SWITCHBOARD_SETUP_SECRET"], file.setup_secret);
         if setup_secret.as_ref().is_some_and(|s| s.len() < 16) {
             bail!("the setup secret must be at least 16 characters");
@@ -135,6 +147,7 @@ impl Config {
                 .unwrap_or_else(|| "default".into()),
             company_name: pick(None, &["SWITCHBOARD_COMPANY_NAME"], file.company_name)
                 .unwrap_or_else(|| "Switchboard".into()),
+            center_clock,
             session_ttl: Duration::from_secs(session_ttl),
             login_attempts_per_minute: u32::try_from(attempts).context("login attempts")?.max(1),
             setup_secret: setup_secret.map(Secret::new),
@@ -209,6 +222,17 @@ mod tests {
         assert_eq!(c.listen.port(), 3);
         assert_eq!(c.database_url.expose(), "postgres://db/x");
         assert_eq!(c.company_name, "Acme");
+        assert_eq!(c.center_clock, CenterClock::UTC);
+        let c = Config::layered(
+            FileConfig {
+                time_zone: Some("Europe/Berlin".into()),
+                ..FileConfig::default()
+            },
+            &env(&[]),
+            &Flags::default(),
+        )
+        .unwrap();
+        assert_eq!(c.center_clock.to_string(), "Europe/Berlin");
     }
 
     #[test]
@@ -222,6 +246,7 @@ mod tests {
         assert!(bad(&[("DATABASE_URL", "mysql://x")]).contains("sqlite: or postgres://"));
         assert!(bad(&[("SWITCHBOARD_SESSION_TTL_SECS", "abc")]).contains("whole number"));
         assert!(bad(&[("SWITCHBOARD_SETUP_SECRET", "short")]).contains("16"));
+        assert!(bad(&[("SWITCHBOARD_TIME_ZONE", "Europe/Atlantis")]).contains("IANA"));
         assert!(
             toml::from_str::<FileConfig>("lisen = '1'").is_err(),
             "unknown keys are refused"

@@ -229,7 +229,8 @@ fn text(o: &Outcome) -> String {
 fn csv(o: &Outcome) -> String {
     let mut out = String::new();
     let mut add = |scope: &str, reports: &[Report]| {
-        let body = switchboard_gateway::reports::to_csv(reports);
+        let body =
+            switchboard_gateway::reports::to_csv(reports, switchboard_domain::CenterClock::UTC);
         let mut lines = body.lines();
         if out.is_empty() {
             if let Some(header) = lines.next() {

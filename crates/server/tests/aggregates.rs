@@ -18,11 +18,12 @@ use serde_json::Value;
 use switchboard_app::reports::rollup;
 use switchboard_app::{App, Settings as AppSettings};
 use switchboard_dispatch::{AnyBackend, Clock, MemoryBackend};
-use switchboard_domain::{ContactId, Event, EventKind, Timestamp};
+use switchboard_domain::{CenterClock, ContactId, Event, EventKind, Timestamp};
 use switchboard_gateway::{reports::to_csv, router, AppState, Settings};
+use switchboard_protocol::reports::Dated;
 use switchboard_sim::{simulate_recording, Scenario};
 use switchboard_stats::{
-    Filter, IntervalLength, Intervals, MetricsConfig, Query, ReportInputs, Segments,
+    Filter, IntervalLength, Intervals, MetricsConfig, Query, Report, ReportInputs, Segments,
     ServiceLevelFormula, SurveyAnswer, SurveyScale, TimeRange,
 };
 use switchboard_store::{Role, Store};
@@ -203,21 +204,35 @@ fn cases(start: Timestamp) -> Vec<(String, Query, Option<Intervals>)> {
             "&interval=15m",
             Some(Intervals {
                 length: IntervalLength::Minutes15,
-                utc_offset_minutes: 0,
+                clock: CenterClock::UTC,
             }),
         ),
         (
             "&interval=60m&utc_offset_minutes=60",
             Some(Intervals {
                 length: IntervalLength::Minutes60,
-                utc_offset_minutes: 60,
+                clock: CenterClock::Offset(60),
             }),
         ),
         (
             "&interval=day&utc_offset_minutes=-45",
             Some(Intervals {
                 length: IntervalLength::Day,
-                utc_offset_minutes: -45,
+                clock: CenterClock::Offset(-45),
+            }),
+        ),
+        (
+            "&interval=60m&time_zone=America/St_Johns",
+            Some(Intervals {
+                length: IntervalLength::Minutes60,
+                clock: "America/St_Johns".parse().unwrap(),
+            }),
+        ),
+        (
+            "&interval=day&time_zone=Europe/Berlin",
+            Some(Intervals {
+                length: IntervalLength::Day,
+                clock: "Europe/Berlin".parse().unwrap(),
             }),
         ),
     ];
@@ -282,9 +297,19 @@ async fn compare(api: &Api, day: &Day, now: Timestamp, expect_cells: bool) {
         if expect_cells {
             assert!(body["cells_read"].as_u64().unwrap() > 0, "{path}");
         }
+        // Each report also carries its range as RFC 3339 on the report's clock.
+        let clock = spec.map_or(CenterClock::UTC, |s| s.clock);
+        let dated: Vec<Dated<&Report>> = expected
+            .iter()
+            .map(|report| Dated {
+                start_time: clock.rfc3339(report.range.start),
+                end_time: clock.rfc3339(report.range.end),
+                report,
+            })
+            .collect();
         // Both through the same text → value parse (serde_json's float parsing may be one
         // ulp off, the same way for the same text).
-        let want: Value = serde_json::from_str(&serde_json::to_string(&expected).unwrap()).unwrap();
+        let want: Value = serde_json::from_str(&serde_json::to_string(&dated).unwrap()).unwrap();
         let mut differences = Vec::new();
         diff(&body["reports"], &want, "reports".into(), &mut differences);
         assert!(differences.is_empty(), "{path}: {}", differences.join("\n"));
@@ -296,7 +321,11 @@ async fn compare(api: &Api, day: &Day, now: Timestamp, expect_cells: bool) {
         }
         let (status, csv) = api.get(&format!("{path}&format=csv")).await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(String::from_utf8(csv).unwrap(), to_csv(&expected), "{path}");
+        assert_eq!(
+            String::from_utf8(csv).unwrap(),
+            to_csv(&expected, clock),
+            "{path}"
+        );
     }
 }
 

@@ -125,7 +125,7 @@ pub(crate) fn outcome(plan: &Plan, run: Run) -> Result<Outcome, SimError> {
             };
             let cut = Intervals {
                 length,
-                utc_offset_minutes: 0,
+                clock: switchboard_domain::CenterClock::UTC,
             };
             segments
                 .intervals(&query(None), cut, &inputs, now)

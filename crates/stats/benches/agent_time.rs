@@ -178,7 +178,7 @@ fn main() {
     });
     let quarter = Intervals {
         length: IntervalLength::Minutes15,
-        utc_offset_minutes: 0,
+        clock: switchboard_domain::CenterClock::UTC,
     };
     let parts = timed("672 x 15-minute reports, with agent time", || {
         segments.intervals(&all, quarter, &inputs, now).unwrap()

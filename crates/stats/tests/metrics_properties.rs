@@ -505,7 +505,7 @@ proptest! {
         let whole = segs.report(&query, &ReportInputs::default(), now).unwrap();
         let spec = Intervals {
             length: [IntervalLength::Minutes15, IntervalLength::Minutes30, IntervalLength::Minutes60][length],
-            utc_offset_minutes: 0,
+            clock: switchboard_domain::CenterClock::UTC,
         };
         let parts = segs.intervals(&query, spec, &ReportInputs::default(), now).unwrap();
         let sum = |f: fn(&Report) -> u64| parts.iter().map(f).sum::<u64>();
@@ -611,7 +611,7 @@ proptest! {
         let parts = segs
             .intervals(
                 &query,
-                Intervals { length: IntervalLength::Minutes15, utc_offset_minutes: 0 },
+                Intervals { length: IntervalLength::Minutes15, clock: switchboard_domain::CenterClock::Offset(0) },
                 &ReportInputs::default(),
                 now,
             )
@@ -1025,7 +1025,7 @@ proptest! {
             Some(IntervalLength::Minutes60),
             Some(IntervalLength::Day),
         ][length]
-        .map(|length| Intervals { length, utc_offset_minutes: 0 });
+        .map(|length| Intervals { length, clock: switchboard_domain::CenterClock::Offset(0) });
         // In quarters: as drawn, on whole hours (hour cells), or the whole day (day cells).
         let (first, last) = match align {
             0 => (range.0, range.0 + range.1),

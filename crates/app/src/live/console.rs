@@ -15,7 +15,8 @@ use std::{
 
 use switchboard_dispatch::{AnyBackend, QueueBackend};
 use switchboard_domain::{
-    Agent, AgentId, Channel, ContactId, Event, EventKind, GreetingScript, QueueId, Tier, Timestamp,
+    Agent, AgentId, CenterClock, Channel, ContactId, Event, EventKind, GreetingScript, QueueId,
+    Tier, Timestamp,
 };
 use switchboard_protocol::{
     console::{CallbackOffer, Figures, Frame, WithdrawnReason},
@@ -147,10 +148,12 @@ pub struct Consoles {
     /// Callbacks requested for contacts whose card this instance does not hold (yet): given
     /// to the card when it is read back.
     promises: Mutex<HashMap<ContactId, CallbackPromise>>,
-    /// Per agent: staffed and handling time and their handlings of the (UTC) day.
+    /// Per agent: staffed and handling time and their handlings of the center's day.
     time: Mutex<HashMap<AgentId, LiveAgentTime>>,
     config: Mutex<ConfigCache>,
     queue_figures: Mutex<QueueFigures>,
+    /// Whose midnight starts an agent's "today".
+    center: CenterClock,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -174,7 +177,15 @@ impl Consoles {
             time: Mutex::default(),
             config: Mutex::default(),
             queue_figures: Mutex::default(),
+            center: CenterClock::UTC,
         }
+    }
+
+    /// Days start at `center`'s midnight (UTC's by default).
+    #[must_use]
+    pub fn with_center_clock(mut self, center: CenterClock) -> Self {
+        self.center = center;
+        self
     }
 
     fn with<R>(&self, agent: &AgentId, f: impl FnOnce(&mut Outbox) -> R) -> R {
@@ -240,7 +251,7 @@ impl Consoles {
         {
             lock(&self.time)
                 .entry(agent.clone())
-                .or_insert_with(|| LiveAgentTime::new(agent.clone(), day_of(e.at)))
+                .or_insert_with(|| LiveAgentTime::new(agent.clone(), day_of(self.center, e.at)))
                 .apply(e);
         }
         if let Some((contact, card)) = CustomerCard::of(e) {

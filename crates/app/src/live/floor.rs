@@ -12,7 +12,8 @@ use std::{
 
 use switchboard_dispatch::{AnyBackend, QueueBackend};
 use switchboard_domain::{
-    Agent, AgentId, ContactState, Event, QueueConfig, QueueId, Timestamp, TransferTarget,
+    Agent, AgentId, CenterClock, ContactState, Event, QueueConfig, QueueId, Timestamp,
+    TransferTarget,
 };
 use switchboard_protocol::{
     contacts::Stage,
@@ -39,6 +40,8 @@ pub struct Floor {
     /// The floor last read and each agent's state since when, shared by every viewer; held
     /// while the floor is read, so concurrent viewers wait for one read.
     shared: tokio::sync::Mutex<Shared>,
+    /// Whose midnight starts "today".
+    center: CenterClock,
 }
 
 #[derive(Debug, Default)]
@@ -59,6 +62,19 @@ pub type FloorView = (BTreeMap<QueueId, QueueView>, BTreeMap<AgentId, AgentView>
 pub type StateSince = HashMap<AgentId, (String, Timestamp)>;
 
 impl Floor {
+    /// A floor whose days start at `center`'s midnight.
+    pub fn new(center: CenterClock) -> Self {
+        Self {
+            center,
+            ..Self::default()
+        }
+    }
+
+    /// Whose midnight starts "today".
+    pub fn center(&self) -> CenterClock {
+        self.center
+    }
+
     /// Counts one event into the day containing `now` (the counters of a queue roll over to
     /// a new day with the target then configured).
     pub fn apply(&self, e: &Event, now: Timestamp) {
@@ -81,7 +97,7 @@ impl Floor {
             ..MetricsConfig::default()
         };
         let mut today_stats = lock(&self.today);
-        let range = day_of(now);
+        let range = day_of(self.center, now);
         for queue in queues {
             let stats = today_stats
                 .entry(queue.clone())

@@ -18,7 +18,7 @@ pub mod floor;
 use std::{collections::HashSet, sync::Arc};
 
 use switchboard_dispatch::{AnyBackend, Clock, QueueBackend, EVENT_CHANNEL_CAPACITY};
-use switchboard_domain::{Event, EventId, EventKind, QueueConfig, Timestamp};
+use switchboard_domain::{CenterClock, Event, EventId, EventKind, QueueConfig, Timestamp};
 use switchboard_stats::TimeRange;
 use switchboard_store::{EventFilter, Store};
 use tokio::sync::broadcast;
@@ -28,18 +28,15 @@ pub use floor::Floor;
 
 use crate::Tasks;
 
-const DAY_MS: i64 = 24 * 3_600_000;
 /// A day beyond this many events is not replayed further (logged): the figures then start
 /// from there.
 const MAX_EVENTS: usize = 5_000_000;
 
-/// The UTC day containing `t`.
-pub(crate) fn day_of(t: Timestamp) -> TimeRange {
-    let start = t.as_millis().div_euclid(DAY_MS) * DAY_MS;
-    TimeRange {
-        start: Timestamp::from_millis(start),
-        end: Timestamp::from_millis(start + DAY_MS),
-    }
+/// The center's day containing `t`: local midnight to local midnight on `clock` (23 or 25
+/// hours on a daylight-saving change).
+pub(crate) fn day_of(clock: CenterClock, t: Timestamp) -> TimeRange {
+    let (start, end) = clock.day(t);
+    TimeRange { start, end }
 }
 
 /// Every read model the subscriber feeds.
@@ -81,7 +78,7 @@ pub async fn follow(models: ReadModels, sources: Sources) {
         Ok(queues) => models.floor.set_targets(queues.iter().map(|q| &q.doc)),
         Err(e) => tracing::warn!(error = %e, "could not read the queues' service-level targets"),
     }
-    let replayed = replay(&sources.store, now, |e| {
+    let replayed = replay(&sources.store, models.floor.center(), now, |e| {
         models.floor.apply(e, now);
         models.consoles.count(e);
     })
@@ -140,11 +137,16 @@ impl Replayed {
     }
 }
 
-/// Feeds `each` with every event of the (UTC) day of `now` in the log, in order. Errors are
-/// logged: the figures then start from what is seen live.
-async fn replay(store: &Store, now: Timestamp, mut each: impl FnMut(&Event)) -> Replayed {
+/// Feeds `each` with every event of the center's day of `now` in the log, in order. Errors
+/// are logged: the figures then start from what is seen live.
+async fn replay(
+    store: &Store,
+    center: CenterClock,
+    now: Timestamp,
+    mut each: impl FnMut(&Event),
+) -> Replayed {
     let mut filter = EventFilter {
-        from: Some(day_of(now).start),
+        from: Some(day_of(center, now).start),
         ..EventFilter::default()
     };
     let mut replayed = Replayed::default();

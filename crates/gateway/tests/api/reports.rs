@@ -378,3 +378,143 @@ async fn reports_show_agent_time_and_callback_promises() {
         "{csv}"
     );
 }
+
+/// Reports follow a local clock: days of 23 hours on the spring change in Europe/Berlin,
+/// RFC 3339 in and out, and the center's zone when the query names none.
+#[tokio::test]
+async fn reports_follow_the_center_time_zone_across_daylight_saving() {
+    use switchboard_app::Settings as AppSettings;
+    use switchboard_dispatch::Engine;
+    use switchboard_domain::*;
+    let berlin: CenterClock = "Europe/Berlin".parse().unwrap();
+    let api = Api::with(
+        AppSettings {
+            center_clock: berlin,
+            ..AppSettings::default()
+        },
+        switchboard_gateway::Settings::default(),
+    )
+    .await;
+    let supervisor = api.token(Role::Supervisor).await;
+    let at = |s: &str| parse_instant(s).unwrap();
+    let mut e = Engine::new();
+    let mut log = Vec::new();
+    let q = QueueId::parse("sales").unwrap();
+    let mut run = |cmd, at| log.extend(e.apply(cmd, at).unwrap());
+    run(
+        Command::UpsertQueue(QueueConfig::new(q.clone())),
+        at("2026-03-28T00:00:00Z"),
+    );
+    // 01:30 on the 29th in Berlin (before the change), 00:30 on the 30th in Berlin (already
+    // the 29th in UTC), and 23:30 on the 29th in Berlin.
+    for t in [
+        "2026-03-29T01:30:00+01:00",
+        "2026-03-30T00:30:00+02:00",
+        "2026-03-29T23:30:00+02:00",
+    ] {
+        let c = switchboard_dispatch::fresh_contact_id(at(t));
+        run(
+            Command::Enqueue(NewContact::new(c, q.clone(), Channel::Chat)),
+            at(t),
+        );
+        run(
+            Command::Abandon { contact: c },
+            at(t).plus(Duration::from_secs(60)),
+        );
+    }
+    api.store.append_events(&log).await.unwrap();
+    let get = |query: &'static str| {
+        let api = &api;
+        let supervisor = &supervisor;
+        async move {
+            api.call(
+                Method::GET,
+                &format!("/api/v1/reports?{query}"),
+                Some(supervisor),
+                None,
+            )
+            .await
+        }
+    };
+    let days = "from=2026-03-28T00:00:00%2B01:00&to=2026-03-31T00:00:00%2B02:00&interval=day";
+    // No zone named: the center's.
+    let (s, body) = get(days).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["time_zone"], "Europe/Berlin");
+    let reports = body["reports"].as_array().unwrap();
+    let shown: Vec<(&str, &str, u64, u64)> = reports
+        .iter()
+        .map(|r| {
+            (
+                r["start_time"].as_str().unwrap(),
+                r["end_time"].as_str().unwrap(),
+                (r["range"]["end"].as_i64().unwrap() - r["range"]["start"].as_i64().unwrap())
+                    as u64
+                    / 3_600_000,
+                r["offered"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            (
+                "2026-03-28T00:00:00.000+01:00",
+                "2026-03-29T00:00:00.000+01:00",
+                24,
+                0
+            ),
+            (
+                "2026-03-29T00:00:00.000+01:00",
+                "2026-03-30T00:00:00.000+02:00",
+                23,
+                2
+            ),
+            (
+                "2026-03-30T00:00:00.000+02:00",
+                "2026-03-31T00:00:00.000+02:00",
+                24,
+                1
+            ),
+        ],
+        "{body}"
+    );
+    // The same days in UTC put the 00:30 call on the 29th.
+    let (s, body) =
+        get("from=2026-03-28T00:00:00Z&to=2026-03-31T00:00:00Z&interval=day&time_zone=UTC").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let offered: Vec<u64> = body["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["offered"].as_u64().unwrap())
+        .collect();
+    assert_eq!(offered, vec![0, 3, 0], "{body}");
+    assert_eq!(
+        body["reports"][1]["start_time"],
+        "2026-03-29T00:00:00.000+00:00"
+    );
+    // Bad times and zones are refused, naming the parameter.
+    for (query, word) in [
+        ("from=yesterday&to=2026-03-31T00:00:00Z", "from"),
+        (
+            "from=2026-03-28T00:00:00Z&to=2026-03-31T00:00:00Z&interval=day&time_zone=Mars/Olympus",
+            "time zone",
+        ),
+        (
+            "from=2026-03-28T00:00:00Z&to=2026-03-31T00:00:00Z&time_zone=UTC&utc_offset_minutes=60",
+            "not both",
+        ),
+    ] {
+        let (s, e) = get(query).await;
+        assert_eq!(
+            (s, e["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("bad_request")),
+            "{query}: {e}"
+        );
+        assert!(
+            e["message"].as_str().unwrap().contains(word),
+            "{query}: {e}"
+        );
+    }
+}

@@ -7,7 +7,7 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
-use switchboard_domain::{AgentId, Channel, ContactId, QueueId, Timestamp};
+use switchboard_domain::{AgentId, CenterClock, Channel, ContactId, LocalStep, QueueId, Timestamp};
 
 use super::{
     agent_time::agent_time,
@@ -65,13 +65,25 @@ impl IntervalLength {
     }
 }
 
-/// How to cut a range into intervals: fixed lengths aligned on the clock of a fixed UTC
-/// offset (in minutes, e.g. 60 for UTC+1; no daylight-saving changes), so days start at that
-/// offset's midnight and hours on the hour.
+/// How to cut a range into intervals: lengths of the local clock of `clock` (a fixed UTC
+/// offset, or an IANA zone with its daylight-saving changes), so days start at local
+/// midnight — a spring day in Europe/Berlin has 23 hours — and hours on the local hour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Intervals {
     pub length: IntervalLength,
-    pub utc_offset_minutes: i32,
+    pub clock: CenterClock,
+}
+
+impl IntervalLength {
+    /// The step of the local clock these intervals follow.
+    pub fn local_step(self) -> LocalStep {
+        match self {
+            Self::Minutes15 => LocalStep::Minutes(15),
+            Self::Minutes30 => LocalStep::Minutes(30),
+            Self::Minutes60 => LocalStep::Minutes(60),
+            Self::Day => LocalStep::Day,
+        }
+    }
 }
 
 /// A contact's first stay in a queue, for true FCR.
@@ -307,33 +319,45 @@ impl Segments {
     }
 }
 
-/// The buckets of `intervals` over `range`: aligned on the interval length in the given UTC
-/// offset, the first and last cut to the range.
+/// The buckets of `intervals` over `range`: cut at the boundaries of the local clock, the
+/// first and last cut to the range.
 ///
 /// # Errors
 /// [`MetricsError::InvalidRange`], [`MetricsError::TooManyIntervals`].
 pub fn buckets(range: TimeRange, intervals: Intervals) -> Result<Vec<TimeRange>, MetricsError> {
     range.check()?;
-    let len = intervals.length.millis();
-    let offset = i64::from(intervals.utc_offset_minutes) * 60_000;
-    let local = range.start.as_millis().saturating_add(offset);
-    let first = local.div_euclid(len) * len - offset;
-    let span = i128::from(range.end.as_millis()) - i128::from(first);
-    let count = (span + i128::from(len) - 1) / i128::from(len);
-    if count > MAX_INTERVALS as i128 {
+    // A local day is at least 22 hours long (no zone changes by more than 2 hours at once),
+    // so this bounds the count before the boundaries are walked.
+    let shortest = match intervals.length {
+        IntervalLength::Day => 22 * 3_600_000,
+        other => other.millis(),
+    };
+    let span = i128::from(range.end.as_millis()) - i128::from(range.start.as_millis());
+    if span / i128::from(shortest) > MAX_INTERVALS as i128 {
         return Err(MetricsError::TooManyIntervals {
             limit: MAX_INTERVALS,
         });
     }
-    let mut buckets = Vec::new();
-    let mut start = first;
-    while start < range.end.as_millis() {
-        let end = start.saturating_add(len);
-        buckets.push(TimeRange {
-            start: Timestamp::from_millis(start.max(range.start.as_millis())),
-            end: Timestamp::from_millis(end.min(range.end.as_millis())),
+    let starts = intervals
+        .clock
+        .boundaries(range.start, range.end, intervals.length.local_step());
+    let buckets: Vec<TimeRange> = starts
+        .iter()
+        .enumerate()
+        .map(|(i, start)| TimeRange {
+            start: (*start).max(range.start),
+            end: starts
+                .get(i + 1)
+                .copied()
+                .unwrap_or(range.end)
+                .min(range.end),
+        })
+        .filter(|b| b.start < b.end)
+        .collect();
+    if buckets.len() > MAX_INTERVALS {
+        return Err(MetricsError::TooManyIntervals {
+            limit: MAX_INTERVALS,
         });
-        start = end;
     }
     Ok(buckets)
 }

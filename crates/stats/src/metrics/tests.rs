@@ -568,7 +568,7 @@ fn a_contact_is_counted_in_the_interval_it_entered() {
     let qy = query(None, 0, 3600);
     let quarter = Intervals {
         length: IntervalLength::Minutes15,
-        utc_offset_minutes: 0,
+        clock: switchboard_domain::CenterClock::UTC,
     };
     let reports = log
         .segments()
@@ -612,7 +612,7 @@ fn a_wrap_up_after_midnight_stays_with_its_day() {
     let qy = query(None, m - 24 * 3600, m + 24 * 3600);
     let days = Intervals {
         length: IntervalLength::Day,
-        utc_offset_minutes: 0,
+        clock: switchboard_domain::CenterClock::UTC,
     };
     let reports = log
         .segments()
@@ -628,7 +628,7 @@ fn a_wrap_up_after_midnight_stays_with_its_day() {
     // In UTC+2 local days, midnight UTC is 02:00: both contacts fall on one local day.
     let local = Intervals {
         length: IntervalLength::Day,
-        utc_offset_minutes: 120,
+        clock: switchboard_domain::CenterClock::Offset(120),
     };
     let reports = log
         .segments()
@@ -840,7 +840,7 @@ fn refusals_and_bad_ranges() {
     let huge = query(None, 0, 10 * 365 * 24 * 3600);
     let quarter = Intervals {
         length: IntervalLength::Minutes15,
-        utc_offset_minutes: 0,
+        clock: switchboard_domain::CenterClock::UTC,
     };
     assert!(matches!(
         log.segments()

@@ -105,7 +105,7 @@ fn a_shift_and_a_wrap_up_across_midnight_are_split() {
             &qy,
             Intervals {
                 length: IntervalLength::Day,
-                utc_offset_minutes: 0,
+                clock: switchboard_domain::CenterClock::UTC,
             },
             &ReportInputs::default(),
             at(7200),
@@ -132,7 +132,7 @@ fn a_shift_and_a_wrap_up_across_midnight_are_split() {
             &qy,
             Intervals {
                 length: IntervalLength::Minutes15,
-                utc_offset_minutes: 0,
+                clock: switchboard_domain::CenterClock::UTC,
             },
             &ReportInputs::default(),
             at(7200),
