@@ -8,7 +8,7 @@
 //!   data, the queue's greeting rendered for this agent and customer, the accept deadline),
 //!   `offer_withdrawn` (rejected, missed, withdrawn — with why), `assigned`, `ended` (wrap-up
 //!   starts), `completed`, `state` (presence), `stats` (every 5 s: handled today, average
-//!   handle time, occupancy today — handling over logged-in time, over the whole UTC day
+//!   handle time, occupancy today — handling over logged-in time, over the whole day of the center's time zone
 //!   from the event log —, contacts waiting in the queues the engine has the agent serve and
 //!   the longest wait), `ack`, `error`, `pong`;
 //! - agent → server: `set_state`, `accept`, `reject`, `hold`, `resume`, `end`, `transfer`,
