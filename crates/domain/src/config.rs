@@ -188,7 +188,7 @@ pub struct Integration {
     pub secret: String,
     /// Where to tell the PBX which extension to ring, connect or stop ringing (we-route
     /// mode): signed `call.ring` / `call.connect` / `call.cancel` webhooks, retried with
-    /// backoff. `http://` only.
+    /// backoff. `http://` or `https://`.
     #[serde(default)]
     pub callback_url: Option<String>,
 }
@@ -210,9 +210,10 @@ impl Integration {
             ));
         }
         if let Some(url) = &self.callback_url {
-            // The webhook client speaks plain HTTP/1.1 (the PBX sits on the ACD's network);
-            // terminate TLS in a local proxy when the PBX is elsewhere.
-            let host = url.strip_prefix("http://").unwrap_or("");
+            let host = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"))
+                .unwrap_or("");
             let ok = !host.is_empty()
                 && !host.starts_with('/')
                 && url.len() <= 2_000
@@ -220,7 +221,7 @@ impl Integration {
             if !ok {
                 return Err(ValidationError::new(
                     "callback_url",
-                    "must be an http:// URL with a host (https is not supported: use a local TLS proxy)",
+                    "must be an http:// or https:// URL with a host",
                 ));
             }
         }

@@ -162,7 +162,8 @@ pub async fn serve(
     // the consoles' and the floor's read models.
     switchboard_app::live::spawn(&background, app.read_models(), app.read_sources());
     // Outbound webhooks to the PBX: one task plans them from events, one delivers them
-    // through the edge's signed HTTP client.
+    // through the edge's signed HTTP(S) client.
+    let sender = HttpSender::new(config.pbx_ca_file.as_deref())?;
     let wake = Arc::new(tokio::sync::Notify::new());
     background.spawn_until_stopped(
         "pbx_plan",
@@ -170,7 +171,7 @@ pub async fn serve(
     );
     background.spawn_until_stopped(
         "pbx_deliver",
-        switchboard_app::pbx::deliver(app.clone(), Arc::new(HttpSender::default()), wake, {
+        switchboard_app::pbx::deliver(app.clone(), Arc::new(sender), wake, {
             let metrics = state.metrics.clone();
             Arc::new(move |outcome| metrics.observe_webhook(outcome))
         }),

@@ -19,6 +19,7 @@ pub struct FileConfig {
     pub redis_namespace: Option<String>,
     pub company_name: Option<String>,
     pub time_zone: Option<String>,
+    pub pbx_ca_file: Option<String>,
     pub session_ttl_secs: Option<u64>,
     pub login_attempts_per_minute: Option<u32>,
     pub setup_secret: Option<String>,
@@ -50,6 +51,9 @@ pub struct Config {
     pub company_name: String,
     /// The center's clock: "today" on consoles and the floor, and reports by default.
     pub center_clock: CenterClock,
+    /// A PEM file of private CA certificates the PBX webhooks' HTTPS client trusts besides
+    /// the system's.
+    pub pbx_ca_file: Option<std::path::PathBuf>,
     pub session_ttl: Duration,
     pub login_attempts_per_minute: u32,
     pub setup_secret: Option<Secret>,
@@ -148,6 +152,7 @@ impl Config {
             company_name: pick(None, &["SWITCHBOARD_COMPANY_NAME"], file.company_name)
                 .unwrap_or_else(|| "Switchboard".into()),
             center_clock,
+            pbx_ca_file: pick(None, &["SWITCHBOARD_PBX_CA_FILE"], file.pbx_ca_file).map(Into::into),
             session_ttl: Duration::from_secs(session_ttl),
             login_attempts_per_minute: u32::try_from(attempts).context("login attempts")?.max(1),
             setup_secret: setup_secret.map(Secret::new),

@@ -9,7 +9,10 @@ use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 use switchboard_dispatch::QueueBackend;
 use switchboard_domain::{AgentId, AgentStatus, Command, ContactId, ContactState, Presence};
-use switchboard_gateway::hooks::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use switchboard_gateway::{
+    hooks::{sign, SIGNATURE_HEADER, TIMESTAMP_HEADER},
+    pbx::HttpSender,
+};
 use switchboard_store::Role;
 
 use crate::{support::Api, telephony::SECRET};
@@ -20,6 +23,15 @@ type Received = Arc<Mutex<Vec<(String, String, String, Value)>>>;
 /// A PBX on 127.0.0.1 that answers each request with the next status of `script`
 /// (then 200 forever) and records what it got.
 async fn fake_pbx(script: Vec<u16>) -> (String, Received) {
+    let (app, received) = pbx_app(script);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/acd"), received)
+}
+
+/// The fake PBX's routes: `POST /acd` answered by `script`, what came recorded.
+fn pbx_app(script: Vec<u16>) -> (axum::Router, Received) {
     let received: Received = Arc::default();
     let script = Arc::new(Mutex::new(script.into_iter()));
     let got = received.clone();
@@ -46,15 +58,80 @@ async fn fake_pbx(script: Vec<u16>) -> (String, Received) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    (app, received)
+}
+
+/// TCP connections to 127.0.0.1 that have completed a TLS handshake.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    tls: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            // A client that does not trust the certificate ends here.
+            if let Ok(tls) = self.tls.accept(tcp).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
+/// The fake PBX over HTTPS with a certificate for 127.0.0.1 from a CA of its own; returns
+/// its URL, what it got, and the CA's certificate (PEM).
+async fn fake_https_pbx(script: Vec<u16>) -> (String, Received, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "Test PBX CA");
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    #[allow(deprecated)] // As the client's (`HttpSender::with_roots`).
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            rustls_pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    let (app, received) = pbx_app(script);
+    let listener = TlsListener {
+        tcp: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        tls: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+    };
+    let addr = listener.tcp.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}/acd"), received)
+    (format!("https://{addr}/acd"), received, ca_cert.pem())
 }
 
 /// A center whose PBX integration posts to `callback_url` (if any), with agents Ann
 /// (extension 201) and Bob (202) available, and the webhook tasks running.
 async fn center(callback_url: Option<&str>) -> (Api, String) {
+    center_with(callback_url, HttpSender::new(None).unwrap()).await
+}
+
+/// [`center`], delivering through `sender`.
+async fn center_with(callback_url: Option<&str>, sender: HttpSender) -> (Api, String) {
     let api = Api::new().await;
     let admin = api.token(Role::Admin).await;
     for (path, body) in [
@@ -82,7 +159,7 @@ async fn center(callback_url: Option<&str>) -> (Api, String) {
     ));
     tokio::spawn(switchboard_app::pbx::deliver(
         api.state.app.clone(),
-        Arc::new(switchboard_gateway::pbx::HttpSender::default()),
+        Arc::new(sender),
         wake,
         {
             let metrics = api.state.metrics.clone();
@@ -213,6 +290,70 @@ async fn an_offer_rings_the_agents_extension_signed_and_retried() {
     );
 }
 
+/// An `https://` PBX is reached over TLS when its certificate chains to the configured
+/// private CA, and refused (retried, the error shown) when it does not.
+#[tokio::test]
+async fn webhooks_go_over_https_to_a_pbx_with_a_private_ca() {
+    let (url, received, ca_pem) = fake_https_pbx(vec![]).await;
+    let dir = std::env::temp_dir().join(format!("switchboard-ca-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca_file = dir.join("pbx-ca.pem");
+    std::fs::write(&ca_file, &ca_pem).unwrap();
+    let sender = HttpSender::new(Some(&ca_file)).unwrap();
+    let (api, _admin) = center_with(Some(&url), sender).await;
+    hook(
+        &api,
+        json!({"event_id": "s1", "type": "call.arrived", "call_id": "tls-1", "queue": "sales"}),
+    )
+    .await;
+    wait_for("the ring over TLS", || !received.lock().unwrap().is_empty()).await;
+    let got = received.lock().unwrap().clone();
+    let (ts, signature, _, body) = &got[0];
+    assert_eq!(
+        (body["type"].as_str(), body["call_id"].as_str()),
+        (Some("call.ring"), Some("tls-1"))
+    );
+    assert_eq!(
+        signature,
+        &sign(
+            SECRET,
+            ts.parse().unwrap(),
+            serde_json::to_string(body).unwrap().as_bytes()
+        )
+    );
+
+    // Without the private CA, the handshake fails: nothing arrives, the delivery says why.
+    let (url, received, _) = fake_https_pbx(vec![]).await;
+    let (api, admin) = center_with(Some(&url), HttpSender::new(None).unwrap()).await;
+    hook(
+        &api,
+        json!({"event_id": "s2", "type": "call.arrived", "call_id": "tls-2", "queue": "sales"}),
+    )
+    .await;
+    let mut items = Vec::new();
+    for _ in 0..200 {
+        items = deliveries(&api, &admin, "").await;
+        if items.first().is_some_and(|d| d["last_error"].is_string()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(received.lock().unwrap().is_empty());
+    let error = items[0]["last_error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        items[0]["status"] != "delivered" && error.to_lowercase().contains("certificate"),
+        "{items:?}"
+    );
+    // A CA file that holds no certificate stops the start with a clear error.
+    std::fs::write(&ca_file, "not a certificate").unwrap();
+    let e = HttpSender::new(Some(&ca_file)).unwrap_err().to_string();
+    assert!(e.contains("no certificate"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[tokio::test]
 async fn a_refused_webhook_is_given_up_and_shown() {
     // 400: the PBX will never take it; no retry.
@@ -262,16 +403,20 @@ async fn a_refused_webhook_is_given_up_and_shown() {
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    // An https URL is refused at configuration time, with the reason.
+    // A URL of another scheme is refused at configuration time, with the reason.
     let (s, e) = api
         .call(
             Method::PUT,
             "/api/v1/integrations/pbx",
             Some(&admin),
-            Some(json!({"integration_id": "pbx", "kind": "generic", "secret": SECRET, "callback_url": "https://pbx.example/acd"})),
+            Some(json!({"integration_id": "pbx", "kind": "generic", "secret": SECRET, "callback_url": "ftp://pbx.example/acd"})),
         )
         .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(
+        (s, e["details"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("callback_url")),
+        "{e}"
+    );
 }
 
 /// PBX-routes mode: no callback URL; the PBX rings whom it likes and reports who answered.
