@@ -17,6 +17,8 @@ mod contact;
 mod error;
 mod event;
 mod ids;
+#[cfg(feature = "openapi")]
+mod openapi;
 mod queue;
 mod skill;
 mod time;
