@@ -119,7 +119,7 @@ async fn schemathesis_finds_every_answer_as_documented() {
         // Bounded: under a minute here. One worker: CPython 3.11 can fail compiling in two
         // threads at once ("AST constructor recursion depth mismatch").
         .args(["--phases", "examples,coverage,fuzzing"])
-        .args(["--max-examples", "25", "--seed", "1", "--workers", "1"])
+        .args(["--max-examples", "50", "--seed", "1", "--workers", "1"])
         .args(["--request-timeout", "10", "--suppress-health-check", "all"])
         // Signing out, or changing the signed-in admin (a new password or role revokes
         // the session), would turn the rest of the run into 401s.
