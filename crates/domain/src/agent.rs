@@ -7,6 +7,7 @@ use crate::{AgentId, Channel, ReasonCode, SkillLevel, SkillName, Timestamp, Vali
 /// How many contacts of each channel an agent may handle at once. Voice (and callbacks, which
 /// share the voice line) is 0 or 1; the text channels may take several.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Capacity {
     pub voice: u8,
@@ -61,6 +62,7 @@ impl Capacity {
 
 /// What the dispatcher needs to know about an agent to route to them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentProfile {
     pub id: AgentId,
     /// Skills with levels. An agent serves every queue whose required skills it holds (at any
@@ -98,6 +100,7 @@ impl AgentProfile {
 /// What the agent said about themselves (or a supervisor, or the dispatcher after missed
 /// offers, said for them).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "presence", rename_all = "snake_case")]
 pub enum Presence {
     Offline,
@@ -115,6 +118,7 @@ impl Presence {
 /// Work wins over presence: an agent who chose "away" while on a call shows `busy` until the
 /// call ends (and gets no new offers meanwhile).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum AgentStatus {
     Offline,

@@ -10,6 +10,7 @@ use crate::{
 /// Everything a dispatcher can be asked to do. Each command is one transition: it either
 /// happens whole (and emits its events) or is refused with an error, changing nothing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
     /// Create or replace a queue's settings; waiting contacts are re-examined.
@@ -118,6 +119,7 @@ impl Command {
 
 /// A contact entering the ACD.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewContact {
     pub id: ContactId,
     pub queue: QueueId,
@@ -149,6 +151,7 @@ impl NewContact {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum TransferTarget {
     Queue(QueueId),
@@ -157,6 +160,7 @@ pub enum TransferTarget {
 
 /// What the agent recorded at the end of a contact.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WrapUp {
     /// Disposition (wrap-up) code, e.g. `sale`, `info`, `complaint`.
     pub disposition: Option<String>,

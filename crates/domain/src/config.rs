@@ -26,6 +26,7 @@ fn check_text(field: &str, value: &str, max: usize) -> Result<(), ValidationErro
 
 /// A skill in the catalogue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Skill {
     pub name: SkillName,
     #[serde(default)]
@@ -47,6 +48,7 @@ impl Skill {
 /// An agent as the center knows them: who they are (name, agent number, extension, team)
 /// and how they are routed to ([`AgentProfile`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Agent {
     #[serde(flatten)]
     pub profile: AgentProfile,
@@ -89,6 +91,7 @@ pub const GREETING_VARIABLES: [&str; 7] = [
 
 /// A greeting script: what the agent says on answering, per queue and language.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GreetingScript {
     pub script_id: String,
     /// `None`: the default for queues without their own.
@@ -149,6 +152,7 @@ impl GreetingScript {
 
 /// A wrap-up (disposition) code agents pick at the end of a contact.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Disposition {
     pub code: String,
     pub label: String,
@@ -166,6 +170,7 @@ impl Disposition {
 
 /// Why an agent may be away (break, lunch, training…).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AwayReason {
     pub code: ReasonCode,
     pub label: String,
@@ -179,6 +184,7 @@ impl AwayReason {
 
 /// A telephony integration: how a PBX posts events to us and where we call it back.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Integration {
     pub integration_id: String,
     /// `generic` (signed JSON hooks) or `zammad_cti`.
@@ -194,6 +200,7 @@ pub struct Integration {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum IntegrationKind {
     Generic,

@@ -8,11 +8,13 @@ use crate::{
 /// Events are numbered by the dispatcher that emits them, in order, with no gaps: the number
 /// makes writing them idempotent and lets a follower resume where it stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct EventId(pub u64);
 
 /// One transition, stamped with the `now` of the command (or timer) that caused it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     pub id: EventId,
     pub at: Timestamp,
@@ -22,6 +24,7 @@ pub struct Event {
 
 /// Why an offer was taken back from an agent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WithdrawReason {
     /// The customer hung up while it rang.
@@ -36,6 +39,7 @@ pub enum WithdrawReason {
 
 /// Why a contact left the ACD unserved without hanging up itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ExitReason {
     /// Waited the queue's maximum.
@@ -47,6 +51,7 @@ pub enum ExitReason {
 /// Everything that can happen. Reserved, busy and wrap-up agent states are implied by the
 /// contact events; presence changes are events of their own.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
     AgentPresenceChanged {

@@ -18,6 +18,8 @@ mod contact;
 mod error;
 mod event;
 mod ids;
+#[cfg(feature = "openapi")]
+mod openapi;
 mod queue;
 mod skill;
 mod time;

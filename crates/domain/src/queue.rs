@@ -7,6 +7,7 @@ use crate::{duration_secs, QueueId, SkillLevel, SkillRequirement, ValidationErro
 /// How a queue picks among several free, eligible agents for a contact. (Which contact a
 /// freed agent gets is always the same rule: effective priority, then arrival.)
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RoutingStrategy {
     /// The agent idle longest, counted from the end of their last contact *or offer*, so an
@@ -39,7 +40,9 @@ impl RoutingStrategy {
 
 /// "`percent`% of contacts answered within `threshold`", e.g. 80/20.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceLevelTarget {
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     #[serde(with = "duration_secs")]
     pub threshold: Duration,
     pub percent: f64,
@@ -57,7 +60,9 @@ impl Default for ServiceLevelTarget {
 /// Bullseye routing: once a contact has waited `after` in the queue, every skill it requires
 /// is accepted from level `min_level` up (if that is lower than what it asked for).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExpansionStep {
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     #[serde(with = "duration_secs")]
     pub after: Duration,
     pub min_level: SkillLevel,
@@ -65,6 +70,7 @@ pub struct ExpansionStep {
 
 /// What happens to a contact that waited too long.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "exit", rename_all = "snake_case")]
 pub enum WaitExit {
     /// Move to another queue (keeping its arrival time, so it is not sent to the back).
@@ -74,7 +80,9 @@ pub enum WaitExit {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MaxWait {
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     #[serde(with = "duration_secs")]
     pub after: Duration,
     #[serde(flatten)]
@@ -83,6 +91,7 @@ pub struct MaxWait {
 
 /// Every routing setting of a queue. Defaults are those of a typical inbound voice queue.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueueConfig {
     pub id: QueueId,
     #[serde(default)]
@@ -91,9 +100,11 @@ pub struct QueueConfig {
     #[serde(default)]
     pub required_skills: Vec<SkillRequirement>,
     /// How long an agent has to accept an offer.
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     #[serde(default = "defaults::offer_timeout", with = "duration_secs")]
     pub offer_timeout: Duration,
     /// After-contact work time; the agent may finish earlier.
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     #[serde(default = "defaults::wrap_up", with = "duration_secs")]
     pub wrap_up: Duration,
     /// Missed offers in a row after which the agent is set away with reason `no-answer`.
@@ -101,9 +112,11 @@ pub struct QueueConfig {
     #[serde(default = "defaults::max_no_answer")]
     pub max_no_answer: u32,
     /// Pause after a missed offer before the agent is offered again.
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     #[serde(default = "defaults::no_answer_delay", with = "duration_secs")]
     pub no_answer_delay: Duration,
     /// Pause after a rejected offer.
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     #[serde(default = "defaults::reject_delay", with = "duration_secs")]
     pub reject_delay: Duration,
     #[serde(default)]

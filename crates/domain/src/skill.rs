@@ -40,6 +40,7 @@ impl From<SkillLevel> for u8 {
 /// "Needs `skill` at `min_level` or better." Skill expansion may lower the level a waiting
 /// contact accepts, never drop the skill.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SkillRequirement {
     pub skill: SkillName,
     #[serde(default = "min_level_default")]

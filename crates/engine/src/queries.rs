@@ -12,6 +12,7 @@ use super::{Engine, THROUGHPUT_WINDOW};
 
 /// Where a waiting contact stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueuePosition {
     pub queue: QueueId,
     /// 1 = next in line. Contacts that other agents serve first (other skills) may be
@@ -20,18 +21,21 @@ pub struct QueuePosition {
     pub waiting: u32,
     /// From the queue's observed answer rate over the last 30 minutes; `None` until it has
     /// answered anything in that window.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
     #[serde(with = "switchboard_domain::duration_secs::option")]
     pub estimated_wait: Option<Duration>,
 }
 
 /// A queue at a glance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueueSnapshot {
     pub queue: QueueId,
     pub waiting: u32,
     /// Offers ringing at agents right now.
     pub offered: u32,
     /// Longest time in this queue among waiting contacts.
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     #[serde(with = "switchboard_domain::duration_secs")]
     pub longest_wait: Duration,
     /// Agents who serve the queue, by state name (`available`, `busy`, `away`…).

@@ -48,7 +48,8 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a console gets the agent's own figures.
 const STATS_EVERY: Duration = Duration::from_secs(5);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConnectParams {
     /// The session token, for browsers that cannot set headers on a WebSocket.
     pub token: Option<String>,

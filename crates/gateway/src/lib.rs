@@ -7,7 +7,7 @@
 //! answer or the `AppError` into a response.
 //!
 //! Layout: [`routes`] holds the route table that builds the router, checks roles and
-//! generates the OpenAPI document; [`auth`] signs people in; [`documents`] and [`users`]
+//! drives the OpenAPI document that [`openapi`] derives from it and the types' schemas; [`auth`] signs people in; [`documents`] and [`users`]
 //! administer; [`live`] serves the read views; [`hooks`] checks the PBX's signed call events
 //! and CTI tokens and creates contacts through REST, and [`pbx`] is the signed HTTP client the
 //! application's webhook deliverer sends through; [`callback`] is the REST door of callback in
@@ -28,6 +28,7 @@ pub mod error;
 pub mod hooks;
 pub mod live;
 pub mod metrics;
+pub mod openapi;
 pub mod ops;
 pub mod pbx;
 pub mod reports;
@@ -37,5 +38,6 @@ pub mod state;
 pub mod supervisor;
 pub mod users;
 
-pub use routes::{openapi, router, routes, Access, Route};
+pub use openapi::document as openapi;
+pub use routes::{router, routes, Access, Route};
 pub use state::{AppState, PasswordHashing, Secret, Settings};

@@ -22,7 +22,8 @@ use switchboard_stats::{
 
 use crate::{error::ApiError, state::AppState};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReportParams {
     /// Start (inclusive): milliseconds since the epoch or RFC 3339.

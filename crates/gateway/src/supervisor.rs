@@ -36,7 +36,8 @@ use switchboard_protocol::{
 
 use crate::{error::ApiError, state::AppState};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConnectParams {
     pub token: Option<String>,
 }

@@ -11,6 +11,7 @@ use switchboard_domain::{
 
 /// `POST /api/v1/contacts`: a contact to create. Unknown fields are refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ContactRequest {
     pub queue: QueueId,
@@ -30,6 +31,7 @@ pub struct ContactRequest {
 
 /// The answer to `POST /api/v1/contacts` (201).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactCreated {
     pub contact_id: ContactId,
     pub queue: QueueId,
@@ -38,12 +40,14 @@ pub struct ContactCreated {
     /// Its place in line (1 = next), `None` when it is not waiting (offered at once).
     pub position: Option<u32>,
     /// In seconds; `None` until the queue has answered anything in the last 30 minutes.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
     #[serde(with = "duration_secs::option")]
     pub estimated_wait: Option<Duration>,
 }
 
 /// `GET /api/v1/contacts/{contact_id}/position`: where a waiting contact stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Position {
     pub queue: QueueId,
     /// 1 = next in line. Contacts that other agents serve first (other skills) may be answered
@@ -52,6 +56,7 @@ pub struct Position {
     pub waiting: u32,
     /// In seconds, from the queue's observed answer rate over the last 30 minutes; `None`
     /// until it has answered anything in that window.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
     #[serde(with = "duration_secs::option")]
     pub estimated_wait: Option<Duration>,
 }
@@ -60,6 +65,7 @@ pub struct Position {
 /// back instead"): the number to call and, optionally, the time promised. Unknown fields
 /// are refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CallbackRequest {
     pub number: String,
@@ -72,6 +78,7 @@ pub struct CallbackRequest {
 /// `POST /api/v1/contacts/{contact_id}/callback` (200) and, with `"status": "ok"`, to the
 /// hook's `call.callback_requested`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallbackPlaced {
     pub contact_id: ContactId,
     pub queue: QueueId,
@@ -87,12 +94,14 @@ pub struct CallbackPlaced {
     #[serde(deserialize_with = "crate::nullable")]
     pub position: Option<u32>,
     /// In seconds; `None` until the queue has answered anything in the last 30 minutes.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
     #[serde(with = "duration_secs::option")]
     pub estimated_wait: Option<Duration>,
 }
 
 /// Where a contact stands, by name: `queued`, `offered`, `assigned`, `held`, `wrap_up`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     Queued,

@@ -6,7 +6,9 @@ use switchboard_domain::Timestamp;
 
 /// The query string of `GET /api/v1/integrations/{id}/deliveries`. Unknown keys are refused.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct DeliveriesQuery {
     /// `pending`, `delivered` or `failed` (checked by the application, which names the field
     /// when it is none of them).
@@ -19,12 +21,14 @@ pub struct DeliveriesQuery {
 
 /// The answer: the latest deliveries, newest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deliveries {
     pub items: Vec<WebhookDelivery>,
 }
 
 /// One webhook and how its delivery went.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookDelivery {
     /// Also the body's `event_id` and the `x-switchboard-event-id` header.
     pub id: String,

@@ -7,7 +7,9 @@ use switchboard_domain::{Event, EventId};
 /// refused. Ids are kept as written; the gateway reads them, so that it can name the one
 /// that is not valid.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct EventQuery {
     /// Only events after this id (the previous page's `next_after`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,6 +37,7 @@ pub struct EventQuery {
 
 /// The answer to `GET /api/v1/events`: events in log order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventPage {
     pub events: Vec<Event>,
     /// Pass as `after` for the next page; `null` on the last page.

@@ -17,6 +17,7 @@ pub mod cti;
 
 /// One generic hook delivery: `{"event_id": "...", "type": "call.arrived", ...}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Delivery {
     /// Chosen by the sender, 1 to 128 characters; a repeated one gets the first answer again.
     pub event_id: String,
@@ -26,6 +27,7 @@ pub struct Delivery {
 
 /// A call event of the generic hooks, by `type`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type")]
 pub enum CallEvent {
     /// A call enters the ACD (once, whatever the retries).
@@ -135,6 +137,7 @@ pub fn check_event_id(event_id: &str) -> Result<(), ValidationError> {
 /// The answer to a generic hook delivery (200), by `status`. Anything merely late or out of
 /// order is `ignored` with the reason, never an error the PBX would retry forever.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum HookAnswer {
     Ok(Done),
@@ -173,6 +176,7 @@ impl HookAnswer {
 
 /// What an `ok` answer carries, told apart by its fields.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Done {
     /// `call.callback_requested`: the call is now a callback keeping its place (listed
@@ -184,6 +188,7 @@ pub enum Done {
         contact_id: ContactId,
         #[serde(deserialize_with = "crate::nullable")]
         position: Option<u32>,
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
         #[serde(with = "duration_secs::option")]
         estimated_wait: Option<Duration>,
     },
@@ -196,6 +201,7 @@ pub enum Done {
         #[serde(deserialize_with = "crate::nullable")]
         position: Option<u32>,
         /// In seconds; `None` until the queue answered anything in the last 30 minutes.
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
         #[serde(with = "duration_secs::option")]
         estimated_wait: Option<Duration>,
     },

@@ -5,12 +5,14 @@ use serde::{Deserialize, Serialize};
 
 /// `GET /healthz`: always `{"status": "ok"}` while the process answers.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     pub status: HealthStatus,
 }
 
 /// The only status a live process reports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HealthStatus {
     #[default]
@@ -20,6 +22,7 @@ pub enum HealthStatus {
 /// `GET /readyz`: 200 with `ready` when both dependencies answer, 503 with `not_ready`
 /// otherwise; each dependency's kind and whether it answered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Readiness {
     pub status: ReadinessStatus,
     pub database: Dependency,
@@ -43,6 +46,7 @@ impl Readiness {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReadinessStatus {
     Ready,
@@ -51,6 +55,7 @@ pub enum ReadinessStatus {
 
 /// One dependency checked by `/readyz`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dependency {
     /// `sqlite` or `postgres` for the database, `memory` or `redis` for the dispatcher.
     pub kind: String,

@@ -11,6 +11,7 @@ use switchboard_domain::Timestamp;
 /// `{reports, source, …}`: one report per interval (or one for the whole range), and the
 /// [`ReportSource`]'s fields beside them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportAnswer<R> {
     pub reports: Vec<R>,
     /// Whose clock the intervals and the `*_time` fields follow (`Europe/Berlin`, `+05:30`,
@@ -23,6 +24,7 @@ pub struct ReportAnswer<R> {
 
 /// Where the figures were read from, by `source`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "source", rename_all = "snake_case")]
 pub enum ReportSource {
     /// The interval aggregates, rolled up until `aggregated_until`, plus the events after it.

@@ -7,6 +7,7 @@ use switchboard_domain::ContactId;
 /// A survey answer. Unknown fields are refused; the score's range is checked against the
 /// scale by the statistics (`SurveyAnswer::validate`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SurveyRequest {
     pub contact_id: ContactId,
@@ -16,6 +17,7 @@ pub struct SurveyRequest {
 
 /// The question answered, named as `switchboard_stats::SurveyScale` serialises it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SurveyScale {
     /// "How satisfied were you?", 1 to 5.

@@ -8,6 +8,7 @@ use switchboard_domain::{AgentId, Timestamp};
 /// What a user may do, as the API names it (`switchboard_store::Role` serialises the same
 /// way; the gateway maps one to the other).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Agent,
@@ -18,6 +19,7 @@ pub enum Role {
 /// A user as the API shows it: the answer of `GET /api/v1/auth/me`, of the user routes, and
 /// inside [`LoginResponse`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserView {
     pub user_id: i64,
     pub username: String,
@@ -33,6 +35,7 @@ pub struct UserView {
 
 /// `POST /api/v1/auth/login`. Unknown fields are refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub username: String,
@@ -42,6 +45,7 @@ pub struct LoginRequest {
 /// The answer to `POST /api/v1/auth/login`: the session token (shown this once), when it
 /// expires, and who signed in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginResponse {
     pub token: String,
     pub expires_at: Timestamp,
@@ -51,6 +55,7 @@ pub struct LoginResponse {
 /// `POST /api/v1/auth/setup`: the first admin, with the one-time setup secret. Unknown
 /// fields are refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetupRequest {
     pub setup_secret: String,
@@ -61,6 +66,7 @@ pub struct SetupRequest {
 
 /// `POST /api/v1/users`: a user to create. Unknown fields are refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     pub username: String,
@@ -75,6 +81,7 @@ pub struct NewUser {
 /// `PATCH /api/v1/users/{user_id}`: the fields to change; absent fields stay, and
 /// `agent_id: null` unlinks the agent (`Some(None)`). Unknown fields are refused.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]

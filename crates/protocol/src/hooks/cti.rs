@@ -43,6 +43,7 @@ pub fn fields_from_json(body: Value) -> Result<Fields, ValidationError> {
 
 /// Which way a call goes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// Inbound (the default): it enters the ACD.
@@ -55,6 +56,7 @@ pub enum Direction {
 /// A CTI event, read from its [`Fields`] by [`CtiEvent::from_fields`]; serialised, it is the
 /// JSON body a bridge sends.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "event")]
 pub enum CtiEvent {
     #[serde(rename = "newCall")]
@@ -157,6 +159,7 @@ pub fn missing_queue() -> ValidationError {
 /// The answer to a CTI request: `{}`, or `{"action": "reject", "reason": "busy"}` for a new
 /// call the queue refuses (nobody is logged in to it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum CtiAnswer {
     Reject {
@@ -175,12 +178,14 @@ impl CtiAnswer {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CtiAction {
     Reject,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CtiRejectReason {
     Busy,

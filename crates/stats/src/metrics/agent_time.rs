@@ -36,6 +36,7 @@ use super::{
 /// after the agent logged in) is not in `handling_ms` but reported as
 /// `handling_unstaffed_ms`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentTime {
     pub staffed_ms: u64,
     /// Presence `available` (whether or not handling).
@@ -97,6 +98,7 @@ fn ratio(n: u64, d: u64) -> Option<f64> {
 /// Agent time of a report: per agent and the sum over them (`total`'s occupancy is
 /// `Σ handling / Σ staffed`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentTimeReport {
     pub agents: BTreeMap<AgentId, AgentTime>,
     pub total: AgentTime,

@@ -19,6 +19,7 @@ use super::{measure::Ratio, segments::CallbackPromise};
 /// kept_late + broken)`. Pending promises are in neither count (a promise answered early is
 /// settled before its due time).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Callbacks {
     pub requested: u64,
     pub kept_on_time: u64,
@@ -56,6 +57,7 @@ impl Callbacks {
 
 /// A callback promise, as much as its figures need.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Promise {
     pub requested_at: Timestamp,
     pub due: Option<Timestamp>,

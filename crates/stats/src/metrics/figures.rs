@@ -25,6 +25,7 @@ use super::{
 ///   so that under an agent filter `offered = answered`. Refusals have no agent and are left
 ///   out.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Filter {
     pub queue: Option<QueueId>,
     pub agent: Option<AgentId>,
@@ -42,6 +43,7 @@ impl Filter {
 /// wait was **at most** `T` (`wait ≤ T`: a call answered at exactly 20 s meets a 20 s target).
 /// Short abandons are never in a denominator.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ServiceLevelFormula {
     /// `AnsweredWithinT / (Answered + AbandonedAfterT)`: callers who hung up before `T` are
@@ -116,6 +118,7 @@ pub struct Query {
 
 /// A service level, with the formula and target it was computed with.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceLevel {
     pub formula: ServiceLevelFormula,
     /// [`ServiceLevelFormula::name`].
@@ -131,6 +134,7 @@ pub struct ServiceLevel {
 /// `mean_talk + mean_hold + mean_wrap_up = aht` (up to floating-point rounding; the integer
 /// totals add up exactly).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HandleTime {
     pub count: u64,
     pub talk_ms: u64,
@@ -145,6 +149,7 @@ pub struct HandleTime {
 
 /// One agent's offers in a report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentOffers {
     /// `ContactOffered` to this agent.
     pub offered: u64,
@@ -173,6 +178,7 @@ pub struct AgentOffers {
 /// customer reference are left out (counted in `unknown_customer`). For exact figures fold
 /// events from `W` before the range to `W` after it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrueFcr {
     /// `resolved / first_contacts`.
     pub ratio: Ratio,
@@ -190,6 +196,7 @@ pub struct TrueFcr {
 /// `offered = answered + abandoned + short_abandoned + timed_out + exited_no_agents +
 /// overflowed + transferred_out + waiting`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     pub range: TimeRange,
     /// Queued segments that entered a queue in the range: new arrivals (`ContactQueued`),

@@ -8,6 +8,7 @@ use super::survey::MetricsError;
 
 /// A half-open time range `[start, end)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimeRange {
     pub start: Timestamp,
     pub end: Timestamp,
@@ -37,6 +38,7 @@ impl TimeRange {
 
 /// A numerator over a denominator; `value` is `None` when the denominator is 0.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ratio {
     pub numerator: u64,
     pub denominator: u64,

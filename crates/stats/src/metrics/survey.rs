@@ -27,6 +27,7 @@ pub enum MetricsError {
 
 /// The question a survey answer replies to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SurveyScale {
     /// "How satisfied were you?", 1 (very dissatisfied) to 5 (very satisfied).
@@ -48,6 +49,7 @@ impl SurveyScale {
 /// One customer's answer to one post-contact survey question. Plain input (surveys are not
 /// events); checked by [`SurveyAnswer::validate`] before any figure is computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SurveyAnswer {
     pub contact: ContactId,
     pub score: u8,
@@ -75,6 +77,7 @@ impl SurveyAnswer {
 
 /// Customer satisfaction from 1–5 answers.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Csat {
     /// Answers counted.
     pub responses: u64,
@@ -88,6 +91,7 @@ pub struct Csat {
 
 /// Net promoter score from 0–10 answers.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Nps {
     pub responses: u64,
     /// Answers of 9 or 10.

@@ -56,6 +56,7 @@ pub struct ErlangA {
 
 /// Erlang A predictions for one headcount and target answer time `T`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErlangAMetrics {
     /// Agents on the phones, `N`.
     pub agents: u32,
@@ -87,6 +88,7 @@ pub struct ErlangAMetrics {
 
 /// What to staff for with Erlang A, for one interval of one queue.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErlangAInput {
     /// Contacts expected to arrive in the interval (`≥ 0`).
     pub arrivals: f64,
@@ -111,6 +113,7 @@ pub struct ErlangAInput {
 
 /// The Erlang A staffing answer for one interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErlangAStaffing {
     /// Agents required on the phones. Equal to `metrics.agents`.
     pub agents: u32,

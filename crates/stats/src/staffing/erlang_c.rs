@@ -13,6 +13,7 @@ use super::{
 
 /// What to staff for, for one interval of one queue.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErlangCInput {
     /// Contacts expected to arrive in the interval (`≥ 0`, may be fractional).
     pub arrivals: f64,
@@ -55,6 +56,7 @@ impl ErlangCInput {
 
 /// Erlang C predictions for one headcount.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErlangCMetrics {
     /// Agents on the phones, `N`.
     pub agents: u32,
@@ -72,6 +74,7 @@ pub struct ErlangCMetrics {
 
 /// The Erlang C staffing answer for one interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErlangCStaffing {
     /// Agents required on the phones: the smallest `N > A` meeting the service level target
     /// and the occupancy cap. Equal to `metrics.agents`.
