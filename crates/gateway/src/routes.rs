@@ -25,7 +25,7 @@ use switchboard_protocol::{
         Delivery, HookAnswer,
     },
     ops::{Health, Readiness},
-    reports::ReportAnswer,
+    reports::{Dated, ReportAnswer},
     surveys::SurveyRequest,
     users::{LoginRequest, LoginResponse, NewUser, SetupRequest, UserPatch, UserView},
 };
@@ -125,7 +125,8 @@ pub fn array_of<T: ToSchema>(schemas: &mut crate::openapi::Schemas) -> RefOr<Sch
 /// The reports' answer: a generic type, whose parameter utoipa does not register itself.
 fn report_answer(schemas: &mut crate::openapi::Schemas) -> RefOr<Schema> {
     schema_of::<Report>(schemas);
-    schema_of::<ReportAnswer<Report>>(schemas)
+    schema_of::<Dated<Report>>(schemas);
+    schema_of::<ReportAnswer<Dated<Report>>>(schemas)
 }
 
 /// The query parameters of `T`.

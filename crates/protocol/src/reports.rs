@@ -40,6 +40,7 @@ pub enum ReportSource {
 /// A report with its range also as RFC 3339 times on the report's clock, beside the range
 /// in milliseconds the report itself carries.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dated<R> {
     #[serde(flatten)]
     pub report: R,
