@@ -23,7 +23,6 @@ use switchboard_domain::{
     TransferTarget, Urgency, ValidationError,
 };
 use switchboard_protocol::hooks::{
-    check_call_id,
     cti::{self, CtiAnswer, CtiEvent, Direction},
     CallEvent, Delivery, Done, HookAnswer,
 };
@@ -114,6 +113,8 @@ impl App {
         integration: &str,
         event: CallEvent,
     ) -> Result<HookAnswer, AppError> {
+        // Call id, numbers and texts bounded and free of control characters.
+        event.check()?;
         match event {
             CallEvent::Arrived {
                 call_id,
@@ -128,7 +129,6 @@ impl App {
                 urgency,
                 ivr,
             } => {
-                check_call_id(&call_id)?;
                 let mut attributes: BTreeMap<String, String> = ivr
                     .into_iter()
                     .map(|(k, v)| (format!("ivr.{k}"), v))
@@ -171,7 +171,6 @@ impl App {
                 })
             }
             CallEvent::Ended { call_id, cause } => {
-                check_call_id(&call_id)?;
                 self.call_ended(integration, &call_id, cause).await
             }
             CallEvent::CallbackRequested {
@@ -179,12 +178,10 @@ impl App {
                 number,
                 due,
             } => {
-                check_call_id(&call_id)?;
                 self.callback_for_call(integration, &call_id, &number, due.map(|d| d.as_millis()))
                     .await
             }
             CallEvent::Answered { call_id, agent } => {
-                check_call_id(&call_id)?;
                 let Some(contact) = self.contact_of_call(integration, &call_id).await? else {
                     return Ok(HookAnswer::ignored("unknown call", None));
                 };
@@ -310,7 +307,6 @@ impl App {
         call_id: &str,
         command: impl FnOnce(ContactId) -> Command,
     ) -> Result<HookAnswer, AppError> {
-        check_call_id(call_id)?;
         let Some(contact) = self.contact_of_call(integration, call_id).await? else {
             return Ok(HookAnswer::ignored("unknown call", None));
         };
