@@ -17,6 +17,7 @@
 
 use std::collections::BTreeMap;
 
+use subtle::ConstantTimeEq;
 use switchboard_dispatch::{DispatchError, QueueBackend};
 use switchboard_domain::{
     Agent, AgentId, Channel, Command, ContactId, ContactState, Integration, IntegrationKind, Tier,
@@ -32,11 +33,6 @@ use crate::{
     intake::{Admission, Intake, PbxCall},
     App, AppError,
 };
-
-/// Compares secrets in time independent of where they differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 impl App {
     /// The generic-hook integration `id`, if there is one.
@@ -65,7 +61,8 @@ impl App {
             .map(|v| v.doc)
             .find(|i| {
                 i.kind == IntegrationKind::ZammadCti
-                    && constant_time_eq(i.secret.as_bytes(), token.as_bytes())
+                    // In time independent of where they differ (`subtle`).
+                    && bool::from(i.secret.as_bytes().ct_eq(token.as_bytes()))
             }))
     }
 
