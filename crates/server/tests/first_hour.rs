@@ -163,3 +163,74 @@ fn seed_demo_says_a_running_server_must_be_restarted_and_its_passwords_are_no_fl
     assert!(again.status.success(), "{stderr}");
     assert!(!stderr.contains("restart"), "{stderr}");
 }
+
+/// Reads `from` into `seen` until `text` appears (or 20 s pass).
+fn wait_for(rx: &mpsc::Receiver<u8>, seen: &mut Vec<u8>, text: &str) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !String::from_utf8_lossy(seen).contains(text) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(b) => seen.push(b),
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+#[test]
+fn create_admin_at_a_terminal_does_not_echo_the_password() {
+    let db = TestDatabase::sqlite();
+    let dir = ScratchDir::new("sb-first-hour");
+    // `script` gives the command a real terminal (a pty) and copies what it shows.
+    let inner = format!(
+        "{} create-admin --username admin",
+        env!("CARGO_BIN_EXE_switchboard")
+    );
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &inner, "/dev/null"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("DATABASE_URL", db.url())
+        .env("SWITCHBOARD_LOG", "warn")
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script runs");
+    let mut stdout = child.stdout.take().expect("piped");
+    let (tx, rx) = mpsc::channel::<u8>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 256];
+        while let Ok(n) = std::io::Read::read(&mut stdout, &mut buf) {
+            if n == 0 || buf[..n].iter().any(|b| tx.send(*b).is_err()) {
+                break;
+            }
+        }
+    });
+    let mut stdin = child.stdin.take().expect("piped");
+    let mut seen = Vec::new();
+    const SECRET: &[u8] = b"never shown on screen\n";
+    assert!(
+        wait_for(&rx, &mut seen, "password for admin"),
+        "no prompt: {}",
+        String::from_utf8_lossy(&seen)
+    );
+    // Typed once the prompt is up (echo is off by then), as a person would.
+    std::thread::sleep(Duration::from_millis(300));
+    stdin.write_all(SECRET).expect("typed");
+    if wait_for(&rx, &mut seen, "again") {
+        std::thread::sleep(Duration::from_millis(300));
+        stdin.write_all(SECRET).expect("typed again");
+    }
+    let created = wait_for(&rx, &mut seen, "created");
+    drop(stdin);
+    let _ = child.kill();
+    let _ = child.wait();
+    let screen = String::from_utf8_lossy(&seen);
+    assert!(
+        !screen.contains("never shown"),
+        "the password was echoed: {screen}"
+    );
+    assert!(created, "{screen}");
+}
