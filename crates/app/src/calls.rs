@@ -17,13 +17,13 @@
 
 use std::collections::BTreeMap;
 
+use subtle::ConstantTimeEq;
 use switchboard_dispatch::{DispatchError, QueueBackend};
 use switchboard_domain::{
     Agent, AgentId, Channel, Command, ContactId, ContactState, Integration, IntegrationKind, Tier,
     TransferTarget, Urgency, ValidationError,
 };
 use switchboard_protocol::hooks::{
-    check_call_id,
     cti::{self, CtiAnswer, CtiEvent, Direction},
     CallEvent, Delivery, Done, HookAnswer,
 };
@@ -33,11 +33,6 @@ use crate::{
     intake::{Admission, Intake, PbxCall},
     App, AppError,
 };
-
-/// Compares secrets in time independent of where they differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 impl App {
     /// The generic-hook integration `id`, if there is one.
@@ -66,7 +61,8 @@ impl App {
             .map(|v| v.doc)
             .find(|i| {
                 i.kind == IntegrationKind::ZammadCti
-                    && constant_time_eq(i.secret.as_bytes(), token.as_bytes())
+                    // In time independent of where they differ (`subtle`).
+                    && bool::from(i.secret.as_bytes().ct_eq(token.as_bytes()))
             }))
     }
 
@@ -114,6 +110,8 @@ impl App {
         integration: &str,
         event: CallEvent,
     ) -> Result<HookAnswer, AppError> {
+        // Call id, numbers and texts bounded and free of control characters.
+        event.check()?;
         match event {
             CallEvent::Arrived {
                 call_id,
@@ -128,7 +126,6 @@ impl App {
                 urgency,
                 ivr,
             } => {
-                check_call_id(&call_id)?;
                 let mut attributes: BTreeMap<String, String> = ivr
                     .into_iter()
                     .map(|(k, v)| (format!("ivr.{k}"), v))
@@ -171,7 +168,6 @@ impl App {
                 })
             }
             CallEvent::Ended { call_id, cause } => {
-                check_call_id(&call_id)?;
                 self.call_ended(integration, &call_id, cause).await
             }
             CallEvent::CallbackRequested {
@@ -179,12 +175,10 @@ impl App {
                 number,
                 due,
             } => {
-                check_call_id(&call_id)?;
                 self.callback_for_call(integration, &call_id, &number, due.map(|d| d.as_millis()))
                     .await
             }
             CallEvent::Answered { call_id, agent } => {
-                check_call_id(&call_id)?;
                 let Some(contact) = self.contact_of_call(integration, &call_id).await? else {
                     return Ok(HookAnswer::ignored("unknown call", None));
                 };
@@ -310,7 +304,6 @@ impl App {
         call_id: &str,
         command: impl FnOnce(ContactId) -> Command,
     ) -> Result<HookAnswer, AppError> {
-        check_call_id(call_id)?;
         let Some(contact) = self.contact_of_call(integration, call_id).await? else {
             return Ok(HookAnswer::ignored("unknown call", None));
         };

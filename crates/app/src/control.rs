@@ -8,10 +8,12 @@
 //! or [`App::floor_request`]; the rules (an agent acts on their own contacts only) are here.
 
 use switchboard_dispatch::QueueBackend;
-use switchboard_domain::{AgentId, Command, ContactId, ContactState, WrapUp};
+use switchboard_domain::{
+    AgentId, Command, ContactId, ContactState, Disposition, WrapUp, MAX_NAME_LEN,
+};
 use switchboard_protocol::{console, floor};
 
-use crate::{callback::Actor, live::floor::FloorView, App};
+use crate::{callback::Actor, live::floor::FloorView, App, AppError};
 
 impl App {
     /// The first frame of a console that does not resume: the agent's profile and state.
@@ -93,17 +95,24 @@ impl App {
                 contact_id,
                 disposition,
                 resolved,
-            } => (
-                id,
-                Command::FinishWrapUp {
-                    contact: contact_id,
-                    agent: agent.clone(),
-                    wrap_up: WrapUp {
-                        disposition,
-                        resolved,
+            } => {
+                if let Some(code) = &disposition {
+                    if let Err(frame) = self.configured_disposition(&id, code).await {
+                        return frame;
+                    }
+                }
+                (
+                    id,
+                    Command::FinishWrapUp {
+                        contact: contact_id,
+                        agent: agent.clone(),
+                        wrap_up: WrapUp {
+                            disposition,
+                            resolved,
+                        },
                     },
-                },
-            ),
+                )
+            }
             Request::CallbackInPlace {
                 id,
                 contact_id,
@@ -181,6 +190,50 @@ impl App {
         match self.dispatcher.execute(command, self.now()).await {
             Ok(_) => Frame::Ack { in_reply_to: id },
             Err(e) => Frame::error(id, e.code(), e.to_string()),
+        }
+    }
+}
+
+impl App {
+    /// Whether `code` is one of the configured dispositions (`/api/v1/dispositions`); if not,
+    /// the `unknown_disposition` error frame. With none configured every code is unknown: a
+    /// wrap-up then names no disposition.
+    async fn configured_disposition(
+        &self,
+        id: &switchboard_protocol::RequestId,
+        code: &str,
+    ) -> Result<(), console::Frame> {
+        // A code longer than any name cannot be configured; it is not looked up nor echoed.
+        let known = if code.len() > MAX_NAME_LEN {
+            Ok(None)
+        } else {
+            self.store.get::<Disposition>(code).await
+        };
+        match known {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => {
+                let shown = if code.len() > MAX_NAME_LEN {
+                    String::new()
+                } else {
+                    format!(" {code:?}")
+                };
+                Err(console::Frame::error(
+                    id.clone(),
+                    "unknown_disposition",
+                    format!(
+                        "disposition{shown} is not configured; pick one of /api/v1/dispositions"
+                    ),
+                ))
+            }
+            Err(e) => {
+                let e = AppError::from(e);
+                tracing::warn!(error = %e, "reading the dispositions for a wrap-up failed");
+                Err(console::Frame::error(
+                    id.clone(),
+                    e.code(),
+                    "the dispositions could not be read; try again",
+                ))
+            }
         }
     }
 }

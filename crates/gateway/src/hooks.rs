@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use axum::{
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::{header, HeaderMap, StatusCode},
     Json,
 };
 use bytes::Bytes;
@@ -35,13 +35,13 @@ use switchboard_protocol::{
     contacts::{ContactCreated, ContactRequest},
     hooks::{
         cti::{self, CtiAnswer, CtiEvent},
-        Delivery,
+        CallEvent, Delivery,
     },
     surveys::{SurveyRequest, SurveyScale},
 };
 
 use crate::{
-    error::{ApiError, ApiJson, ApiPath},
+    error::{ApiError, ApiJson, ApiPath, ErrorDetails},
     state::AppState,
 };
 
@@ -50,15 +50,20 @@ pub const SIGNATURE_HEADER: &str = "x-switchboard-signature";
 /// How far a hook's timestamp may be from our clock.
 pub const REPLAY_WINDOW: Duration = Duration::from_secs(300);
 
-/// `sha256=<hex HMAC-SHA256(secret, "{timestamp}.{body}")>`: what a sender puts in
-/// [`SIGNATURE_HEADER`].
-pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
+/// The HMAC-SHA256 of `"{timestamp}.{body}"` under `secret`, not yet finalised.
+fn mac(secret: &str, timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    let hex: String = mac
+    mac
+}
+
+/// `sha256=<hex HMAC-SHA256(secret, "{timestamp}.{body}")>`: what a sender puts in
+/// [`SIGNATURE_HEADER`].
+pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let hex: String = mac(secret, timestamp, body)
         .finalize()
         .into_bytes()
         .iter()
@@ -67,12 +72,62 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Whether `signature` (`sha256=<hex>`, as [`sign`] makes it) is the signature of `body` at
+/// `timestamp` under `secret`. The tags are compared by the `hmac` crate (`verify_slice`,
+/// constant time), never by hand.
+pub fn verify(secret: &str, timestamp: i64, body: &[u8], signature: &str) -> bool {
+    let Some(tag) = signature
+        .trim()
+        .strip_prefix("sha256=")
+        .and_then(decode_hex)
+    else {
+        return false;
+    };
+    mac(secret, timestamp, body).verify_slice(&tag).is_ok()
+}
+
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() % 2 != 0 || !hex.is_ascii() {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+        .collect()
 }
 
 fn unauthorized(code: &'static str, message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+}
+
+/// The request's media type (`Content-Type` without its parameters), lowercase.
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = value.split(';').next().unwrap_or("").trim();
+    Some(essence.to_ascii_lowercase())
+}
+
+fn unsupported_media_type(expected: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        format!("send Content-Type: {expected}"),
+    )
+}
+
+/// 422 `unknown_event`: a well-formed request of an event type we do not know. (Answering
+/// it 200 would tell the sender it was handled.)
+fn unknown_event(field: &str, known: &[&str]) -> ApiError {
+    let problem = format!("unknown event type; use one of {}", known.join(", "));
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_event",
+        format!("{field}: {problem}"),
+    )
+    .with_details(ErrorDetails::Invalid {
+        field: field.to_owned(),
+        problem,
+    })
 }
 
 /// `POST /api/v1/hooks/{integration_id}`
@@ -110,24 +165,29 @@ pub async fn generic(
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let expected = sign(&integration.secret, timestamp, &body);
-    if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+    if !verify(&integration.secret, timestamp, &body, given) {
         return Err(unauthorized(
             "bad_signature",
             "unknown integration or wrong signature",
         ));
     }
-    let delivery: Delivery = serde_json::from_slice(&body).map_err(|e| {
-        if e.is_syntax() || e.is_eof() {
-            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string())
-        } else {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
+    // Signed: now what it says is worth reading.
+    if media_type(&headers).as_deref() != Some("application/json") {
+        return Err(unsupported_media_type("application/json"));
+    }
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()))?;
+    if let Some(kind) = value.get("type").and_then(Value::as_str) {
+        if !CallEvent::TYPES.contains(&kind) {
+            return Err(unknown_event("type", &CallEvent::TYPES));
         }
-    })?;
+    }
+    let delivery: Delivery = serde_json::from_value(value)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string()))?;
     Ok(Json(state.app.call_hook(&integration_id, delivery).await?))
 }
 
-/// `POST /api/v1/cti/{token}` — the Zammad generic CTI format.
+/// `POST /api/v1/cti/{token}` — the Zammad generic CTI format, JSON or form-encoded.
 pub async fn cti(
     State(state): State<AppState>,
     ApiPath(token): ApiPath<String>,
@@ -139,27 +199,37 @@ pub async fn cti(
         .cti_integration(&token)
         .await?
         .ok_or_else(|| unauthorized("unauthorized", "unknown CTI token"))?;
-    let json_body = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    let fields: cti::Fields = if json_body {
-        let value: Value = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()))?;
-        cti::fields_from_json(value).map_err(|e| ApiError::invalid(&e))?
-    } else {
-        let mut map = cti::Fields::new();
-        for (k, v) in form_urlencoded::parse(&body) {
-            let key = k.trim_end_matches("[]").to_owned();
-            map.entry(key)
-                .and_modify(|e| {
-                    e.push(',');
-                    e.push_str(&v)
-                })
-                .or_insert_with(|| v.into_owned());
+    let fields: cti::Fields = match media_type(&headers).as_deref() {
+        Some("application/json") => {
+            let value: Value = serde_json::from_slice(&body).map_err(|e| {
+                ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string())
+            })?;
+            cti::fields_from_json(value).map_err(|e| ApiError::invalid(&e))?
         }
-        map
+        Some("application/x-www-form-urlencoded") => {
+            let mut map = cti::Fields::new();
+            for (k, v) in form_urlencoded::parse(&body) {
+                let key = k.trim_end_matches("[]").to_owned();
+                map.entry(key)
+                    .and_modify(|e| {
+                        e.push(',');
+                        e.push_str(&v)
+                    })
+                    .or_insert_with(|| v.into_owned());
+            }
+            map
+        }
+        _ => {
+            return Err(unsupported_media_type(
+                "application/x-www-form-urlencoded or application/json",
+            ))
+        }
     };
+    if let Some(event) = fields.get("event").map(|e| e.trim()) {
+        if !event.is_empty() && !CtiEvent::EVENTS.contains(&event) {
+            return Err(unknown_event("event", &CtiEvent::EVENTS));
+        }
+    }
     let event = CtiEvent::from_fields(&fields).map_err(|e| ApiError::invalid(&e))?;
     Ok(Json(
         state

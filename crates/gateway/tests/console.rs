@@ -177,6 +177,12 @@ async fn an_agent_takes_a_call_from_offer_to_wrap_up() {
     .await;
     c.admin("PUT", "/api/v1/scripts/default-en", json!({"script_id": "default-en", "language": "en",
         "template": "Hello, {company}, this is {agent_name}, agent {agent_number}. How can I help you, {customer_name}?"})).await;
+    c.admin(
+        "PUT",
+        "/api/v1/dispositions/resolved",
+        json!({"code": "resolved", "label": "Resolved", "resolves": true}),
+    )
+    .await;
     let mut ws = c.connect("").await;
     let hello = expect(&mut ws, "hello", of_type("hello")).await;
     assert_eq!(

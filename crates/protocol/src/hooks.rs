@@ -2,7 +2,8 @@
 //!
 //! - The generic signed hooks, `POST /api/v1/hooks/{integration_id}`: one [`Delivery`] (a
 //!   sender-chosen `event_id` and a [`CallEvent`]) per request, answered by a [`HookAnswer`].
-//!   Unknown fields are ignored (PBXes add their own); an unknown `type` is refused.
+//!   Unknown fields are ignored (PBXes add their own); an unknown `type` is refused
+//!   ([`CallEvent::TYPES`]), and text fields are bounded ([`CallEvent::check`]).
 //! - The Zammad "generic CTI" format, `POST /api/v1/cti/{token}`: see [`cti`].
 
 use std::{collections::BTreeMap, time::Duration};
@@ -19,7 +20,8 @@ pub mod cti;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Delivery {
-    /// Chosen by the sender, 1 to 128 characters; a repeated one gets the first answer again.
+    /// Chosen by the sender, 1 to 128 printable characters; a repeated one gets the first
+    /// answer again.
     pub event_id: String,
     #[serde(flatten)]
     pub event: CallEvent,
@@ -98,6 +100,17 @@ pub enum CallEvent {
 }
 
 impl CallEvent {
+    /// Every `type` a delivery may carry; anything else is refused (`unknown_event`).
+    pub const TYPES: [&'static str; 7] = [
+        "call.arrived",
+        "call.answered",
+        "call.held",
+        "call.resumed",
+        "call.transferred",
+        "call.ended",
+        "call.callback_requested",
+    ];
+
     /// The PBX's call id the event is about.
     pub fn call_id(&self) -> &str {
         match self {
@@ -110,6 +123,76 @@ impl CallEvent {
             | CallEvent::CallbackRequested { call_id, .. } => call_id,
         }
     }
+
+    /// Checks the event's text fields against the limits: the call id
+    /// ([`check_call_id`]), phone numbers (`caller`, `dialed`, `number`) at most
+    /// [`MAX_NUMBER`] characters, other texts (`language`, `customer`, `customer_name`,
+    /// `cause`) at most [`MAX_TEXT`], `ivr` keys at most [`MAX_IVR_KEY`] and values at most
+    /// [`MAX_IVR_VALUE`]; none may hold a control character (NUL, newline, escape…).
+    /// Queue and agent ids are checked by their types when read.
+    pub fn check(&self) -> Result<(), ValidationError> {
+        check_call_id(self.call_id())?;
+        let optional = |field: &str, value: &Option<String>, max: usize| match value {
+            Some(v) => check_text(field, v, max),
+            None => Ok(()),
+        };
+        match self {
+            CallEvent::Arrived {
+                caller,
+                dialed,
+                language,
+                customer,
+                customer_name,
+                ivr,
+                ..
+            } => {
+                optional("caller", caller, MAX_NUMBER)?;
+                optional("dialed", dialed, MAX_NUMBER)?;
+                optional("language", language, MAX_TEXT)?;
+                optional("customer", customer, MAX_TEXT)?;
+                optional("customer_name", customer_name, MAX_TEXT)?;
+                for (key, value) in ivr {
+                    check_text("ivr", key, MAX_IVR_KEY)?;
+                    check_text(&format!("ivr.{key}"), value, MAX_IVR_VALUE)?;
+                }
+                Ok(())
+            }
+            CallEvent::Ended { cause, .. } => optional("cause", cause, MAX_TEXT),
+            CallEvent::CallbackRequested { number, .. } => check_text("number", number, MAX_NUMBER),
+            CallEvent::Answered { .. }
+            | CallEvent::Held { .. }
+            | CallEvent::Resumed { .. }
+            | CallEvent::Transferred { .. } => Ok(()),
+        }
+    }
+}
+
+/// The longest name, reference or other free text a hook field may hold (characters).
+pub const MAX_TEXT: usize = 256;
+/// The longest phone number a hook field may hold (characters, spaces and punctuation
+/// included).
+pub const MAX_NUMBER: usize = 32;
+/// The longest key of a `call.arrived`'s `ivr` map (it becomes the contact attribute
+/// `ivr.<key>`, at most 64 characters).
+pub const MAX_IVR_KEY: usize = 60;
+/// The longest value of a `call.arrived`'s `ivr` map (a contact attribute's limit).
+pub const MAX_IVR_VALUE: usize = 1_000;
+
+/// A text field of a hook: at most `max` characters, none of them a control character.
+pub fn check_text(field: &str, value: &str, max: usize) -> Result<(), ValidationError> {
+    if value.chars().count() > max {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ValidationError::new(
+            field,
+            "must not contain control characters (NUL, newline, escape…)",
+        ));
+    }
+    Ok(())
 }
 
 /// A PBX call id: 1 to 128 printable characters.
@@ -123,12 +206,12 @@ pub fn check_call_id(call_id: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
-/// A delivery's `event_id`: 1 to 128 characters.
+/// A delivery's `event_id`: 1 to 128 printable characters.
 pub fn check_event_id(event_id: &str) -> Result<(), ValidationError> {
-    if event_id.is_empty() || event_id.len() > 128 {
+    if event_id.is_empty() || event_id.len() > 128 || event_id.chars().any(char::is_control) {
         return Err(ValidationError::new(
             "event_id",
-            "must be 1 to 128 characters",
+            "must be 1 to 128 printable characters",
         ));
     }
     Ok(())

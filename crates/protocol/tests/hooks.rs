@@ -165,6 +165,63 @@ fn ids_are_checked() {
     assert!(check_call_id("a\nb").is_err());
     assert!(check_event_id(&"x".repeat(128)).is_ok());
     assert_eq!(check_event_id("").unwrap_err().field, "event_id");
+    assert!(check_event_id("e\u{0}1").is_err());
+}
+
+#[test]
+fn every_listed_type_is_an_event_and_no_other() {
+    for t in CallEvent::TYPES {
+        let error = read::<Delivery>(&json!({"event_id": "e", "type": t}).to_string())
+            .expect_err("no call_id");
+        assert!(!error.contains("unknown variant"), "{t}: {error}");
+    }
+    let error = read::<Delivery>(&json!({"event_id": "e", "type": "call.parked"}).to_string())
+        .expect_err("call.parked");
+    assert!(error.contains("unknown variant"), "{error}");
+}
+
+#[test]
+fn call_event_text_fields_are_bounded_and_printable() {
+    let event = |extra: serde_json::Value| -> CallEvent {
+        let mut v =
+            json!({"event_id": "e", "type": "call.arrived", "call_id": "c", "queue": "sales"});
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        serde_json::from_value::<Delivery>(v).unwrap().event
+    };
+    assert!(event(
+        json!({"caller": "+1 (555) 010-0000", "customer_name": "Zoë Ünal",
+        "ivr": {"menu": "2"}})
+    )
+    .check()
+    .is_ok());
+    let cases = [
+        (json!({"caller": "1".repeat(33)}), "caller"),
+        (json!({"dialed": "1".repeat(33)}), "dialed"),
+        (json!({"customer": "c".repeat(257)}), "customer"),
+        (
+            json!({"customer_name": "n".repeat(10_000)}),
+            "customer_name",
+        ),
+        (json!({"customer_name": "Ann\u{0}"}), "customer_name"),
+        (json!({"language": "en\u{1b}[31m"}), "language"),
+        (json!({"ivr": {"k": "a\nb"}}), "ivr.k"),
+        (json!({"ivr": {"k".repeat(61): "v"}}), "ivr"),
+    ];
+    for (extra, field) in cases {
+        let e = event(extra.clone()).check().expect_err(&extra.to_string());
+        assert_eq!(e.field, field, "{extra}: {e}");
+    }
+    let ended: Delivery = serde_json::from_value(
+        json!({"event_id": "e", "type": "call.ended", "call_id": "c", "cause": "x".repeat(257)}),
+    )
+    .unwrap();
+    assert_eq!(ended.event.check().unwrap_err().field, "cause");
+    let held: Delivery =
+        serde_json::from_value(json!({"event_id": "e", "type": "call.held", "call_id": "c\u{0}"}))
+            .unwrap();
+    assert_eq!(held.event.check().unwrap_err().field, "call_id");
 }
 
 #[test]
@@ -260,6 +317,7 @@ fn cti_events_from_their_fields() {
         fields(&[
             ("event", "newCall"),
             ("callId", "z2"),
+            ("direction", "in"),
             ("queue", "billing"),
             ("to", "+32800"),
         ]),
@@ -316,26 +374,56 @@ fn cti_fields_are_checked_in_order() {
         ),
         (
             fields(&[("event", "dance"), ("callId", &"x".repeat(200))]),
+            "event: unknown event \"dance\"; use newCall, answer or hangup",
+        ),
+        (
+            fields(&[("event", "hangup"), ("callId", &"x".repeat(200))]),
             "call_id: must be 1 to 128 printable characters",
         ),
         (
             fields(&[
-                ("event", "dance"),
+                ("event", "hangup"),
                 ("callId", "z1"),
                 ("direction", "sideways"),
             ]),
             "direction: must be in or out",
         ),
         (
-            fields(&[("event", "dance"), ("callId", "z1")]),
-            "event: unknown event \"dance\"; use newCall, answer or hangup",
+            fields(&[("event", "newCall"), ("callId", "z1"), ("to", "sales")]),
+            "direction: is required for newCall",
         ),
         (
-            fields(&[("event", "newCall"), ("callId", "z1")]),
+            fields(&[
+                ("event", "newCall"),
+                ("callId", "z1"),
+                ("direction", "in"),
+                ("from", &"1".repeat(33)),
+            ]),
+            "from: must be at most 32 characters",
+        ),
+        (
+            fields(&[("event", "hangup"), ("callId", "z1"), ("cause", "a\u{0}b")]),
+            "cause: must not contain control characters",
+        ),
+        (
+            fields(&[
+                ("event", "answer"),
+                ("callId", "z1"),
+                ("user", &"u".repeat(10_000)),
+            ]),
+            "user: must be at most 256 characters",
+        ),
+        (
+            fields(&[("event", "newCall"), ("callId", "z1"), ("direction", "in")]),
             "queue: newCall needs a queue (or the queue's name in to)",
         ),
         (
-            fields(&[("event", "newCall"), ("callId", "z1"), ("to", "+32 2 123")]),
+            fields(&[
+                ("event", "newCall"),
+                ("callId", "z1"),
+                ("direction", "in"),
+                ("to", "+32 2 123"),
+            ]),
             "queue: ",
         ),
     ];

@@ -75,10 +75,21 @@ pub async fn apply_configuration(
 
 /// A random secret for creating the first admin.
 pub fn random_secret() -> anyhow::Result<String> {
-    use base64::Engine as _;
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    Ok(secret_from(bytes))
+}
+
+/// 24 random bytes as 32 URL-safe characters that never start with `-` (pasted after a
+/// command, it would read as a flag): a leading `-` becomes a letter.
+fn secret_from(bytes: [u8; 24]) -> String {
+    use base64::Engine as _;
+    let mut secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    if secret.starts_with('-') {
+        let letter = char::from(b'a' + bytes[1] % 26);
+        secret.replace_range(..1, letter.encode_utf8(&mut [0; 4]));
+    }
+    secret
 }
 
 /// Runs the server on `listener` until `shutdown` completes, then stops accepting, finishes
@@ -127,6 +138,9 @@ pub async fn serve(
         eprintln!(
             "\n  No admin yet. Create one within this run with the one-time setup secret:\n\n    curl -X POST http://{}/api/v1/auth/setup -H 'content-type: application/json' \\\n      -d '{{\"setup_secret\":\"{secret}\",\"username\":\"admin\",\"display_name\":\"Admin\",\"password\":\"<10+ characters>\"}}'\n\n  (or stop the server and run `switchboard create-admin`)\n",
             config.listen
+        );
+        tracing::warn!(
+            "no admin yet: the one-time setup secret and how to use it were printed to stderr"
         );
         setup_secret = Some(Secret::new(secret));
     }
@@ -279,4 +293,21 @@ pub async fn serve(
     }
     store.close().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_and_demo_passwords_never_start_with_a_dash() {
+        // One draw in 64 started with `-` before.
+        for _ in 0..10_000 {
+            let secret = random_secret().unwrap();
+            assert!(!secret.starts_with('-'), "{secret}");
+            assert_eq!(secret.len(), 32);
+        }
+        let dashed = secret_from([0xf8; 24]);
+        assert!(!dashed.starts_with('-') && dashed.len() == 32, "{dashed}");
+    }
 }

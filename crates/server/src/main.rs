@@ -29,24 +29,33 @@ struct Cli {
     /// Database URL (sqlite://file.db or postgres://…); overrides DATABASE_URL.
     #[arg(long, global = true)]
     database_url: Option<String>,
+    /// `serve`'s flags, accepted without the subcommand too (`serve` is the default).
+    #[command(flatten)]
+    serve: ServeArgs,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
 
+/// How `serve` listens and joins other instances.
+#[derive(Debug, Clone, Default, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on, e.g. 0.0.0.0:8080.
+    #[arg(long)]
+    listen: Option<String>,
+    /// Redis URL for running as one of many instances; overrides REDIS_URL.
+    #[arg(long)]
+    redis_url: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Run the server (the default).
-    Serve {
-        /// Address to listen on, e.g. 0.0.0.0:8080.
-        #[arg(long)]
-        listen: Option<String>,
-        /// Redis URL for running as one of many instances; overrides REDIS_URL.
-        #[arg(long)]
-        redis_url: Option<String>,
-    },
+    /// Run the server (the default: `switchboard --listen ADDR` is `switchboard serve
+    /// --listen ADDR`).
+    Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate,
-    /// Create an admin. The password is read from SWITCHBOARD_ADMIN_PASSWORD or one line of stdin.
+    /// Create an admin. The password is read from SWITCHBOARD_ADMIN_PASSWORD, else typed at
+    /// the terminal without echo (twice), else one line of stdin when it is not a terminal.
     CreateAdmin {
         #[arg(long)]
         username: String,
@@ -54,7 +63,7 @@ enum Cmd {
         display_name: String,
     },
     /// Create a small demo center (skills, queues, agents with sign-ins, scripts…). Run it
-    /// before `serve` (a running server picks the records up at its next start).
+    /// before `serve`: a server already running must be restarted to route with them.
     SeedDemo,
     /// How many agents a forecast needs (Erlang C; Erlang A with --patience-secs).
     Staffing {
@@ -104,9 +113,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         database_url: cli.database_url.clone(),
         ..Flags::default()
     };
-    if let Some(Cmd::Serve { listen, redis_url }) = &cli.command {
-        flags.listen = listen.clone();
-        flags.redis_url = redis_url.clone();
+    let top = &cli.serve;
+    if top.listen.is_some() || top.redis_url.is_some() {
+        match &cli.command {
+            None | Some(Cmd::Serve(_)) => {}
+            Some(_) => anyhow::bail!(
+                "--listen and --redis-url are serve's flags; they go with no subcommand or with serve"
+            ),
+        }
+    }
+    if let Some(Cmd::Serve(args)) = &cli.command {
+        flags.listen = args.listen.clone().or_else(|| top.listen.clone());
+        flags.redis_url = args.redis_url.clone().or_else(|| top.redis_url.clone());
+    } else if cli.command.is_none() {
+        flags.listen = top.listen.clone();
+        flags.redis_url = top.redis_url.clone();
     }
     if let Some(Cmd::Simulate(args)) = &cli.command {
         return simulate::run(args);
@@ -135,11 +156,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let config = Config::load(cli.config.as_deref(), &flags)?;
     init_tracing(config.log_format);
-    match cli.command.unwrap_or(Cmd::Serve {
-        listen: None,
-        redis_url: None,
-    }) {
-        Cmd::Serve { .. } => {
+    match cli.command.unwrap_or(Cmd::Serve(ServeArgs::default())) {
+        Cmd::Serve(_) => {
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("binding {}", config.listen))?;
@@ -157,15 +175,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let password = match std::env::var("SWITCHBOARD_ADMIN_PASSWORD") {
                 Ok(p) if !p.is_empty() => p,
-                _ => {
-                    eprintln!("password for {username} (one line):");
-                    let mut line = String::new();
-                    std::io::stdin().lock().read_line(&mut line)?;
-                    line.trim_end_matches(['\r', '\n']).to_owned()
-                }
+                _ => read_password(&username)?,
             };
-            accounts::check_password_policy(&password)?;
             let username = username.trim().to_lowercase();
+            accounts::check_password_policy(&username, &password)?;
             switchboard_domain::AgentId::parse(&username)
                 .map_err(|e| anyhow::anyhow!("username: {}", e.problem))?;
             let store = app::open_store(&config).await?;
@@ -202,8 +215,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if seeded.logins.is_empty() {
                 eprintln!("  (sign-ins existed already; their passwords are unchanged)");
             }
+            if seeded.records > 0 {
+                // The records went straight to the database: a server already running routes
+                // with the queues and agents it loaded at its start.
+                eprintln!(
+                    "  a server already running on this database does not see them yet: restart it"
+                );
+            }
             Ok(())
         }
+    }
+}
+
+/// The new admin's password: typed at the terminal without echo (and again, to confirm),
+/// or, when stdin is not a terminal (a script, a pipe), its first line.
+fn read_password(username: &str) -> anyhow::Result<String> {
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprint!("password for {username}: ");
+        let first = rpassword::read_password().context("reading the password")?;
+        eprint!("again: ");
+        let again = rpassword::read_password().context("reading the password")?;
+        anyhow::ensure!(first == again, "the two passwords differ");
+        Ok(first)
+    } else {
+        eprintln!("password for {username} (one line of stdin):");
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
     }
 }
 

@@ -375,7 +375,7 @@ async fn two_servers_share_postgresql_and_redis() {
         201
     );
     let (s, _) = http(one.addr, "POST", "/api/v1/users", Some(&token), Some(json!({
-        "username": "ann", "display_name": "Ann", "role": "agent", "password": "ann's long password", "agent_id": "ann"
+        "username": "ann", "display_name": "Ann", "role": "agent", "password": "her long password", "agent_id": "ann"
     }))).await;
     assert_eq!(s, 201);
     let (_, ann) = http(
@@ -383,7 +383,7 @@ async fn two_servers_share_postgresql_and_redis() {
         "POST",
         "/api/v1/auth/login",
         None,
-        Some(json!({"username": "ann", "password": "ann's long password"})),
+        Some(json!({"username": "ann", "password": "her long password"})),
     )
     .await;
     let ann_token = ann["token"].as_str().unwrap().to_owned();

@@ -327,7 +327,7 @@ impl Accounts {
         }
         let password_hash = match changes.password {
             Some(p) => {
-                check_password_policy(&p)?;
+                check_password_policy(&current.username, &p)?;
                 Some(hash_password(p, self.settings.password_hashing).await?)
             }
             None => None,
@@ -406,7 +406,7 @@ pub async fn create_user(
     })?;
     let display_name = req.display_name.trim().to_owned();
     check_display_name(&display_name)?;
-    check_password_policy(&req.password)?;
+    check_password_policy(&username, &req.password)?;
     let password_hash = hash_password(req.password, cost).await?;
     Ok(store
         .create_user(&NewUser {

@@ -63,8 +63,7 @@ async fn bad_input_is_a_clear_4xx() {
         );
     }
     // Duplicate usernames conflict.
-    let user =
-        json!({"username": "dup", "display_name": "X", "role": "agent", "password": "0123456789"});
+    let user = json!({"username": "dup", "display_name": "X", "role": "agent", "password": "a fine password"});
     assert_eq!(
         api.call(
             Method::POST,

@@ -171,7 +171,7 @@ async fn unsigned_stale_and_malformed_hooks_are_refused() {
     .await;
     assert_eq!(
         (s, e["code"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid"))
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_event"))
     );
     let (s, e) = hook(
         &api,
@@ -201,6 +201,274 @@ async fn unsigned_stale_and_malformed_hooks_are_refused() {
         (s, e["code"].as_str()),
         (StatusCode::BAD_REQUEST, Some("malformed_json"))
     );
+}
+
+/// A generic hook to integration `pbx`, signed now, with these headers besides.
+async fn signed_with(api: &Api, body: &str, headers: &[(&str, &str)]) -> (StatusCode, Value) {
+    let ts = now_secs();
+    let signature = sign(SECRET, ts, body.as_bytes());
+    let ts = ts.to_string();
+    let mut all = vec![
+        (TIMESTAMP_HEADER, ts.as_str()),
+        (SIGNATURE_HEADER, &signature),
+    ];
+    all.extend_from_slice(headers);
+    api.raw(
+        Method::POST,
+        "/api/v1/hooks/pbx",
+        None,
+        Some(body.into()),
+        &all,
+    )
+    .await
+}
+
+fn code(answer: &(StatusCode, Value)) -> (StatusCode, Option<&str>, Option<&str>) {
+    (
+        answer.0,
+        answer.1["code"].as_str(),
+        answer.1["details"]["field"].as_str(),
+    )
+}
+
+#[tokio::test]
+async fn a_signed_hook_must_say_it_is_json() {
+    let (api, admin) = center().await;
+    let body =
+        json!({"event_id": "ct", "type": "call.arrived", "call_id": "ct-1", "queue": "sales"})
+            .to_string();
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/xml",
+    ] {
+        let answer = signed_with(&api, &body, &[("content-type", content_type)]).await;
+        assert_eq!(
+            code(&answer),
+            (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Some("unsupported_media_type"),
+                None
+            ),
+            "{content_type}: {answer:?}"
+        );
+    }
+    // The signature still comes first: unsigned is 401 whatever the content type.
+    let (s, e) = api
+        .raw(
+            Method::POST,
+            "/api/v1/hooks/pbx",
+            None,
+            Some(body.clone()),
+            &[("content-type", "text/plain")],
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("bad_signature"))
+    );
+    assert_eq!(waiting(&api, &admin).await, 0, "nothing was queued");
+    // With a charset it is JSON all the same.
+    let (s, ok) = signed_with(
+        &api,
+        &body,
+        &[("content-type", "application/json; charset=utf-8")],
+    )
+    .await;
+    assert_eq!(
+        (s, ok["status"].as_str()),
+        (StatusCode::OK, Some("ok")),
+        "{ok}"
+    );
+}
+
+#[tokio::test]
+async fn hook_fields_are_bounded_and_printable_and_refusals_store_nothing() {
+    let (api, admin) = center().await;
+    let arrival = |event_id: &str, extra: Value| {
+        let mut v = json!({"event_id": event_id, "type": "call.arrived", "call_id": "b-1", "queue": "sales"});
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        v
+    };
+    let cases = [
+        (arrival("b1", json!({"caller": "+1555\u{0}0100"})), "caller"),
+        (arrival("b1", json!({"caller": "5".repeat(33)})), "caller"),
+        (
+            arrival("b1", json!({"customer_name": "n".repeat(10_000)})),
+            "customer_name",
+        ),
+        (arrival("b1", json!({"customer": "crm\n42"})), "customer"),
+        (
+            arrival("b1", json!({"language": "en\u{1b}[2J"})),
+            "language",
+        ),
+        (
+            arrival("b1", json!({"ivr": {"menu": "1\u{0}"}})),
+            "ivr.menu",
+        ),
+        (arrival("b1\u{0}", json!({})), "event_id"),
+        (
+            json!({"event_id": "b2", "type": "call.ended", "call_id": "b-1", "cause": "c".repeat(10_000)}),
+            "cause",
+        ),
+        (
+            json!({"event_id": "b3", "type": "call.ended", "call_id": "b-1", "cause": "hang\u{0}up"}),
+            "cause",
+        ),
+        (
+            json!({"event_id": "b4", "type": "call.callback_requested", "call_id": "b-1", "number": "1".repeat(10_000)}),
+            "number",
+        ),
+    ];
+    for (body, field) in cases {
+        let answer = hook(&api, body.clone()).await;
+        assert_eq!(
+            code(&answer),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("invalid"),
+                Some(field)
+            ),
+            "{body:.200}: {answer:?}"
+        );
+    }
+    assert_eq!(waiting(&api, &admin).await, 0, "nothing was queued");
+    // The refused deliveries stored no answer: the event id is still free, and its first
+    // valid delivery is answered the same when repeated.
+    let good = arrival(
+        "b1",
+        json!({"caller": "+1 555 010 0100", "customer_name": "Zoë Ünal"}),
+    );
+    let (s, first) = hook(&api, good.clone()).await;
+    assert_eq!(
+        (s, first["status"].as_str()),
+        (StatusCode::OK, Some("ok")),
+        "{first}"
+    );
+    let (s, again) = hook(&api, good).await;
+    assert_eq!((s, &again), (StatusCode::OK, &first));
+    assert_eq!(waiting(&api, &admin).await, 1);
+}
+
+#[tokio::test]
+async fn cti_refuses_unknown_events_media_types_a_missing_direction_and_unbounded_fields() {
+    let (api, admin) = center().await;
+    let post = |body: String, content_type: Option<&'static str>| {
+        let api = &api;
+        async move {
+            let headers: Vec<(&str, &str)> = content_type
+                .map(|c| vec![("content-type", c)])
+                .unwrap_or_default();
+            api.raw(Method::POST, CTI, None, Some(body), &headers).await
+        }
+    };
+    let form = Some("application/x-www-form-urlencoded");
+    let new_call = "event=newCall&from=%2B4930123&to=sales&direction=in&callId=m-1";
+    // Neither form nor JSON: 415 (and a wrong token is 401 first).
+    for content_type in [Some("text/plain"), Some("multipart/form-data; boundary=x")] {
+        let answer = post(new_call.into(), content_type).await;
+        assert_eq!(
+            code(&answer),
+            (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Some("unsupported_media_type"),
+                None
+            ),
+            "{content_type:?}: {answer:?}"
+        );
+    }
+    let (s, _) = api
+        .raw(
+            Method::POST,
+            "/api/v1/cti/wrong-token",
+            None,
+            Some(new_call.into()),
+            &[("content-type", "text/plain")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Without a content type the body cannot be read: 415 too.
+    let raw = api.raw(Method::POST, CTI, None, None, &[]).await;
+    assert_eq!(raw.0, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{raw:?}");
+    // An unknown event is not answered 200.
+    for body in [
+        "event=transfer&callId=m-1&direction=in",
+        "event=newcall&callId=m-1&direction=in&to=sales",
+    ] {
+        let answer = post(body.into(), form).await;
+        assert_eq!(
+            code(&answer),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("unknown_event"),
+                Some("event")
+            ),
+            "{body}: {answer:?}"
+        );
+    }
+    // newCall must say which way the call goes.
+    let answer = post(
+        "event=newCall&from=%2B4930123&to=sales&callId=m-2".into(),
+        form,
+    )
+    .await;
+    assert_eq!(
+        code(&answer),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("invalid"),
+            Some("direction")
+        ),
+        "{answer:?}"
+    );
+    // Bounded, printable fields.
+    let long = "9".repeat(10_000);
+    for (body, field) in [
+        (
+            format!("event=newCall&from={long}&to=sales&direction=in&callId=m-3"),
+            "from",
+        ),
+        (
+            "event=newCall&from=%2B4930%00123&to=sales&direction=in&callId=m-3".to_owned(),
+            "from",
+        ),
+        (
+            format!("event=hangup&callId=m-3&direction=in&cause={long}"),
+            "cause",
+        ),
+        (
+            "event=answer&callId=m-3&direction=in&user=ann%0Aroot".to_owned(),
+            "user",
+        ),
+        (
+            format!("event=answer&callId=m-3&direction=in&answeringNumber={long}"),
+            "answeringNumber",
+        ),
+        (
+            "event=newCall&to=sales&direction=in&callId=m%003".to_owned(),
+            "call_id",
+        ),
+    ] {
+        let answer = post(body.clone(), form).await;
+        assert_eq!(
+            code(&answer),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("invalid"),
+                Some(field)
+            ),
+            "{body:.100}: {answer:?}"
+        );
+    }
+    assert_eq!(waiting(&api, &admin).await, 0, "nothing was queued");
+    // The same call announced twice is still calm, and queued once.
+    for _ in 0..2 {
+        let (s, body) = post(new_call.into(), form).await;
+        assert_eq!((s, body), (StatusCode::OK, json!({})));
+    }
+    assert_eq!(waiting(&api, &admin).await, 1);
 }
 
 #[tokio::test]
@@ -303,5 +571,51 @@ async fn chats_and_emails_are_created_through_the_api() {
     assert_eq!(
         (s, e["code"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid"))
+    );
+}
+
+#[tokio::test]
+async fn a_signature_is_verified_whole_and_its_hex_in_either_case() {
+    let (api, _) = center().await;
+    let body =
+        json!({"event_id": "s1", "type": "call.arrived", "call_id": "s-1", "queue": "sales"})
+            .to_string();
+    let ts = now_secs();
+    let good = sign(SECRET, ts, body.as_bytes());
+    let ts = ts.to_string();
+    let post = |signature: String| {
+        let (api, body, ts) = (&api, body.clone(), ts.clone());
+        async move {
+            api.raw(
+                Method::POST,
+                "/api/v1/hooks/pbx",
+                None,
+                Some(body),
+                &[(TIMESTAMP_HEADER, &ts), (SIGNATURE_HEADER, &signature)],
+            )
+            .await
+        }
+    };
+    let hex = good.strip_prefix("sha256=").unwrap();
+    for bad in [
+        format!("sha256={}", &hex[..32]),
+        format!("sha256={hex}00"),
+        format!("sha256={}", &hex[..63]),
+        format!("sha256={}zz", &hex[..62]),
+        hex.to_owned(),
+        "sha256=".to_owned(),
+    ] {
+        let (s, e) = post(bad.clone()).await;
+        assert_eq!(
+            (s, e["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("bad_signature")),
+            "{bad}"
+        );
+    }
+    let (s, ok) = post(format!("sha256={}", hex.to_uppercase())).await;
+    assert_eq!(
+        (s, ok["status"].as_str()),
+        (StatusCode::OK, Some("ok")),
+        "{ok}"
     );
 }

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use switchboard_domain::{QueueId, ValidationError};
+use switchboard_domain::{QueueId, ValidationError, MAX_NAME_LEN};
 
-use super::check_call_id;
+use super::{check_call_id, check_text, MAX_NUMBER, MAX_TEXT};
 
 /// A request's fields by name (`user[]` already named `user`), values as sent.
 pub type Fields = BTreeMap<String, String>;
@@ -46,7 +46,8 @@ pub fn fields_from_json(body: Value) -> Result<Fields, ValidationError> {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
-    /// Inbound (the default): it enters the ACD.
+    /// Inbound: it enters the ACD. (`newCall` must say which; for `answer` and `hangup`,
+    /// which need none, this is what an absent `direction` reads as.)
     #[default]
     In,
     /// Outbound, placed by an agent: not ours to route.
@@ -96,22 +97,50 @@ pub enum CtiEvent {
 }
 
 impl CtiEvent {
+    /// Every `event` a request may carry; anything else is refused (`unknown_event`).
+    pub const EVENTS: [&'static str; 3] = ["newCall", "answer", "hangup"];
+
     /// Reads an event from its fields (trimmed; an empty field counts as absent). Checked in
-    /// this order: `event` and `callId` present, `callId` valid, `direction` `in` or `out`,
-    /// `event` known, and a new inbound call's queue (`queue`, else `to`) a valid queue id.
+    /// this order: `event` present and known, `callId` present and valid, `direction` `in`
+    /// or `out` (and present for `newCall`), the text fields within their limits and free of
+    /// control characters (`from` and `answeringNumber` ≤ [`MAX_NUMBER`], `to` — a number or
+    /// a queue's name — ≤ [`MAX_NAME_LEN`], `user` and `cause` ≤ [`MAX_TEXT`]), and a new
+    /// inbound call's queue (`queue`, else `to`) a valid queue id. Fields it does not read
+    /// are ignored.
     pub fn from_fields(fields: &Fields) -> Result<Self, ValidationError> {
         let field = |name: &str| fields.get(name).map(|s| s.trim()).filter(|s| !s.is_empty());
-        let owned = |name: &str| field(name).map(str::to_owned);
         let event = field("event").ok_or_else(|| ValidationError::new("event", "is required"))?;
+        if !Self::EVENTS.contains(&event) {
+            return Err(unknown_event(event));
+        }
         let call_id = field("callId")
             .ok_or_else(|| ValidationError::new("callId", "is required"))?
             .to_owned();
         check_call_id(&call_id)?;
         let direction = match field("direction") {
+            None if event == "newCall" => {
+                return Err(ValidationError::new(
+                    "direction",
+                    "is required for newCall: in or out",
+                ))
+            }
             None | Some("in") => Direction::In,
             Some("out") => Direction::Out,
             Some(_) => return Err(ValidationError::new("direction", "must be in or out")),
         };
+        for (name, max) in [
+            ("from", MAX_NUMBER),
+            ("answeringNumber", MAX_NUMBER),
+            ("to", MAX_NAME_LEN),
+            ("user", MAX_TEXT),
+            ("cause", MAX_TEXT),
+            ("queue", MAX_NAME_LEN),
+        ] {
+            if let Some(value) = field(name) {
+                check_text(name, value, max)?;
+            }
+        }
+        let owned = |name: &str| field(name).map(str::to_owned);
         match event {
             "newCall" => {
                 let name = field("queue").or(field("to"));
@@ -143,12 +172,18 @@ impl CtiEvent {
                 call_id,
                 cause: owned("cause"),
             }),
-            other => Err(ValidationError::new(
-                "event",
-                format!("unknown event {other:?}; use newCall, answer or hangup"),
-            )),
+            other => Err(unknown_event(other)),
         }
     }
+}
+
+fn unknown_event(event: &str) -> ValidationError {
+    // Bounded: the name is echoed back.
+    let shown: String = event.chars().take(40).collect();
+    ValidationError::new(
+        "event",
+        format!("unknown event {shown:?}; use newCall, answer or hangup"),
+    )
 }
 
 /// The refusal of an inbound `newCall` that names no queue.
