@@ -1,6 +1,7 @@
 //! Stopping the real `switchboard serve` process with SIGTERM: consoles and floors are closed
 //! with 1001 ("going away") and a reconnect hint, a request in flight is answered, and the
-//! process exits within the drain bound even when a client never finishes its request.
+//! process exits within the drain bound even when a client never finishes its request. And
+//! its access log.
 
 mod support;
 
@@ -88,4 +89,32 @@ async fn sigterm_closes_sockets_with_1001_finishes_requests_and_drains_in_bounds
         server.log_text()
     );
     drop(stuck);
+
+    // The access log: one line per request at info, with the route template, status,
+    // latency, request id and user; the readiness polls of `Server::start` are not in it.
+    let lines: Vec<serde_json::Value> = server
+        .log_text()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v["fields"]["message"] == "request")
+        .collect();
+    let put = lines
+        .iter()
+        .find(|v| v["fields"]["route"] == "/api/v1/agents/{id}")
+        .unwrap_or_else(|| panic!("no access-log line for the PUT: {lines:?}"));
+    assert_eq!(put["level"], "INFO", "{put}");
+    assert_eq!(put["fields"]["status"], 201, "{put}");
+    assert!(put["fields"]["latency_ms"].is_number(), "{put}");
+    assert_eq!(put["span"]["method"], "PUT", "{put}");
+    assert_eq!(put["span"]["user"], "admin", "{put}");
+    assert!(
+        put["span"]["request_id"]
+            .as_str()
+            .is_some_and(|id| id.len() >= 32),
+        "{put}"
+    );
+    assert!(
+        !lines.iter().any(|v| v["fields"]["route"] == "/readyz"),
+        "probes are not logged at info: {lines:?}"
+    );
 }
