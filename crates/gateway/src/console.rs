@@ -21,7 +21,10 @@
 //! last connection on any live instance closes they are set away (`disconnected`, see
 //! `switchboard_app::presence`): their offers are withdrawn at once and go to other agents. A console
 //! that cannot keep up (its socket's send buffer full for 10 s) is disconnected rather than
-//! slowing anyone else. The conversation itself ([`serve`]) runs over any `Sink`/`Stream` of
+//! slowing anyone else. A message over the size limit closes the socket with 1009, too many
+//! messages too fast with 1008 (see [`crate::socket`]); a request `id` too long to echo gets an
+//! `error` frame instead of an answer. When the server stops, consoles are closed with 1001 and
+//! a reconnect hint. The conversation itself ([`serve`]) runs over any `Sink`/`Stream` of
 //! messages, so it is tested over channels as well as over real sockets.
 
 use std::time::Duration;
@@ -39,7 +42,11 @@ use serde::Deserialize;
 use switchboard_domain::AgentId;
 use switchboard_protocol::console::{Frame, Request};
 
-use crate::{error::ApiError, state::AppState};
+use crate::{
+    error::ApiError,
+    socket::{self, Guard, SocketError},
+    state::AppState,
+};
 
 /// Bytes read from a console's socket at a time (larger messages still arrive whole).
 const CONSOLE_READ_BUFFER: usize = 4 * 1024;
@@ -107,8 +114,14 @@ pub async fn connect(
     };
     // Console messages are small; tungstenite's default 128 KiB read buffer per socket made
     // 10,000 idle consoles cost 1.3 GB.
+    let limits = state.settings.socket;
     ws.read_buffer_size(CONSOLE_READ_BUFFER)
-        .on_upgrade(move |socket| session(state, agent, params.resume_from, socket))
+        .max_message_size(socket::read_cap(limits))
+        .max_frame_size(socket::read_cap(limits))
+        .on_upgrade(move |socket| {
+            let sockets = state.sockets.clone();
+            sockets.track(session(state, agent, params.resume_from, socket))
+        })
 }
 
 async fn session(state: AppState, agent: AgentId, resume_from: Option<u64>, socket: WebSocket) {
@@ -120,7 +133,8 @@ async fn session(state: AppState, agent: AgentId, resume_from: Option<u64>, sock
 /// the agent's frames from the app's read model (`switchboard_app::live::Consoles`) — all
 /// after `resume_from` if the outbox still holds them, else a fresh `hello` first — their
 /// figures every 5 s, and the answers to what the console sends. Ends when the console
-/// closes, its stream ends or fails, or a send does not complete within 10 s.
+/// closes, its stream ends or fails, it breaks the limits (closed with 1009 or 1008), a send
+/// does not complete within 10 s, or the server stops (closed with 1001).
 pub async fn serve<Tx, Rx, E>(
     state: AppState,
     agent: AgentId,
@@ -130,8 +144,11 @@ pub async fn serve<Tx, Rx, E>(
 ) where
     Tx: Sink<Message> + Unpin,
     Rx: Stream<Item = Result<Message, E>> + Unpin,
+    E: SocketError,
 {
     let app = &state.app;
+    let mut guard = Guard::new(state.settings.socket);
+    let mut stopping = false;
     let consoles = app.consoles().clone();
     let wake = consoles.wake(&agent);
     app.console_opened(&agent).await;
@@ -175,28 +192,52 @@ pub async fn serve<Tx, Rx, E>(
                 let figures = app.console_figures(&agent).await;
                 consoles.push(&agent, figures);
             }
-            incoming = rx.next() => match incoming {
-                Some(Ok(Message::Text(text))) => {
-                    let reply = handle(app, &agent, text.as_str()).await;
-                    consoles.push(&agent, reply);
+            () = state.sockets.stopping() => {
+                stopping = true;
+                let bye = socket::going_away(state.settings.reconnect_after);
+                socket::close_and_drain(&mut tx, &mut rx, bye).await;
+                break;
+            }
+            incoming = rx.next() => {
+                let refusal = match &incoming {
+                    Some(Ok(msg)) => guard.check(msg),
+                    Some(Err(e)) => guard.on_error(e),
+                    None => None,
+                };
+                if let Some(close) = refusal {
+                    socket::close_and_drain(&mut tx, &mut rx, close).await;
+                    break;
                 }
-                Some(Ok(Message::Binary(_))) => {
-                    consoles.push(&agent, Frame::bad_message("send JSON text frames"));
+                match incoming {
+                    Some(Ok(Message::Text(text))) => {
+                        let reply = handle(app, &agent, text.as_str()).await;
+                        consoles.push(&agent, reply);
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        consoles.push(&agent, Frame::bad_message("send JSON text frames"));
+                    }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => {}
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(_)) => {}
-            },
+            }
         }
     }
-    // Their last console anywhere? Then nobody can answer offers: set away, which
-    // withdraws them for other agents.
-    app.console_closed(&agent).await;
+    // At a stop the instance leaves as a whole (`App::leave`). Otherwise: their last console
+    // anywhere? Then nobody can answer offers: set away, which withdraws them for other agents.
+    if !stopping {
+        app.console_closed(&agent).await;
+    }
 }
 
-/// Parses one text frame and has the application answer it.
+/// Parses one text frame and has the application answer it. Parse errors are clipped (they
+/// quote the input), and a request whose `id` is too long to echo is refused unanswered.
 async fn handle(app: &switchboard_app::App, agent: &AgentId, text: &str) -> Frame {
     match serde_json::from_str::<Request>(text) {
+        Ok(request) if !socket::id_echoable(request.id()) => Frame::bad_message(format!(
+            "id too long: at most {} characters of JSON",
+            socket::MAX_ECHOED_ID
+        )),
         Ok(request) => app.agent_request(agent, request).await,
-        Err(e) => Frame::bad_message(e.to_string()),
+        Err(e) => Frame::bad_message(socket::clip(&e.to_string(), socket::MAX_ERROR_TEXT)),
     }
 }

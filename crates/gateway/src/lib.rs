@@ -13,7 +13,8 @@
 //! application's webhook deliverer sends through; [`callback`] is the REST door of callback in
 //! place; [`ops`] serves the operator's probes and [`metrics`] counts for them; [`reports`]
 //! renders historical reports; [`console`] and [`supervisor`] are the agent's and the
-//! supervisor's WebSockets, generic over `Sink`/`Stream`; [`error`] turns every failure into
+//! supervisor's WebSockets, generic over `Sink`/`Stream`, with the limits of [`socket`];
+//! [`serve`] runs the router with header-read, idle and request timeouts; [`error`] turns every failure into
 //! `{code, message, details}`.
 //!
 //! The gateway knows HTTP, WebSocket framing and the wire formats, and nothing of
@@ -33,6 +34,8 @@ pub mod ops;
 pub mod pbx;
 pub mod reports;
 pub mod routes;
+pub mod serve;
+pub mod socket;
 pub mod staffing;
 pub mod state;
 pub mod supervisor;
@@ -40,4 +43,5 @@ pub mod users;
 
 pub use openapi::document as openapi;
 pub use routes::{router, routes, Access, Route};
+pub use serve::serve;
 pub use state::{AppState, PasswordHashing, Secret, Settings};

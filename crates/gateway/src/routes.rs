@@ -33,6 +33,7 @@ use switchboard_stats::{ErlangAInput, ErlangAStaffing, ErlangCInput, ErlangCStaf
 use tower_http::{
     catch_panic::CatchPanicLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
     trace::TraceLayer,
 };
 use utoipa::{
@@ -383,8 +384,9 @@ pub fn routes() -> Vec<Route> {
     all
 }
 
-/// The application: every route with its role check, JSON fallbacks, request ids, tracing,
-/// metrics, a body limit and panic containment.
+/// The application: every route with its role check, JSON fallbacks, request ids, tracing
+/// and an access log, metrics, a body limit, a request timeout (408) and panic containment;
+/// every error answered by the stack itself (413, 408, 405…) gets the JSON error body too.
 pub fn router(state: AppState) -> Router {
     let mut app: Router<AppState> = Router::new();
     for r in routes() {
@@ -407,13 +409,20 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal("a handler panicked").into_response()
         }))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.settings.request_timeout,
+        ))
+        .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn(access_log))
+        // The raw path is left out: it may carry a CTI token. The matched route is logged.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req
                 .headers()
                 .get("x-request-id")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id, user = tracing::field::Empty)
+            tracing::info_span!("request", method = %req.method(), request_id = %id, user = tracing::field::Empty)
         }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
@@ -430,6 +439,67 @@ async fn method_not_allowed() -> ApiError {
         "method_not_allowed",
         "this route does not take that method",
     )
+}
+
+/// Any error response the stack answered without our body (the body limit's 413 on a raw
+/// body, the timeout's 408, a WebSocket upgrade refused by axum…) gets `{code, message}`.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let code = match status.as_u16() {
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "timeout",
+        411 => "length_required",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        422 => "invalid",
+        426 => "upgrade_required",
+        429 => "rate_limited",
+        503 => "unavailable",
+        500..=599 => "internal",
+        _ => "bad_request",
+    };
+    let message = status.canonical_reason().unwrap_or("error").to_lowercase();
+    let mut answer = ApiError::new(status, code, message).into_response();
+    // Keep what the stack said beyond the body (e.g. `allow`, `retry-after`).
+    for (name, value) in res.headers() {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            answer.headers_mut().append(name, value.clone());
+        }
+    }
+    answer
+}
+
+/// One line per request at info — method, route (the template), status, latency, and from
+/// the span the request id and the user, if signed in. Probes and scrapes that succeed are
+/// logged at debug.
+async fn access_log(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let start = Instant::now();
+    let res = next.run(req).await;
+    let route = route.as_deref().unwrap_or("unmatched");
+    let status = res.status().as_u16();
+    let latency_ms = (start.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
+    if matches!(route, "/healthz" | "/readyz" | "/metrics") && status < 400 {
+        tracing::debug!(route, status, latency_ms, "request");
+    } else {
+        tracing::info!(route, status, latency_ms, "request");
+    }
+    res
 }
 
 /// Counts requests and their latency per matched route (the template, not the raw path).

@@ -15,6 +15,9 @@
 //!   agent, `set_urgency`, `callback_in_place` — a waiting call becomes a callback that keeps
 //!   its place), each answered by the application (`switchboard_app::control`) with `ack`
 //!   or `error` (`in_reply_to` your `id`).
+//!
+//! The same limits as the console's ([`crate::socket`]): 1009 for a message too big, 1008 for
+//! too many too fast, an `error` frame for an `id` too long to echo; 1001 when the server stops.
 
 use std::time::Duration;
 
@@ -34,7 +37,11 @@ use switchboard_protocol::{
     Stamped,
 };
 
-use crate::{error::ApiError, state::AppState};
+use crate::{
+    error::ApiError,
+    socket::{self, Guard, SocketError},
+    state::AppState,
+};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -67,7 +74,15 @@ pub async fn connect(
         return ApiError::forbidden().into_response();
     }
     match ws {
-        Ok(ws) => ws.on_upgrade(move |socket| session(state, socket)),
+        Ok(ws) => {
+            let limits = state.settings.socket;
+            ws.max_message_size(socket::read_cap(limits))
+                .max_frame_size(socket::read_cap(limits))
+                .on_upgrade(move |socket| {
+                    let sockets = state.sockets.clone();
+                    sockets.track(session(state, socket))
+                })
+        }
         Err(e) => {
             ApiError::new(StatusCode::BAD_REQUEST, "not_a_websocket", e.to_string()).into_response()
         }
@@ -82,13 +97,17 @@ async fn session(state: AppState, socket: WebSocket) {
 /// One supervisor's conversation over any socket (a WebSocket's halves, or channels in
 /// tests): a `snapshot` of the floor from the app's read model
 /// (`switchboard_app::live::Floor`), then a `delta` at most once a second when something
-/// changed, and the answers to commands. Ends when the socket closes or a send does not
-/// complete within 10 s.
+/// changed, and the answers to commands. Ends when the socket closes, it breaks the limits
+/// (closed with 1009 or 1008), a send does not complete within 10 s, or the server stops
+/// (closed with 1001).
 pub async fn serve<Tx, Rx, E>(state: AppState, mut tx: Tx, mut rx: Rx)
 where
     Tx: Sink<Message> + Unpin,
     Rx: Stream<Item = Result<Message, E>> + Unpin,
+    E: SocketError,
 {
+    let mut guard = Guard::new(state.settings.socket);
+    let send_timeout = Duration::from_secs(10);
     let mut seq = 0u64;
     let mut frame = move |f: Frame| {
         seq += 1;
@@ -115,23 +134,44 @@ where
                 (queues, agents) = (q, a);
                 match delta { Some(delta) => delta, None => continue }
             }
-            incoming = rx.next() => match incoming {
-                Some(Ok(Message::Text(text))) => command(&state, text.as_str()).await,
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                Some(Ok(_)) => continue,
-            },
+            () = state.sockets.stopping() => {
+                let bye = socket::going_away(state.settings.reconnect_after);
+                socket::close_and_drain(&mut tx, &mut rx, bye).await;
+                return;
+            }
+            incoming = rx.next() => {
+                let refusal = match &incoming {
+                    Some(Ok(msg)) => guard.check(msg),
+                    Some(Err(e)) => guard.on_error(e),
+                    None => None,
+                };
+                if let Some(close) = refusal {
+                    socket::close_and_drain(&mut tx, &mut rx, close).await;
+                    return;
+                }
+                match incoming {
+                    Some(Ok(Message::Text(text))) => command(&state, text.as_str()).await,
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                    Some(Ok(_)) => continue,
+                }
+            }
         };
-        match tokio::time::timeout(Duration::from_secs(10), tx.send(frame(outgoing))).await {
+        match tokio::time::timeout(send_timeout, tx.send(frame(outgoing))).await {
             Ok(Ok(())) => {}
             _ => return,
         }
     }
 }
 
-/// Parses one text frame and has the application answer it.
+/// Parses one text frame and has the application answer it. Parse errors are clipped (they
+/// quote the input), and a request whose `id` is too long to echo is refused unanswered.
 async fn command(state: &AppState, text: &str) -> Frame {
     match serde_json::from_str::<Request>(text) {
+        Ok(request) if !socket::id_echoable(request.id()) => Frame::bad_message(format!(
+            "id too long: at most {} characters of JSON",
+            socket::MAX_ECHOED_ID
+        )),
         Ok(request) => state.app.floor_request(request).await,
-        Err(e) => Frame::bad_message(e.to_string()),
+        Err(e) => Frame::bad_message(socket::clip(&e.to_string(), socket::MAX_ERROR_TEXT)),
     }
 }

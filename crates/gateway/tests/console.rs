@@ -587,3 +587,127 @@ async fn an_instance_started_mid_day_counts_the_whole_day() {
     })
     .await;
 }
+
+/// The close frame that ends `ws` (skipping other frames); fails after 5 s or without one.
+async fn close_code(ws: &mut Ws) -> (u16, String) {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    return (u16::from(frame.code), frame.reason.to_string())
+                }
+                Some(Ok(Message::Close(None))) => panic!("a close frame without a code"),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => panic!("the socket failed before a close frame: {e}"),
+                None => panic!("the socket ended without a close frame"),
+            }
+        }
+    })
+    .await
+    .expect("a close frame within 5 s")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_over_the_size_limit_closes_the_socket_with_1009() {
+    let c = center().await;
+    // 100 KiB against the default 64 KiB, on both sockets.
+    let big = json!({"type": "ping", "id": "x".repeat(100 * 1024)}).to_string();
+    let mut console = c.connect("").await;
+    expect(&mut console, "hello", of_type("hello")).await;
+    console
+        .send(Message::Text(big.clone().into()))
+        .await
+        .unwrap();
+    let (code, reason) = close_code(&mut console).await;
+    assert_eq!(code, 1009, "{reason}");
+    assert!(
+        reason.contains("65536"),
+        "the reason says the limit: {reason}"
+    );
+
+    let url = format!(
+        "ws://{}/api/v1/supervisor/ws?token={}",
+        c.addr, c.admin_token
+    );
+    let mut floor = connect_async(url).await.unwrap().0;
+    expect(&mut floor, "snapshot", of_type("snapshot")).await;
+    floor.send(Message::Text(big.into())).await.unwrap();
+    assert_eq!(close_code(&mut floor).await.0, 1009);
+
+    // Far beyond it (refused from the frame's header, never read whole): 1009 as well.
+    let mut console = c.connect("").await;
+    expect(&mut console, "hello", of_type("hello")).await;
+    let huge = "y".repeat(1024 * 1024);
+    console.send(Message::Text(huge.into())).await.unwrap();
+    assert_eq!(close_code(&mut console).await.0, 1009);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_messages_closes_the_socket_with_1008() {
+    let c = center().await;
+    let mut ws = c.connect("").await;
+    expect(&mut ws, "hello", of_type("hello")).await;
+    // Far more than the burst of 40 at once; a human console never does this.
+    for i in 0..200 {
+        if ws
+            .send(Message::Text(
+                json!({"type": "ping", "id": i}).to_string().into(),
+            ))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    let (code, reason) = close_code(&mut ws).await;
+    assert_eq!(code, 1008, "{reason}");
+    // A console within the rate is left alone.
+    let mut calm = c.connect("").await;
+    expect(&mut calm, "hello", of_type("hello")).await;
+    for i in 0..30 {
+        send(&mut calm, json!({"type": "ping", "id": i})).await;
+        expect(&mut calm, "pong", |v| {
+            v["type"] == "pong" && v["in_reply_to"] == i
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_ids_and_quoted_input_are_never_echoed() {
+    let c = center().await;
+    let long = "L".repeat(1000);
+    let mut ws = c.connect("").await;
+    expect(&mut ws, "hello", of_type("hello")).await;
+    send(&mut ws, json!({"type": "ping", "id": long})).await;
+    let refused = expect(&mut ws, "error", of_type("error")).await;
+    assert_eq!(refused["code"], "bad_message", "{refused}");
+    assert!(refused["in_reply_to"].is_null(), "{refused}");
+    assert!(refused.to_string().len() < 400, "{refused}");
+    // A parse error quoting a long unknown type is clipped.
+    send(&mut ws, json!({"type": long, "id": 1})).await;
+    let refused = expect(&mut ws, "error", of_type("error")).await;
+    assert!(!refused.to_string().contains(&long), "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().len() <= 200,
+        "{refused}"
+    );
+    // An id of a sensible length still comes back.
+    send(&mut ws, json!({"type": "ping", "id": "short-id"})).await;
+    expect(&mut ws, "pong", |v| v["in_reply_to"] == "short-id").await;
+
+    let url = format!(
+        "ws://{}/api/v1/supervisor/ws?token={}",
+        c.addr, c.admin_token
+    );
+    let mut floor = connect_async(url).await.unwrap().0;
+    expect(&mut floor, "snapshot", of_type("snapshot")).await;
+    send(
+        &mut floor,
+        json!({"type": "set_urgency", "id": long, "contact_id": uuid::Uuid::new_v4(), "urgency": 1}),
+    )
+    .await;
+    let refused = expect(&mut floor, "error", of_type("error")).await;
+    assert!(!refused.to_string().contains(&long), "{refused}");
+    assert!(refused["in_reply_to"].is_null(), "{refused}");
+}

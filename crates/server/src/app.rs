@@ -1,7 +1,7 @@
 //! Wiring: the store, the dispatcher (durable in process, or over Redis), event persistence,
 //! timers and the HTTP server, started and stopped in the right order.
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, sync::Arc};
 
 use anyhow::Context;
 use switchboard_app::{
@@ -13,7 +13,7 @@ use switchboard_dispatch::{
     SystemClock,
 };
 use switchboard_domain::{Agent, Command, QueueConfig};
-use switchboard_gateway::{pbx::HttpSender, AppState, Secret, Settings};
+use switchboard_gateway::{pbx::HttpSender, socket::SocketLimits, AppState, Secret, Settings};
 use switchboard_store::{spawn_event_writer, Role, Store, WriterOptions};
 use tokio::{net::TcpListener, sync::broadcast::error::RecvError};
 
@@ -159,6 +159,16 @@ pub async fn serve(
         app.clone(),
         Settings {
             body_limit: config.body_limit,
+            socket: SocketLimits {
+                max_message: config.ws_max_message,
+                per_second: config.ws_messages_per_second,
+                burst: config.ws_message_burst,
+            },
+            request_timeout: config.request_timeout,
+            header_read_timeout: config.header_read_timeout,
+            idle_timeout: config.idle_timeout,
+            drain_timeout: config.drain_timeout,
+            ..Settings::default()
         },
     );
     let journal_probe = dispatcher.clone();
@@ -250,7 +260,6 @@ pub async fn serve(
             }
         });
     }
-    let router = switchboard_gateway::router(state);
     tracing::info!(
         address = %listener.local_addr()?,
         database = store.kind(),
@@ -258,13 +267,11 @@ pub async fn serve(
         startup_ms = started.elapsed().as_millis() as u64,
         "switchboard is ready"
     );
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .context("serving HTTP")?;
+    // At `shutdown`: stop accepting, close sockets with 1001, let requests in flight finish,
+    // for at most the drain timeout.
+    switchboard_gateway::serve(listener, state, shutdown)
+        .await
+        .context("serving HTTP")?;
 
     tracing::info!("stopping: consoles, timers, event log, dispatcher state");
     background.stop(STOP_GRACE).await;

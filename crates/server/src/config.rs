@@ -25,6 +25,13 @@ pub struct FileConfig {
     pub setup_secret: Option<String>,
     pub log_format: Option<String>,
     pub body_limit_bytes: Option<usize>,
+    pub ws_max_message_bytes: Option<usize>,
+    pub ws_messages_per_second: Option<u32>,
+    pub ws_message_burst: Option<u32>,
+    pub header_read_timeout_secs: Option<u64>,
+    pub request_timeout_secs: Option<u64>,
+    pub idle_timeout_secs: Option<u64>,
+    pub drain_timeout_secs: Option<u64>,
 }
 
 /// Values given on the command line (they win).
@@ -59,6 +66,16 @@ pub struct Config {
     pub setup_secret: Option<Secret>,
     pub log_format: LogFormat,
     pub body_limit: usize,
+    /// Largest WebSocket message (close 1009 beyond).
+    pub ws_max_message: usize,
+    /// WebSocket messages per second per socket, and burst (close 1008 beyond).
+    pub ws_messages_per_second: u32,
+    pub ws_message_burst: u32,
+    pub header_read_timeout: Duration,
+    pub request_timeout: Duration,
+    pub idle_timeout: Duration,
+    /// How long a stop waits for requests in flight and sockets before exiting anyway.
+    pub drain_timeout: Duration,
 }
 
 impl Config {
@@ -139,6 +156,58 @@ impl Config {
                     anyhow::anyhow!("time_zone: {}", e.problem)
                 })?,
         };
+        let ws_max_message = number(
+            "SWITCHBOARD_WS_MAX_MESSAGE_BYTES",
+            file.ws_max_message_bytes.map(|b| b as u64),
+        )?
+        .unwrap_or(64 * 1024);
+        if !(1024..=16 * 1024 * 1024).contains(&ws_max_message) {
+            bail!("ws_max_message_bytes must be between 1024 and 16777216");
+        }
+        let per_second = number(
+            "SWITCHBOARD_WS_MESSAGES_PER_SECOND",
+            file.ws_messages_per_second.map(u64::from),
+        )?
+        .unwrap_or(20);
+        let burst = number(
+            "SWITCHBOARD_WS_MESSAGE_BURST",
+            file.ws_message_burst.map(u64::from),
+        )?
+        .unwrap_or(40);
+        if !(1..=10_000).contains(&per_second) || !(1..=10_000).contains(&burst) {
+            bail!("ws_messages_per_second and ws_message_burst must be between 1 and 10000");
+        }
+        let seconds = |name: &str, key: &str, file: Option<u64>, default: u64| {
+            let secs = number(name, file)?.unwrap_or(default);
+            if !(1..=3600).contains(&secs) {
+                bail!("{key} must be between 1 and 3600");
+            }
+            anyhow::Ok(Duration::from_secs(secs))
+        };
+        let header_read_timeout = seconds(
+            "SWITCHBOARD_HEADER_READ_TIMEOUT_SECS",
+            "header_read_timeout_secs",
+            file.header_read_timeout_secs,
+            10,
+        )?;
+        let request_timeout = seconds(
+            "SWITCHBOARD_REQUEST_TIMEOUT_SECS",
+            "request_timeout_secs",
+            file.request_timeout_secs,
+            30,
+        )?;
+        let idle_timeout = seconds(
+            "SWITCHBOARD_IDLE_TIMEOUT_SECS",
+            "idle_timeout_secs",
+            file.idle_timeout_secs,
+            60,
+        )?;
+        let drain_timeout = seconds(
+            "SWITCHBOARD_DRAIN_TIMEOUT_SECS",
+            "drain_timeout_secs",
+            file.drain_timeout_secs,
+            10,
+        )?;
         let setup_secret = pick(None, &["SWITCHBOARD_SETUP_SECRET"], file.setup_secret);
         if setup_secret.as_ref().is_some_and(|s| s.len() < 16) {
             bail!("the setup secret must be at least 16 characters");
@@ -160,6 +229,13 @@ impl Config {
             body_limit: usize::try_from(body_limit)
                 .context("body limit")?
                 .clamp(1024, 64 * 1024 * 1024),
+            ws_max_message: ws_max_message as usize,
+            ws_messages_per_second: per_second as u32,
+            ws_message_burst: burst as u32,
+            header_read_timeout,
+            request_timeout,
+            idle_timeout,
+            drain_timeout,
         })
     }
 
@@ -205,6 +281,23 @@ mod tests {
         assert_eq!(c.database_url.expose(), "sqlite://switchboard.db");
         assert!(c.redis_url.is_none());
         assert_eq!(c.session_ttl, Duration::from_secs(12 * 3600));
+        assert_eq!(
+            (
+                c.ws_max_message,
+                c.ws_messages_per_second,
+                c.ws_message_burst
+            ),
+            (64 * 1024, 20, 40)
+        );
+        assert_eq!(
+            [
+                c.header_read_timeout,
+                c.request_timeout,
+                c.idle_timeout,
+                c.drain_timeout
+            ],
+            [10, 30, 60, 10].map(Duration::from_secs)
+        );
     }
 
     #[test]
@@ -252,6 +345,8 @@ mod tests {
         assert!(bad(&[("SWITCHBOARD_SESSION_TTL_SECS", "abc")]).contains("whole number"));
         assert!(bad(&[("SWITCHBOARD_SETUP_SECRET", "short")]).contains("16"));
         assert!(bad(&[("SWITCHBOARD_TIME_ZONE", "Europe/Atlantis")]).contains("IANA"));
+        assert!(bad(&[("SWITCHBOARD_REQUEST_TIMEOUT_SECS", "0")]).contains("request_timeout_secs"));
+        assert!(bad(&[("SWITCHBOARD_WS_MAX_MESSAGE_BYTES", "10")]).contains("ws_max_message"));
         assert!(
             toml::from_str::<FileConfig>("lisen = '1'").is_err(),
             "unknown keys are refused"

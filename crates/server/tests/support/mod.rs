@@ -106,8 +106,18 @@ impl Server {
     /// Starts `switchboard serve --listen 127.0.0.1:0`, learns the bound address from its
     /// JSON log line "switchboard is ready", and waits until `/readyz` says 200.
     pub(crate) async fn start(name: &'static str, options: &ServerOptions) -> Server {
+        Self::start_with(name, options, &[]).await
+    }
+
+    /// [`Server::start`] with extra environment variables.
+    pub(crate) async fn start_with(
+        name: &'static str,
+        options: &ServerOptions,
+        env: &[(&str, &str)],
+    ) -> Server {
         let dir = ScratchDir::new("sb-e2e-server");
         let mut child = command(options, dir.path())
+            .envs(env.iter().copied())
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -192,9 +202,15 @@ impl Server {
 
     /// SIGTERM, then waits (up to [`PATIENCE`]) for the graceful stop to finish.
     pub(crate) async fn terminate(&mut self) {
+        self.terminate_timed().await;
+    }
+
+    /// [`Server::terminate`], returning how long the process took to exit.
+    pub(crate) async fn terminate_timed(&mut self) -> Duration {
         let Some(mut child) = self.child.take() else {
-            return;
+            return Duration::ZERO;
         };
+        let start = std::time::Instant::now();
         let pid = child.id().to_string();
         let sent = std::process::Command::new("kill")
             .args(["-TERM", &pid])
@@ -219,12 +235,14 @@ impl Server {
         })
         .await
         .expect("waiting for the process");
+        let took = start.elapsed();
         assert!(
             status.is_some_and(|s| s.success()),
             "server {} did not stop cleanly ({status:?}); its log:\n{}",
             self.name,
             self.log_text()
         );
+        took
     }
 
     pub(crate) fn is_running(&mut self) -> bool {
@@ -542,6 +560,25 @@ impl Socket {
             kept: VecDeque::new(),
             next_id: 0,
             last_seq: 0,
+        }
+    }
+
+    /// The close frame that ends the socket (other frames skipped): its code and reason.
+    pub(crate) async fn closed(&mut self) -> (u16, String) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => panic!("{}: no close frame within {PATIENCE:?}", self.who),
+                Ok(Some(Ok(Message::Close(Some(frame))))) => {
+                    return (u16::from(frame.code), frame.reason.to_string())
+                }
+                Ok(Some(Ok(Message::Close(None)))) => panic!("{}: closed without a code", self.who),
+                Ok(Some(Ok(_))) => {}
+                Ok(Some(Err(e))) => {
+                    panic!("{}: the socket failed without a close frame: {e}", self.who)
+                }
+                Ok(None) => panic!("{}: the socket ended without a close frame", self.who),
+            }
         }
     }
 
