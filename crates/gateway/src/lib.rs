@@ -29,7 +29,6 @@ pub mod error;
 pub mod hooks;
 pub mod live;
 pub mod metrics;
-pub mod openapi;
 pub mod ops;
 pub mod pbx;
 pub mod reports;
@@ -41,7 +40,7 @@ pub mod state;
 pub mod supervisor;
 pub mod users;
 
-pub use openapi::document as openapi;
+pub use routes::openapi::document as openapi;
 pub use routes::{router, routes, Access, Route};
 pub use serve::serve;
 pub use state::{AppState, PasswordHashing, Secret, Settings};

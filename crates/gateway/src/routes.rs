@@ -1,5 +1,7 @@
 //! The route table: one list drives the router, the role checks and the OpenAPI document
-//! ([`crate::openapi`]), so they cannot disagree.
+//! ([`openapi`]), so they cannot disagree.
+
+pub mod openapi;
 
 use std::time::Instant;
 
@@ -71,7 +73,7 @@ pub const SIGNED_IN: Access = Access::Roles(&[Role::Agent, Role::Supervisor, Rol
 
 /// A schema in the OpenAPI components, registered with everything it refers to; answers the
 /// `$ref` to it (or the schema itself, for types without a name of their own).
-pub type SchemaFn = fn(&mut crate::openapi::Schemas) -> RefOr<Schema>;
+pub type SchemaFn = fn(&mut openapi::Schemas) -> RefOr<Schema>;
 /// The query parameters of a route.
 pub type ParamsFn = fn() -> Vec<Parameter>;
 
@@ -91,7 +93,7 @@ pub struct Reply {
 }
 
 /// One route: its method and path, who may call it, what it does, what it takes and answers,
-/// and its handler. The router, the role checks and the OpenAPI document ([`crate::openapi`])
+/// and its handler. The router, the role checks and the OpenAPI document ([`openapi`])
 /// are all built from these.
 #[derive(Debug)]
 pub struct Route {
@@ -106,25 +108,25 @@ pub struct Route {
     /// The success answers (2xx).
     pub replies: Vec<Reply>,
     /// Error statuses beyond those that follow from the access, the body, the query and the
-    /// path parameters ([`crate::openapi`] adds those).
+    /// path parameters ([`openapi`] adds those).
     pub errors: &'static [u16],
     pub handler: fn() -> MethodRouter<AppState>,
 }
 
 /// The schema of `T`: registered with what it refers to, answered as a `$ref`.
-pub fn schema_of<T: ToSchema>(schemas: &mut crate::openapi::Schemas) -> RefOr<Schema> {
-    crate::openapi::register::<T>(schemas)
+pub fn schema_of<T: ToSchema>(schemas: &mut openapi::Schemas) -> RefOr<Schema> {
+    openapi::register::<T>(schemas)
 }
 
 /// An array of `T`.
-pub fn array_of<T: ToSchema>(schemas: &mut crate::openapi::Schemas) -> RefOr<Schema> {
+pub fn array_of<T: ToSchema>(schemas: &mut openapi::Schemas) -> RefOr<Schema> {
     utoipa::openapi::schema::ArrayBuilder::new()
-        .items(crate::openapi::register::<T>(schemas))
+        .items(openapi::register::<T>(schemas))
         .into()
 }
 
 /// The reports' answer: a generic type, whose parameter utoipa does not register itself.
-fn report_answer(schemas: &mut crate::openapi::Schemas) -> RefOr<Schema> {
+fn report_answer(schemas: &mut openapi::Schemas) -> RefOr<Schema> {
     schema_of::<Report>(schemas);
     schema_of::<Dated<Report>>(schemas);
     schema_of::<ReportAnswer<Dated<Report>>>(schemas)
@@ -256,9 +258,9 @@ pub fn routes() -> Vec<Route> {
             .ok(200, "ready", schema_of::<Readiness>)
             .errors(&[503]),
         route!(GET "/metrics", Access::Public, "operations", "Prometheus metrics", get(ops::metrics))
-            .ok_as(200, "the Prometheus text format", vec![Content { media_type: "text/plain", schema: Some(crate::openapi::text) }]),
+            .ok_as(200, "the Prometheus text format", vec![Content { media_type: "text/plain", schema: Some(openapi::text) }]),
         route!(GET "/api/openapi.json", Access::Public, "operations", "This document", get(openapi_handler))
-            .ok(200, "the OpenAPI 3.1 document", crate::openapi::any_object),
+            .ok(200, "the OpenAPI 3.1 document", openapi::any_object),
         route!(POST "/api/v1/auth/setup", Access::Public, "auth", "Create the first admin with the one-time setup secret", post(auth::setup))
             .json(schema_of::<SetupRequest>)
             .ok(201, "the first admin", schema_of::<UserView>)
@@ -301,7 +303,7 @@ pub fn routes() -> Vec<Route> {
             .query(params_of::<reports::ReportParams>)
             .ok_as(200, "the reports: JSON, or CSV with format=csv", vec![
                 Content { media_type: JSON, schema: Some(report_answer) },
-                Content { media_type: "text/csv", schema: Some(crate::openapi::text) },
+                Content { media_type: "text/csv", schema: Some(openapi::text) },
             ]),
         route!(POST "/api/v1/staffing/erlang-c", STAFF, "staffing", "Agents needed for a forecast (Erlang C): agents, scheduled agents after shrinkage, predicted SL, ASA, occupancy, P(wait)", post(staffing::erlang_c))
             .json(schema_of::<ErlangCInput>)
@@ -519,5 +521,5 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
 }
 
 async fn openapi_handler() -> Json<Value> {
-    Json(crate::openapi::document())
+    Json(openapi::document())
 }

@@ -34,10 +34,8 @@ use utoipa::{
     ToSchema,
 };
 
-use crate::{
-    hooks::{SIGNATURE_HEADER, TIMESTAMP_HEADER},
-    routes::{routes, Access, Route},
-};
+use super::{routes, Access, Route};
+use crate::hooks::{SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 /// The named schemas of the components, in order of registration.
 pub type Schemas = Vec<(String, RefOr<Schema>)>;
