@@ -21,7 +21,9 @@
 //! last connection on any live instance closes they are set away (`disconnected`, see
 //! `switchboard_app::presence`): their offers are withdrawn at once and go to other agents. A console
 //! that cannot keep up (its socket's send buffer full for 10 s) is disconnected rather than
-//! slowing anyone else. The conversation itself ([`serve`]) runs over any `Sink`/`Stream` of
+//! slowing anyone else. When the user's session ends — revoked by a password, role or agent
+//! link change, disabling or deleting the user, or signed out or expired — the socket is
+//! closed with 1008 (`session revoked`). The conversation itself ([`serve`]) runs over any `Sink`/`Stream` of
 //! messages, so it is tested over channels as well as over real sockets.
 
 use std::time::Duration;
@@ -80,12 +82,12 @@ pub async fn connect(
     let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 200) else {
         return ApiError::unauthorized().into_response();
     };
-    let user = match state.app.accounts().session(&token, state.app.now()).await {
-        Ok(Some(session)) => session.user,
+    let signed_in = match state.app.accounts().session(&token, state.app.now()).await {
+        Ok(Some(session)) => session,
         Ok(None) => return ApiError::unauthorized().into_response(),
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let Some(agent) = user.agent_id.clone() else {
+    let Some(agent) = signed_in.user.agent_id.clone() else {
         return ApiError::new(
             axum::http::StatusCode::FORBIDDEN,
             "forbidden",
@@ -107,12 +109,31 @@ pub async fn connect(
     // Console messages are small; tungstenite's default 128 KiB read buffer per socket made
     // 10,000 idle consoles cost 1.3 GB.
     ws.read_buffer_size(CONSOLE_READ_BUFFER)
-        .on_upgrade(move |socket| session(state, agent, params.resume_from, socket))
+        .on_upgrade(move |socket| {
+            session(
+                state,
+                agent,
+                params.resume_from,
+                (signed_in.user.user_id, signed_in.token_hash),
+                socket,
+            )
+        })
 }
 
-async fn session(state: AppState, agent: AgentId, resume_from: Option<u64>, socket: WebSocket) {
-    let (tx, rx) = socket.split();
-    serve(state, agent, resume_from, tx, rx).await;
+async fn session(
+    state: AppState,
+    agent: AgentId,
+    resume_from: Option<u64>,
+    (user_id, token_hash): (i64, String),
+    socket: WebSocket,
+) {
+    let (mut tx, rx) = socket.split();
+    // The conversation's incoming stream ends when the session is revoked.
+    let mut rx = rx.take_until(crate::live::until_revoked(&state, user_id, token_hash));
+    serve(state, agent, resume_from, &mut tx, &mut rx).await;
+    if rx.is_stopped() {
+        let _ = tx.send(crate::live::revoked_close()).await;
+    }
 }
 
 /// One console's conversation over any socket (a WebSocket's halves, or channels in tests):

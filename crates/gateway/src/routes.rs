@@ -23,8 +23,8 @@ use tower_http::{
 };
 
 use crate::{
-    auth, callback, console, documents, error::ApiError, hooks, live, ops, pbx, reports, staffing,
-    state::AppState, supervisor, users,
+    auth, callback, client, console, documents, error::ApiError, hooks, live, ops, pbx, reports,
+    staffing, state::AppState, supervisor, users,
 };
 
 /// Who may call a route.
@@ -190,6 +190,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.settings.body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(middleware::from_fn_with_state(state.clone(), client::remember))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal("a handler panicked").into_response()
         }))
@@ -199,7 +200,7 @@ pub fn router(state: AppState) -> Router {
                 .get("x-request-id")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id, user = tracing::field::Empty)
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id, user = tracing::field::Empty, client = tracing::field::Empty)
         }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

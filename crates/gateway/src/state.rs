@@ -6,19 +6,22 @@ use std::{fmt, sync::Arc};
 pub use switchboard_app::accounts::{PasswordHashing, Secret};
 use switchboard_app::App;
 
-use crate::metrics::Metrics;
+use crate::{client::TrustedProxies, metrics::Metrics};
 
 /// Settings of the HTTP edge (the application's are `switchboard_app::Settings`).
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// Largest request body accepted.
     pub body_limit: usize,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` is believed (see [`crate::client`]).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             body_limit: 256 * 1024,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }

@@ -134,8 +134,9 @@ pub async fn serve(
         company_name: config.company_name.clone(),
         center_clock: config.center_clock,
         session_ttl: config.session_ttl,
-        login_attempts_per_minute: config.login_attempts_per_minute,
+        login_limits: config.login_limits,
         setup_secret,
+        setup_ttl: config.setup_ttl,
         ..switchboard_app::Settings::default()
     };
     // Open consoles per instance: shared through Redis with the dispatcher, else local.
@@ -145,6 +146,7 @@ pub async fn serve(
         app.clone(),
         Settings {
             body_limit: config.body_limit,
+            trusted_proxies: config.trusted_proxies.clone(),
         },
     );
     let journal_probe = dispatcher.clone();

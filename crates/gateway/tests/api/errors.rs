@@ -17,7 +17,10 @@ async fn bad_input_is_a_clear_4xx() {
             password_hashing: CHEAP,
             ..AppSettings::default()
         },
-        Settings { body_limit: 4096 },
+        Settings {
+            body_limit: 4096,
+            ..Settings::default()
+        },
     )
     .await;
     let admin = api.token(Role::Admin).await;
