@@ -11,7 +11,7 @@ use switchboard_domain::{CenterClock, Timestamp};
 use switchboard_store::Store;
 
 use crate::{
-    accounts::{AccountSettings, Accounts, PasswordHashing, Secret},
+    accounts::{AccountSettings, Accounts, LimitPolicy, PasswordHashing, Secret},
     live::{Consoles, Floor, ReadModels, Sources},
 };
 
@@ -22,14 +22,18 @@ pub struct Settings {
     pub company_name: String,
     /// How long a sign-in lasts (a shift, by default).
     pub session_ttl: Duration,
-    /// Sign-in attempts per username (and per client address) per minute.
-    pub login_attempts_per_minute: u32,
+    /// Limits on failed sign-ins, per (username, client) and per client.
+    pub login_limits: LimitPolicy,
     /// While no admin exists, setting up with this secret creates the first.
     pub setup_secret: Option<Secret>,
+    /// How long after the start the setup secret works (`None`: until an admin exists).
+    pub setup_ttl: Option<Duration>,
     pub password_hashing: PasswordHashing,
     /// The center's clock: whose midnight starts "today" on consoles and the floor, and
     /// which reports follow unless asked otherwise.
     pub center_clock: CenterClock,
+    /// How often an open socket checks that its session still exists.
+    pub session_recheck: Duration,
 }
 
 impl Default for Settings {
@@ -37,10 +41,12 @@ impl Default for Settings {
         Self {
             company_name: "Switchboard".into(),
             session_ttl: Duration::from_secs(12 * 3600),
-            login_attempts_per_minute: 10,
+            login_limits: LimitPolicy::default(),
             setup_secret: None,
+            setup_ttl: Some(Duration::from_secs(3600)),
             password_hashing: PasswordHashing::default(),
             center_clock: CenterClock::UTC,
+            session_recheck: Duration::from_secs(60),
         }
     }
 }
@@ -95,9 +101,11 @@ impl App {
             store.clone(),
             AccountSettings {
                 session_ttl: settings.session_ttl,
-                login_attempts_per_minute: settings.login_attempts_per_minute,
+                login_limits: settings.login_limits,
                 setup_secret: settings.setup_secret,
+                setup_expires_at: settings.setup_ttl.map(|ttl| clock.now().plus(ttl)),
                 password_hashing: settings.password_hashing,
+                session_recheck: settings.session_recheck,
             },
         ));
         Self {

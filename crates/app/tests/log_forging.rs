@@ -41,8 +41,10 @@ async fn a_refused_username_cannot_write_a_log_line_of_its_own() {
         db.store().await,
         AccountSettings {
             session_ttl: std::time::Duration::from_secs(3600),
-            login_attempts_per_minute: 100,
+            login_limits: switchboard_app::accounts::LimitPolicy::default(),
             setup_secret: None,
+            setup_expires_at: None,
+            session_recheck: std::time::Duration::from_secs(60),
             password_hashing: PasswordHashing {
                 memory_kib: 256,
                 iterations: 1,

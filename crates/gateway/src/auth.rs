@@ -3,15 +3,14 @@
 //! the sign-in limit, the first admin — are the application's
 //! (`switchboard_app::accounts`); the bodies are the protocol's (`switchboard_protocol::users`).
 
-use std::net::SocketAddr;
-
 use axum::{
-    extract::{ConnectInfo, Request, State},
-    http::{header, StatusCode},
+    extract::{Request, State},
+    http::{header, HeaderValue, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
     Extension, Json,
 };
+use switchboard_app::accounts::AccountError;
 pub use switchboard_app::accounts::{
     check_password_policy, hash_password, new_token, token_hash, verify_password, NewUserRequest,
     Role, User,
@@ -21,6 +20,7 @@ use switchboard_protocol::users::{
 };
 
 use crate::{
+    client::ClientAddr,
     error::{ApiError, ApiJson},
     state::AppState,
 };
@@ -102,18 +102,44 @@ pub async fn require(
 
 // ----- handlers ---------------------------------------------------------------------------
 
-/// `POST /api/v1/auth/login`
+/// An account error as a response; a 429 also says `Retry-After` (whole seconds).
+fn refused(e: AccountError) -> Response {
+    let retry_after = match &e {
+        AccountError::RateLimited { retry_after } => Some(crate::error::whole_secs(*retry_after)),
+        _ => None,
+    };
+    let mut response = ApiError::from(e).into_response();
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
+/// The client the limits key on (see [`crate::client`]).
+fn client_of(client: Option<Extension<ClientAddr>>) -> Option<std::net::IpAddr> {
+    client.and_then(|Extension(ClientAddr(ip))| ip)
+}
+
+/// `POST /api/v1/auth/login`: failures are limited per (username, client) and per client,
+/// with growing lockouts answered 429 `rate_limited` with `Retry-After`.
 pub async fn login(
     State(state): State<AppState>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    client: Option<Extension<ClientAddr>>,
     ApiJson(body): ApiJson<LoginRequest>,
-) -> Result<Json<LoginResponse>, ApiError> {
-    let client = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+) -> Result<Json<LoginResponse>, Response> {
     let signed_in = state
         .app
         .accounts()
-        .sign_in(&body.username, body.password, client, state.app.now())
-        .await?;
+        .sign_in(
+            &body.username,
+            body.password,
+            client_of(client),
+            state.app.now(),
+        )
+        .await
+        .map_err(refused)?;
     Ok(Json(LoginResponse {
         token: signed_in.token,
         expires_at: signed_in.expires_at,
@@ -137,11 +163,13 @@ pub async fn me(Extension(caller): Extension<Caller>) -> Json<UserView> {
 
 /// `POST /api/v1/auth/setup`: creates the first admin, with the one-time setup secret the
 /// server printed at its first start (or that the operator configured). Closed for good
-/// once an admin exists.
+/// once an admin exists; the secret expires (410 `setup_expired`); wrong secrets are
+/// limited per client like failed sign-ins (429 with `Retry-After`).
 pub async fn setup(
     State(state): State<AppState>,
+    client: Option<Extension<ClientAddr>>,
     ApiJson(body): ApiJson<SetupRequest>,
-) -> Result<(StatusCode, Json<UserView>), ApiError> {
+) -> Result<(StatusCode, Json<UserView>), Response> {
     let user = state
         .app
         .accounts()
@@ -150,7 +178,10 @@ pub async fn setup(
             body.username,
             body.display_name,
             body.password,
+            client_of(client),
+            state.app.now(),
         )
-        .await?;
+        .await
+        .map_err(refused)?;
     Ok((StatusCode::CREATED, Json(user_view(&user))))
 }

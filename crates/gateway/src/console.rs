@@ -24,7 +24,9 @@
 //! slowing anyone else. A message over the size limit closes the socket with 1009, too many
 //! messages too fast with 1008 (see [`crate::socket`]); a request `id` too long to echo gets an
 //! `error` frame instead of an answer. When the server stops, consoles are closed with 1001 and
-//! a reconnect hint. The conversation itself ([`serve`]) runs over any `Sink`/`Stream` of
+//! a reconnect hint. When the user's session ends — revoked by a password, role or agent
+//! link change, disabling or deleting the user, or signed out or expired — the socket is
+//! closed with 1008 (`session revoked`). The conversation itself ([`serve`]) runs over any `Sink`/`Stream` of
 //! messages, so it is tested over channels as well as over real sockets.
 
 use std::time::Duration;
@@ -88,12 +90,12 @@ pub async fn connect(
     let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 200) else {
         return ApiError::unauthorized().into_response();
     };
-    let user = match state.app.accounts().session(&token, state.app.now()).await {
-        Ok(Some(session)) => session.user,
+    let signed_in = match state.app.accounts().session(&token, state.app.now()).await {
+        Ok(Some(session)) => session,
         Ok(None) => return ApiError::unauthorized().into_response(),
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let Some(agent) = user.agent_id.clone() else {
+    let Some(agent) = signed_in.user.agent_id.clone() else {
         return ApiError::new(
             axum::http::StatusCode::FORBIDDEN,
             "forbidden",
@@ -120,13 +122,30 @@ pub async fn connect(
         .max_frame_size(socket::read_cap(limits))
         .on_upgrade(move |socket| {
             let sockets = state.sockets.clone();
-            sockets.track(session(state, agent, params.resume_from, socket))
+            sockets.track(session(
+                state,
+                agent,
+                params.resume_from,
+                (signed_in.user.user_id, signed_in.token_hash),
+                socket,
+            ))
         })
 }
 
-async fn session(state: AppState, agent: AgentId, resume_from: Option<u64>, socket: WebSocket) {
-    let (tx, rx) = socket.split();
-    serve(state, agent, resume_from, tx, rx).await;
+async fn session(
+    state: AppState,
+    agent: AgentId,
+    resume_from: Option<u64>,
+    (user_id, token_hash): (i64, String),
+    socket: WebSocket,
+) {
+    let (mut tx, rx) = socket.split();
+    // The conversation's incoming stream ends when the session is revoked.
+    let mut rx = rx.take_until(crate::live::until_revoked(&state, user_id, token_hash));
+    serve(state, agent, resume_from, &mut tx, &mut rx).await;
+    if rx.is_stopped() {
+        let _ = tx.send(crate::live::revoked_close()).await;
+    }
 }
 
 /// One console's conversation over any socket (a WebSocket's halves, or channels in tests):

@@ -133,7 +133,7 @@ impl From<AccountError> for ApiError {
             AccountError::Store(e) => return AppError::from(e).into(),
             AccountError::Internal(cause) => return Self::internal(cause),
             AccountError::RateLimited { retry_after } => {
-                let secs = retry_after.as_secs().max(1);
+                let secs = whole_secs(retry_after);
                 return Self::new(StatusCode::TOO_MANY_REQUESTS, e.code(), e.to_string())
                     .with_details(ErrorDetails::RetryAfter {
                         retry_after_secs: secs,
@@ -143,10 +143,17 @@ impl From<AccountError> for ApiError {
             AccountError::SetupDisabled | AccountError::BadSetupSecret => StatusCode::FORBIDDEN,
             AccountError::UserNotFound(_) => StatusCode::NOT_FOUND,
             AccountError::AlreadySetUp | AccountError::LastAdmin(_) => StatusCode::CONFLICT,
+            AccountError::SetupExpired => StatusCode::GONE,
             AccountError::VersionConflict(_) => StatusCode::PRECONDITION_FAILED,
         };
         Self::new(status, e.code(), e.to_string())
     }
+}
+
+/// A wait in whole seconds, rounded up (a `Retry-After` of 1 for 1.9 s would be too early),
+/// at least 1.
+pub fn whole_secs(d: std::time::Duration) -> u64 {
+    d.as_millis().div_ceil(1000).max(1) as u64
 }
 
 /// `Json<T>` whose rejections are our JSON errors: 415 without a JSON content type, 400 for

@@ -7,7 +7,9 @@
 //! answer or the `AppError` into a response.
 //!
 //! Layout: [`routes`] holds the route table that builds the router, checks roles and
-//! drives the OpenAPI document that [`openapi`] derives from it and the types' schemas; [`auth`] signs people in; [`documents`] and [`users`]
+//! drives the OpenAPI document that [`openapi`] derives from it and the types' schemas;
+//! [`client`] tells who the client is (the peer, or what a trusted proxy forwarded);
+//! [`auth`] signs people in; [`documents`] and [`users`]
 //! administer; [`live`] serves the read views; [`hooks`] checks the PBX's signed call events
 //! and CTI tokens and creates contacts through REST, and [`pbx`] is the signed HTTP client the
 //! application's webhook deliverer sends through; [`callback`] is the REST door of callback in
@@ -23,6 +25,7 @@
 
 pub mod auth;
 pub mod callback;
+pub mod client;
 pub mod console;
 pub mod documents;
 pub mod error;

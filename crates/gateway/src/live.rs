@@ -1,5 +1,11 @@
 //! Read views of the live center and its history at the HTTP edge: queue snapshots, a
-//! contact's place in line, and the event log (`switchboard_app::views` answers them).
+//! contact's place in line, and the event log (`switchboard_app::views` answers them); and
+//! what the live sockets share: the end of a revoked session ([`until_revoked`]) and the
+//! close frame that says so ([`revoked_close`]).
+
+use std::{future::Future, pin::Pin};
+
+use axum::extract::ws::{close_code, CloseFrame, Message};
 
 use axum::{
     extract::{Query, State},
@@ -17,6 +23,25 @@ use crate::{
     error::{ApiError, ApiPath},
     state::AppState,
 };
+
+/// Resolves when the session `token_hash` of user `user_id` has ended
+/// (`switchboard_app::App::until_revoked`); boxed, so a socket's stream can `take_until` it.
+pub fn until_revoked(
+    state: &AppState,
+    user_id: i64,
+    token_hash: String,
+) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    let app = state.app.clone();
+    Box::pin(async move { app.until_revoked(user_id, &token_hash).await })
+}
+
+/// The close frame of a socket whose session has ended: 1008 (policy), `session revoked`.
+pub fn revoked_close() -> Message {
+    Message::Close(Some(CloseFrame {
+        code: close_code::POLICY,
+        reason: "session revoked".into(),
+    }))
+}
 
 fn parse<T: std::str::FromStr>(what: &str, raw: &str) -> Result<T, ApiError> {
     raw.parse::<T>().map_err(|_| {

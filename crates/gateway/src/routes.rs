@@ -47,8 +47,8 @@ use utoipa::{
 };
 
 use crate::{
-    auth, callback, console, documents, error::ApiError, hooks, live, ops, pbx, reports, staffing,
-    state::AppState, supervisor, users,
+    auth, callback, client, console, documents, error::ApiError, hooks, live, ops, pbx, reports,
+    staffing, state::AppState, supervisor, users,
 };
 
 /// Who may call a route.
@@ -264,7 +264,7 @@ pub fn routes() -> Vec<Route> {
         route!(POST "/api/v1/auth/setup", Access::Public, "auth", "Create the first admin with the one-time setup secret", post(auth::setup))
             .json(schema_of::<SetupRequest>)
             .ok(201, "the first admin", schema_of::<UserView>)
-            .errors(&[403, 409, 429]),
+            .errors(&[403, 409, 410, 429]),
         route!(POST "/api/v1/auth/login", Access::Public, "auth", "Sign in; returns a session token", post(auth::login))
             .json(schema_of::<LoginRequest>)
             .ok(200, "signed in", schema_of::<LoginResponse>)
@@ -408,6 +408,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.settings.body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(middleware::from_fn_with_state(state.clone(), client::remember))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal("a handler panicked").into_response()
         }))
@@ -424,7 +425,7 @@ pub fn router(state: AppState) -> Router {
                 .get("x-request-id")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), request_id = %id, user = tracing::field::Empty)
+            tracing::info_span!("request", method = %req.method(), request_id = %id, user = tracing::field::Empty, client = tracing::field::Empty)
         }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

@@ -7,6 +7,7 @@ pub use switchboard_app::accounts::{PasswordHashing, Secret};
 use switchboard_app::App;
 
 use crate::{
+    client::TrustedProxies,
     metrics::Metrics,
     socket::{SocketLimits, Sockets},
 };
@@ -28,6 +29,8 @@ pub struct Settings {
     pub drain_timeout: Duration,
     /// The reconnect hint sockets get when the server stops.
     pub reconnect_after: Duration,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` is believed (see [`crate::client`]).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for Settings {
@@ -40,6 +43,7 @@ impl Default for Settings {
             idle_timeout: Duration::from_secs(60),
             drain_timeout: Duration::from_secs(10),
             reconnect_after: Duration::from_secs(1),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }

@@ -18,6 +18,8 @@
 //!
 //! The same limits as the console's ([`crate::socket`]): 1009 for a message too big, 1008 for
 //! too many too fast, an `error` frame for an `id` too long to echo; 1001 when the server stops.
+//! When the user's session ends (revoked, signed out, expired) the socket is closed with
+//! 1008 (`session revoked`).
 
 use std::time::Duration;
 
@@ -65,12 +67,12 @@ pub async fn connect(
     let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 200) else {
         return ApiError::unauthorized().into_response();
     };
-    let user = match state.app.accounts().session(&token, state.app.now()).await {
-        Ok(Some(session)) => session.user,
+    let signed_in = match state.app.accounts().session(&token, state.app.now()).await {
+        Ok(Some(session)) => session,
         Ok(None) => return ApiError::unauthorized().into_response(),
         Err(e) => return ApiError::from(e).into_response(),
     };
-    if !matches!(user.role, Role::Supervisor | Role::Admin) {
+    if !matches!(signed_in.user.role, Role::Supervisor | Role::Admin) {
         return ApiError::forbidden().into_response();
     }
     match ws {
@@ -80,7 +82,11 @@ pub async fn connect(
                 .max_frame_size(socket::read_cap(limits))
                 .on_upgrade(move |socket| {
                     let sockets = state.sockets.clone();
-                    sockets.track(session(state, socket))
+                    sockets.track(session(
+                        state,
+                        (signed_in.user.user_id, signed_in.token_hash),
+                        socket,
+                    ))
                 })
         }
         Err(e) => {
@@ -89,9 +95,14 @@ pub async fn connect(
     }
 }
 
-async fn session(state: AppState, socket: WebSocket) {
-    let (tx, rx) = socket.split();
-    serve(state, tx, rx).await;
+async fn session(state: AppState, (user_id, token_hash): (i64, String), socket: WebSocket) {
+    let (mut tx, rx) = socket.split();
+    // The conversation's incoming stream ends when the session is revoked.
+    let mut rx = rx.take_until(crate::live::until_revoked(&state, user_id, token_hash));
+    serve(state, &mut tx, &mut rx).await;
+    if rx.is_stopped() {
+        let _ = tx.send(crate::live::revoked_close()).await;
+    }
 }
 
 /// One supervisor's conversation over any socket (a WebSocket's halves, or channels in

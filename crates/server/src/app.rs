@@ -148,8 +148,9 @@ pub async fn serve(
         company_name: config.company_name.clone(),
         center_clock: config.center_clock,
         session_ttl: config.session_ttl,
-        login_attempts_per_minute: config.login_attempts_per_minute,
+        login_limits: config.login_limits,
         setup_secret,
+        setup_ttl: config.setup_ttl,
         ..switchboard_app::Settings::default()
     };
     // Open consoles per instance: shared through Redis with the dispatcher, else local.
@@ -168,6 +169,7 @@ pub async fn serve(
             header_read_timeout: config.header_read_timeout,
             idle_timeout: config.idle_timeout,
             drain_timeout: config.drain_timeout,
+            trusted_proxies: config.trusted_proxies.clone(),
             ..Settings::default()
         },
     );

@@ -6,8 +6,9 @@ use std::{collections::HashMap, net::SocketAddr, path::Path, time::Duration};
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
+use switchboard_app::accounts::LimitPolicy;
 use switchboard_domain::CenterClock;
-use switchboard_gateway::Secret;
+use switchboard_gateway::{client::TrustedProxies, Secret};
 
 /// The settings file's shape; every field optional.
 #[derive(Debug, Default, Deserialize)]
@@ -21,8 +22,15 @@ pub struct FileConfig {
     pub time_zone: Option<String>,
     pub pbx_ca_file: Option<String>,
     pub session_ttl_secs: Option<u64>,
-    pub login_attempts_per_minute: Option<u32>,
+    /// Failed sign-ins per client address per minute (its old name is accepted).
+    #[serde(alias = "login_attempts_per_minute")]
+    pub login_failures_per_minute: Option<u32>,
+    pub login_lockout_after_failures: Option<u32>,
+    pub login_lockout_secs: Option<u64>,
+    pub login_lockout_max_secs: Option<u64>,
     pub setup_secret: Option<String>,
+    pub setup_ttl_secs: Option<u64>,
+    pub trusted_proxies: Option<Vec<String>>,
     pub log_format: Option<String>,
     pub body_limit_bytes: Option<usize>,
     pub ws_max_message_bytes: Option<usize>,
@@ -62,8 +70,11 @@ pub struct Config {
     /// the system's.
     pub pbx_ca_file: Option<std::path::PathBuf>,
     pub session_ttl: Duration,
-    pub login_attempts_per_minute: u32,
+    pub login_limits: LimitPolicy,
     pub setup_secret: Option<Secret>,
+    /// How long after the start the setup secret works (`None`: until an admin exists).
+    pub setup_ttl: Option<Duration>,
+    pub trusted_proxies: TrustedProxies,
     pub log_format: LogFormat,
     pub body_limit: usize,
     /// Largest WebSocket message (close 1009 beyond).
@@ -133,11 +144,47 @@ impl Config {
         if !(60..=30 * 24 * 3600).contains(&session_ttl) {
             bail!("session_ttl_secs must be between 60 and 2592000");
         }
-        let attempts = number(
-            "SWITCHBOARD_LOGIN_ATTEMPTS_PER_MINUTE",
-            file.login_attempts_per_minute.map(u64::from),
+        let defaults = LimitPolicy::default();
+        let per_minute = match number("SWITCHBOARD_LOGIN_FAILURES_PER_MINUTE", None)? {
+            Some(n) => Some(n),
+            None => number(
+                "SWITCHBOARD_LOGIN_ATTEMPTS_PER_MINUTE",
+                file.login_failures_per_minute.map(u64::from),
+            )?,
+        }
+        .unwrap_or(u64::from(defaults.client_failures_per_minute));
+        let lockout_after = number(
+            "SWITCHBOARD_LOGIN_LOCKOUT_AFTER_FAILURES",
+            file.login_lockout_after_failures.map(u64::from),
         )?
-        .unwrap_or(10);
+        .unwrap_or(u64::from(defaults.lockout_after));
+        let lockout = number("SWITCHBOARD_LOGIN_LOCKOUT_SECS", file.login_lockout_secs)?
+            .unwrap_or(defaults.base_lockout.as_secs());
+        let lockout_max = number(
+            "SWITCHBOARD_LOGIN_LOCKOUT_MAX_SECS",
+            file.login_lockout_max_secs,
+        )?
+        .unwrap_or(defaults.max_lockout.as_secs());
+        if !(1..=86_400).contains(&lockout) || !(lockout..=86_400).contains(&lockout_max) {
+            bail!("login_lockout_secs must be 1 to 86400, and login_lockout_max_secs from it to 86400");
+        }
+        let login_limits = LimitPolicy {
+            lockout_after: u32::try_from(lockout_after)
+                .context("login_lockout_after_failures")?
+                .clamp(1, 1000),
+            base_lockout: Duration::from_secs(lockout),
+            max_lockout: Duration::from_secs(lockout_max),
+            forget_after: defaults.forget_after.max(Duration::from_secs(lockout_max)),
+            client_failures_per_minute: u32::try_from(per_minute)
+                .context("login_failures_per_minute")?
+                .max(1),
+        };
+        let setup_ttl = number("SWITCHBOARD_SETUP_TTL_SECS", file.setup_ttl_secs)?.unwrap_or(3600);
+        let trusted_proxies = match var("SWITCHBOARD_TRUSTED_PROXIES") {
+            Some(list) => TrustedProxies::parse_list(&list),
+            None => TrustedProxies::parse_list(&file.trusted_proxies.unwrap_or_default().join(",")),
+        }
+        .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
         let body_limit = number(
             "SWITCHBOARD_BODY_LIMIT_BYTES",
             file.body_limit_bytes.map(|b| b as u64),
@@ -223,8 +270,10 @@ impl Config {
             center_clock,
             pbx_ca_file: pick(None, &["SWITCHBOARD_PBX_CA_FILE"], file.pbx_ca_file).map(Into::into),
             session_ttl: Duration::from_secs(session_ttl),
-            login_attempts_per_minute: u32::try_from(attempts).context("login attempts")?.max(1),
+            login_limits,
             setup_secret: setup_secret.map(Secret::new),
+            setup_ttl: (setup_ttl > 0).then(|| Duration::from_secs(setup_ttl)),
+            trusted_proxies,
             log_format,
             body_limit: usize::try_from(body_limit)
                 .context("body limit")?
@@ -362,6 +411,48 @@ mod tests {
             (c.listen.port(), c.company_name.as_str(), c.log_format),
             (8080, "Acme Support", LogFormat::Json)
         );
+    }
+
+    #[test]
+    fn sign_in_limits_setup_ttl_and_trusted_proxies_are_configured() {
+        let c = Config::layered(FileConfig::default(), &env(&[]), &Flags::default()).unwrap();
+        assert_eq!(c.login_limits, LimitPolicy::default());
+        assert_eq!(c.setup_ttl, Some(Duration::from_secs(3600)));
+        assert!(
+            c.trusted_proxies.is_empty(),
+            "no proxy is trusted by default"
+        );
+        let file: FileConfig = toml::from_str(
+            "login_attempts_per_minute = 7\nlogin_lockout_secs = 5\ntrusted_proxies = ['10.0.0.0/8']\nsetup_ttl_secs = 0",
+        )
+        .unwrap();
+        let e = env(&[
+            ("SWITCHBOARD_LOGIN_LOCKOUT_AFTER_FAILURES", "3"),
+            ("SWITCHBOARD_LOGIN_LOCKOUT_MAX_SECS", "60"),
+        ]);
+        let c = Config::layered(file, &e, &Flags::default()).unwrap();
+        assert_eq!(
+            (
+                c.login_limits.client_failures_per_minute,
+                c.login_limits.lockout_after,
+                c.login_limits.base_lockout.as_secs(),
+                c.login_limits.max_lockout.as_secs()
+            ),
+            (7, 3, 5, 60)
+        );
+        assert_eq!(c.setup_ttl, None, "0: no expiry");
+        assert!(c.trusted_proxies.trusts("10.9.8.7".parse().unwrap()));
+        let e = env(&[("SWITCHBOARD_TRUSTED_PROXIES", "192.0.2.0/24, 2001:db8::1")]);
+        let c = Config::layered(FileConfig::default(), &e, &Flags::default()).unwrap();
+        assert!(c.trusted_proxies.trusts("192.0.2.9".parse().unwrap()));
+        assert!(!c.trusted_proxies.trusts("10.0.0.1".parse().unwrap()));
+        let bad = |pairs: &[(&str, &str)]| {
+            Config::layered(FileConfig::default(), &env(pairs), &Flags::default())
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(bad(&[("SWITCHBOARD_TRUSTED_PROXIES", "lb.local")]).contains("trusted_proxies"));
+        assert!(bad(&[("SWITCHBOARD_LOGIN_LOCKOUT_SECS", "0")]).contains("login_lockout_secs"));
     }
 
     #[test]

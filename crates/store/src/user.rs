@@ -388,6 +388,66 @@ impl Store {
         Ok(deleted > 0)
     }
 
+    /// Ends every session of user `user_id` (a password, role or status change); returns
+    /// how many.
+    pub async fn delete_sessions_of_user(&self, user_id: i64) -> Result<u64, StoreError> {
+        Ok(with_writer!(self, |pool| {
+            sqlx::query("delete from session where app_user_id = $1")
+                .bind(user_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
+    }
+
+    /// Creates `new` as an admin only while no enabled admin exists, atomically: of two
+    /// concurrent calls (on any instance) one creates it and the other gets `None`.
+    /// [`StoreError::Conflict`] if the username is taken.
+    pub async fn create_first_admin(&self, new: &NewUser) -> Result<Option<User>, StoreError> {
+        const INSERT: &str = concat!(
+            "insert into app_user (username, display_name, role, password_hash, agent_id, \
+                 disabled, version, created_at, updated_at) \
+             select $1, $2, 'admin', $3, $4, false, 1, $5, $5 \
+             where not exists (select 1 from app_user where role = 'admin' and not disabled) \
+             returning ",
+            user_columns!()
+        );
+        let now = wall_clock().as_millis();
+        let row: Option<UserRow> = match &self.pool {
+            // One writer connection: statements run one after another, and this one reads
+            // and inserts in one go.
+            crate::store::Pool::Sqlite { write, .. } => sqlx::query_as(INSERT)
+                .bind(&new.username)
+                .bind(&new.display_name)
+                .bind(&new.password_hash)
+                .bind(new.agent_id.as_ref().map(AgentId::as_str))
+                .bind(now)
+                .fetch_optional(write)
+                .await
+                .map_err(on_constraint("username is taken"))?,
+            // Under read committed two such inserts would not see each other: the table
+            // lock (which conflicts with itself, not with readers) puts them in line.
+            crate::store::Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("lock table app_user in share row exclusive mode")
+                    .execute(&mut *tx)
+                    .await?;
+                let row = sqlx::query_as(INSERT)
+                    .bind(&new.username)
+                    .bind(&new.display_name)
+                    .bind(&new.password_hash)
+                    .bind(new.agent_id.as_ref().map(AgentId::as_str))
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(on_constraint("username is taken"))?;
+                tx.commit().await?;
+                row
+            }
+        };
+        row.map(User::try_from).transpose()
+    }
+
     /// Removes the sessions expired at `now`; returns how many.
     pub async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
         Ok(with_writer!(self, |pool| {

@@ -1,22 +1,31 @@
 //! Who may sign in: users (agents, supervisors, admins), their Argon2id password hashes,
 //! sessions behind opaque tokens stored only as SHA-256, the first admin created with a
-//! one-time setup secret, and a limit on sign-in attempts.
+//! one-time, expiring setup secret, and limits on failed sign-ins (per account and client,
+//! growing lockouts: [`LoginLimiter`]).
 //!
 //! [`Accounts`] is the use case for each: sign in, resolve a session token to its user,
 //! sign out, set up the first admin, and administer users while keeping at least one admin.
+//! A password change, a role change, a new agent link, disabling or deleting a user revokes
+//! all of that user's sessions and signals [`Accounts::revocations`], which the open sockets
+//! of this instance listen to ([`crate::App::until_revoked`]).
 //! Which role may call which route is the edge's table; this module only keeps the word.
 
 mod limiter;
 mod password;
 mod token;
 
-use std::{fmt, net::IpAddr, time::Duration};
+use std::{
+    fmt,
+    net::IpAddr,
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
 
 use switchboard_domain::{AgentId, Timestamp, ValidationError};
 use switchboard_store::{NewUser, Store, StoreError, UserUpdate};
 pub use switchboard_store::{Role, User};
 
-pub use limiter::LoginLimiter;
+pub use limiter::{LimitPolicy, LoginLimiter};
 pub use password::{check_password_policy, hash_password, verify_password, PasswordHashing};
 pub use token::{new_token, token_hash};
 
@@ -45,11 +54,17 @@ impl fmt::Debug for Secret {
 pub struct AccountSettings {
     /// How long a sign-in lasts.
     pub session_ttl: Duration,
-    /// Sign-in attempts per username (and per client address) per minute.
-    pub login_attempts_per_minute: u32,
+    /// Limits on failed sign-ins (and failed setups).
+    pub login_limits: LimitPolicy,
     /// While no admin exists, [`Accounts::set_up`] with this secret creates the first.
     pub setup_secret: Option<Secret>,
+    /// When the setup secret stops working (`None`: never).
+    pub setup_expires_at: Option<Timestamp>,
     pub password_hashing: PasswordHashing,
+    /// How often an open socket checks in the store that its session still exists (a
+    /// revocation on another instance, an expiry); revocations on this instance close it
+    /// at once.
+    pub session_recheck: Duration,
 }
 
 /// Why an account operation was refused. Each has a stable [`code`](Self::code).
@@ -57,7 +72,7 @@ pub struct AccountSettings {
 pub enum AccountError {
     #[error("{0}")]
     Invalid(ValidationError),
-    #[error("too many sign-in attempts; try again in {} s", retry_after.as_secs().max(1))]
+    #[error("too many failed attempts; try again in {} s", retry_after.as_millis().div_ceil(1000).max(1))]
     RateLimited { retry_after: Duration },
     #[error("wrong username or password")]
     InvalidCredentials,
@@ -67,6 +82,8 @@ pub enum AccountError {
     SetupDisabled,
     #[error("wrong setup secret")]
     BadSetupSecret,
+    #[error("the setup secret has expired; restart the server for a new one, or run `switchboard create-admin`")]
+    SetupExpired,
     #[error("user {0} not found")]
     UserNotFound(i64),
     /// Taking admin rights from oneself or from the last admin.
@@ -91,6 +108,7 @@ impl AccountError {
             AccountError::AlreadySetUp => "already_set_up",
             AccountError::SetupDisabled => "setup_disabled",
             AccountError::BadSetupSecret => "bad_setup_secret",
+            AccountError::SetupExpired => "setup_expired",
             AccountError::UserNotFound(_) => "not_found",
             AccountError::LastAdmin(_) => "last_admin",
             AccountError::VersionConflict(_) => "version_conflict",
@@ -148,17 +166,48 @@ pub struct Session {
 pub struct Accounts {
     store: Store,
     settings: AccountSettings,
+    /// Failed sign-ins, per (username, client) and per client.
     limiter: LoginLimiter,
+    /// Failed setups, per client.
+    setup_limiter: LoginLimiter,
+    /// The setup secret has created an admin (it works once).
+    setup_used: AtomicBool,
+    /// The users whose sessions were just revoked (their ids).
+    revoked: tokio::sync::broadcast::Sender<i64>,
 }
 
 impl Accounts {
     pub fn new(store: Store, settings: AccountSettings) -> Self {
-        let limiter = LoginLimiter::new(settings.login_attempts_per_minute);
+        let limiter = LoginLimiter::new(settings.login_limits);
+        let setup_limiter = LoginLimiter::new(settings.login_limits);
         Self {
             store,
             settings,
             limiter,
+            setup_limiter,
+            setup_used: AtomicBool::new(false),
+            revoked: tokio::sync::broadcast::channel(1024).0,
         }
+    }
+
+    /// The ids of users whose sessions are revoked from now on (on this instance). A
+    /// receiver that lags has missed some: it should check its session in the store.
+    pub fn revocations(&self) -> tokio::sync::broadcast::Receiver<i64> {
+        self.revoked.subscribe()
+    }
+
+    /// Ends every session of user `id` and tells this instance's sockets.
+    async fn revoke_sessions(&self, id: i64, why: &'static str) -> Result<(), AccountError> {
+        let removed = self.store.delete_sessions_of_user(id).await?;
+        // Nobody listening is fine.
+        let _ = self.revoked.send(id);
+        tracing::info!(
+            user_id = id,
+            sessions = removed,
+            reason = why,
+            "sessions revoked"
+        );
+        Ok(())
     }
 
     pub fn settings(&self) -> &AccountSettings {
@@ -166,7 +215,9 @@ impl Accounts {
     }
 
     /// Signs `username` in from `client` (when known): a new session, or why not.
-    /// Attempts count per username and per client address, successes included.
+    /// Only failures count, per (username, client) and per client ([`LoginLimiter`]); a
+    /// pair or client that is locked out is refused before any password is verified, and a
+    /// success forgets that pair's failures.
     ///
     /// # Errors
     /// `RateLimited`, `InvalidCredentials` (wrong password, unknown or disabled user — one
@@ -179,12 +230,10 @@ impl Accounts {
         now: Timestamp,
     ) -> Result<SignedIn, AccountError> {
         let username = username.trim().to_lowercase();
-        let mut keys = vec![format!("user:{username}")];
-        if let Some(ip) = client {
-            keys.push(format!("ip:{ip}"));
-        }
+        // What the limiter keys on: bounded (usernames are at most 64 characters anyway).
+        let account = bounded(&username);
         self.limiter
-            .attempt(&keys, now)
+            .check(account, client, now)
             .map_err(|retry_after| AccountError::RateLimited { retry_after })?;
         let user = self.store.user_by_username(&username).await?;
         // Verify even for an unknown user, so timing does not reveal which usernames exist.
@@ -198,10 +247,12 @@ impl Accounts {
             _ => {
                 // What the client typed, escaped (`?`: no raw newline or terminal escape can
                 // forge a log line) and bounded.
-                tracing::info!(username = ?bounded(&username), "sign-in refused");
+                let lockout = self.limiter.failed(account, client, now);
+                tracing::info!(username = ?account, client = ?client, lockout_ms = lockout.as_millis() as u64, "sign-in refused");
                 return Err(AccountError::InvalidCredentials);
             }
         };
+        self.limiter.succeeded(account, client);
         let token = new_token()?;
         let expires_at = now.plus(self.settings.session_ttl);
         self.store
@@ -244,36 +295,61 @@ impl Accounts {
         Ok(())
     }
 
-    /// Creates the first admin with the one-time setup secret; closed for good once an
-    /// admin exists.
+    /// Creates the first admin with the one-time setup secret, from `client` (when known) at
+    /// `now`. The secret works once (a concurrent second use finds the admin the first
+    /// created: the store creates it only while no admin exists, atomically), until
+    /// `setup_expires_at`; failed attempts are limited per client like failed sign-ins.
     ///
     /// # Errors
-    /// `AlreadySetUp`, `SetupDisabled`, `BadSetupSecret`, or those of
-    /// [`create_user`](Self::create_user).
+    /// `AlreadySetUp`, `SetupDisabled`, `SetupExpired`, `RateLimited`, `BadSetupSecret`,
+    /// or those of [`create_user`](Self::create_user).
     pub async fn set_up(
         &self,
         secret: &str,
         username: String,
         display_name: String,
         password: String,
+        client: Option<IpAddr>,
+        now: Timestamp,
     ) -> Result<User, AccountError> {
-        if self.store.count_users_with_role(Role::Admin).await? > 0 {
+        if self.setup_used.load(Ordering::SeqCst)
+            || self.store.count_users_with_role(Role::Admin).await? > 0
+        {
             return Err(AccountError::AlreadySetUp);
         }
         let Some(expected) = &self.settings.setup_secret else {
             return Err(AccountError::SetupDisabled);
         };
+        if self.settings.setup_expires_at.is_some_and(|end| now >= end) {
+            return Err(AccountError::SetupExpired);
+        }
+        self.setup_limiter
+            .check("setup", client, now)
+            .map_err(|retry_after| AccountError::RateLimited { retry_after })?;
         if !constant_time_eq(expected.expose().as_bytes(), secret.as_bytes()) {
+            let lockout = self.setup_limiter.failed("setup", client, now);
+            tracing::warn!(client = ?client, lockout_ms = lockout.as_millis() as u64, "setup refused: wrong secret");
             return Err(AccountError::BadSetupSecret);
         }
-        self.create_user(NewUserRequest {
-            username,
-            display_name,
-            role: Role::Admin,
-            password,
-            agent_id: None,
-        })
-        .await
+        let new = validated_user(
+            self.settings.password_hashing,
+            NewUserRequest {
+                username,
+                display_name,
+                role: Role::Admin,
+                password,
+                agent_id: None,
+            },
+        )
+        .await?;
+        let user = self
+            .store
+            .create_first_admin(&new)
+            .await?
+            .ok_or(AccountError::AlreadySetUp)?;
+        self.setup_used.store(true, Ordering::SeqCst);
+        tracing::info!(username = ?user.username, "first admin created with the setup secret");
+        Ok(user)
     }
 
     /// Validates and creates a user.
@@ -332,6 +408,22 @@ impl Accounts {
             }
             None => None,
         };
+        // What ends the user's sessions: whatever changes who they are or what they may do.
+        let revoke = if password_hash.is_some() {
+            Some("password changed")
+        } else if changes.role.is_some_and(|r| r != current.role) {
+            Some("role changed")
+        } else if changes.disabled == Some(true) && !current.disabled {
+            Some("disabled")
+        } else if changes
+            .agent_id
+            .as_ref()
+            .is_some_and(|a| *a != current.agent_id)
+        {
+            Some("agent link changed")
+        } else {
+            None
+        };
         let update = UserUpdate {
             display_name: changes.display_name.map(|n| n.trim().to_owned()),
             role: changes.role,
@@ -339,7 +431,8 @@ impl Accounts {
             agent_id: changes.agent_id,
             disabled: changes.disabled,
         };
-        self.store
+        let user = self
+            .store
             .update_user(id, &update, expected)
             .await
             .map_err(|e| match e {
@@ -347,7 +440,11 @@ impl Accounts {
                     AccountError::VersionConflict(msg)
                 }
                 e => e.into(),
-            })
+            })?;
+        if let Some(why) = revoke {
+            self.revoke_sessions(id, why).await?;
+        }
+        Ok(user)
     }
 
     /// Deletes user `id` on behalf of `by`.
@@ -360,6 +457,8 @@ impl Accounts {
             self.keep_an_admin(by, id, "delete").await?;
         }
         self.store.delete_user(id).await?;
+        // The sessions went with the row (cascade); the sockets are told.
+        self.revoke_sessions(id, "deleted").await?;
         Ok(())
     }
 
@@ -389,6 +488,39 @@ impl Accounts {
     }
 }
 
+impl crate::App {
+    /// Resolves when the session `token_hash` of user `user_id` has ended: at once when this
+    /// instance revokes the user's sessions, else when a periodic check (every
+    /// `session_recheck`, the first right away) no longer finds it in the store — revoked
+    /// by another instance, signed out, expired. A socket races its conversation against
+    /// this and closes when it resolves. A store that does not answer ends nothing.
+    pub async fn until_revoked(&self, user_id: i64, token_hash: &str) {
+        let accounts = self.accounts();
+        let mut revoked = accounts.revocations();
+        let mut recheck = tokio::time::interval(accounts.settings().session_recheck);
+        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let check = tokio::select! {
+                received = revoked.recv() => match received {
+                    Ok(id) if id == user_id => return,
+                    Ok(_) => false,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        std::future::pending::<()>().await;
+                        false
+                    }
+                },
+                _ = recheck.tick() => true,
+            };
+            if check {
+                if let Ok(None) = accounts.store.session_user(token_hash, self.now()).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
 /// Validates and creates a user in `store` (also for the command line, which has no
 /// running [`Accounts`]).
 ///
@@ -399,6 +531,14 @@ pub async fn create_user(
     cost: PasswordHashing,
     req: NewUserRequest,
 ) -> Result<User, AccountError> {
+    Ok(store.create_user(&validated_user(cost, req).await?).await?)
+}
+
+/// `req` checked (username, display name, password policy) and its password hashed.
+async fn validated_user(
+    cost: PasswordHashing,
+    req: NewUserRequest,
+) -> Result<NewUser, AccountError> {
     let username = req.username.trim().to_lowercase();
     AgentId::parse(&username).map_err(|mut e| {
         e.field = "username".into();
@@ -408,15 +548,13 @@ pub async fn create_user(
     check_display_name(&display_name)?;
     check_password_policy(&username, &req.password)?;
     let password_hash = hash_password(req.password, cost).await?;
-    Ok(store
-        .create_user(&NewUser {
-            username,
-            display_name,
-            role: req.role,
-            password_hash,
-            agent_id: req.agent_id,
-        })
-        .await?)
+    Ok(NewUser {
+        username,
+        display_name,
+        role: req.role,
+        password_hash,
+        agent_id: req.agent_id,
+    })
 }
 
 fn check_display_name(name: &str) -> Result<(), AccountError> {

@@ -72,6 +72,7 @@ fn meaning(status: u16) -> &'static str {
         413 => "the request body is too large (payload_too_large)",
         415 => "wrong Content-Type (unsupported_media_type)",
         422 => "invalid input; details.field names the field when known (invalid)",
+        410 => "gone: the setup secret has expired (setup_expired)",
         429 => "too many attempts; details.retry_after_secs says when to try again (rate_limited)",
         503 => "a dependency is unavailable (unavailable)",
         _ => "error",

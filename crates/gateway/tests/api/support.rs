@@ -1,10 +1,11 @@
 //! [`Api`]: the router without a server, over a fresh SQLite store and an in-memory
 //! dispatcher; users of each role signed in, and requests made with `oneshot`.
 
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     body::Body,
+    extract::ConnectInfo,
     http::{header, Method, Request, StatusCode},
     Router,
 };
@@ -99,6 +100,21 @@ impl Api {
         body: Option<String>,
         headers: &[(&str, &str)],
     ) -> (StatusCode, Value) {
+        let (status, _, value) = self.from(None, method, path, token, body, headers).await;
+        (status, value)
+    }
+
+    /// A request from TCP peer `peer` (as `into_make_service_with_connect_info` gives it;
+    /// `None`: unknown, as with `oneshot`); also returns the response's headers.
+    pub(crate) async fn from(
+        &self,
+        peer: Option<&str>,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, axum::http::HeaderMap, Value) {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -113,14 +129,19 @@ impl Api {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let req = req
+        let mut req = req
             .body(body.map(Body::from).unwrap_or_else(Body::empty))
             .unwrap();
+        if let Some(peer) = peer {
+            let addr: SocketAddr = format!("{peer}:40000").parse().unwrap();
+            req.extensions_mut().insert(ConnectInfo(addr));
+        }
         let res = self.app.clone().oneshot(req).await.unwrap();
         let status = res.status();
+        let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
         let value = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-        (status, value)
+        (status, headers, value)
     }
 }

@@ -23,6 +23,8 @@ macro_rules! repository_suite {
             counting_users_by_role_skips_disabled_ones,
             sessions_expire_and_end_with_a_disabled_user,
             deleting_a_user_deletes_their_sessions,
+            a_users_sessions_are_deleted_together,
+            the_first_admin_is_created_once_even_concurrently,
             queues_are_versioned_documents,
             agents_are_versioned_documents,
             skills_are_versioned_documents,
@@ -331,6 +333,54 @@ pub(crate) async fn deleting_a_user_deletes_their_sessions(db: TestDb) {
     );
     // The username is free again.
     s.create_user(&new_user("ann", Role::Agent)).await.unwrap();
+}
+
+pub(crate) async fn a_users_sessions_are_deleted_together(db: TestDb) {
+    let s = &db.store;
+    let ann = s.create_user(&new_user("ann", Role::Agent)).await.unwrap();
+    let bob = s.create_user(&new_user("bob", Role::Agent)).await.unwrap();
+    for (token, user) in [("a1", &ann), ("a2", &ann), ("b1", &bob)] {
+        s.create_session(token, user.user_id, t(0), t(60_000))
+            .await
+            .unwrap();
+    }
+    assert_eq!(s.delete_sessions_of_user(ann.user_id).await.unwrap(), 2);
+    assert_eq!(s.delete_sessions_of_user(ann.user_id).await.unwrap(), 0);
+    assert_eq!(s.session_user("a2", t(0)).await.unwrap(), None);
+    assert!(s.session_user("b1", t(0)).await.unwrap().is_some());
+}
+
+pub(crate) async fn the_first_admin_is_created_once_even_concurrently(db: TestDb) {
+    let s = &db.store;
+    // An agent or supervisor does not count; a taken username is a conflict.
+    s.create_user(&new_user("sue", Role::Supervisor))
+        .await
+        .unwrap();
+    let err = s
+        .create_first_admin(&new_user("sue", Role::Admin))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let (root, boss, chief) = (
+        new_user("root", Role::Admin),
+        new_user("boss", Role::Admin),
+        new_user("chief", Role::Admin),
+    );
+    let (a, b, c) = tokio::join!(
+        s.create_first_admin(&root),
+        s.create_first_admin(&boss),
+        s.create_first_admin(&chief),
+    );
+    let created: Vec<_> = [a, b, c].into_iter().filter_map(|r| r.unwrap()).collect();
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(created[0].role, Role::Admin);
+    assert_eq!(s.count_users_with_role(Role::Admin).await.unwrap(), 1);
+    assert_eq!(
+        s.create_first_admin(&new_user("late", Role::Admin))
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 /// The whole document contract for one kind. `make(id, variant)` builds a document whose
