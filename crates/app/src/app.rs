@@ -177,6 +177,11 @@ impl App {
         crate::live::follow(self.read_models(), self.read_sources())
     }
 
+    /// The database's connection pools now (for metrics).
+    pub fn database_pools(&self) -> Vec<crate::PoolStatus> {
+        self.store.pool_status()
+    }
+
     /// Asks the database and the dispatcher for one round trip each; failures are logged.
     pub async fn readiness(&self) -> Readiness {
         let database = self.store.ping().await;

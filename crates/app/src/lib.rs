@@ -49,4 +49,5 @@ pub mod views;
 pub use accounts::Secret;
 pub use app::{App, Readiness, Settings};
 pub use error::{AppError, Class};
+pub use switchboard_store::PoolStatus;
 pub use tasks::Tasks;

@@ -1,5 +1,7 @@
 //! For the operator's tools: liveness, readiness and Prometheus metrics.
 
+use std::time::Duration;
+
 use axum::{
     extract::State,
     http::{header, StatusCode},
@@ -8,7 +10,10 @@ use axum::{
 };
 use switchboard_protocol::ops::{Dependency, Health, Readiness};
 
-use crate::state::AppState;
+use crate::{
+    metrics::{QueueNow, Scrape, CONTENT_TYPE},
+    state::AppState,
+};
 
 /// `GET /healthz`: the process is up.
 pub async fn healthz() -> Json<Health> {
@@ -31,15 +36,25 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     (status, Json(body))
 }
 
-/// `GET /metrics`: Prometheus text format.
+/// `GET /metrics`: OpenMetrics text, the scrape-time figures read now (the floor's queues
+/// as supervisors see them).
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let depths: Vec<_> = state
-        .app
-        .queue_depths()
-        .await
-        .into_iter()
-        .map(|d| (d.queue.to_string(), d.waiting, d.offered))
-        .collect();
-    let body = state.metrics.render(&depths, (state.event_log_lag)());
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    let (queues, _agents) = state.app.floor_view().await;
+    let now = Scrape {
+        queues: queues
+            .into_iter()
+            .map(|(queue, q)| QueueNow {
+                queue: queue.to_string(),
+                waiting: q.waiting,
+                offered: q.offered_now,
+                longest_wait: Duration::from_millis(q.longest_wait_ms),
+                agents: q.agents.into_iter().collect(),
+            })
+            .collect(),
+        sockets_open: state.sockets.count() as u64,
+        event_log_lag: (state.event_log_lag)(),
+        pools: state.app.database_pools(),
+    };
+    let body = state.metrics.render(&now);
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], body)
 }

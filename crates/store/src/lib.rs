@@ -47,7 +47,7 @@ pub use error::StoreError;
 pub use event_log::EventFilter;
 pub use report::{CellKey, RatedRow, ReportTx, RollupState, VisitRow};
 pub use snapshot::{JournalStep, SavedSnapshot};
-pub use store::Store;
+pub use store::{PoolStatus, Store};
 pub use telephony::{CallRecord, StoredSurveyAnswer};
 pub use user::{NewUser, Role, User, UserUpdate};
 pub use webhook::{NewWebhook, WebhookAttempt, WebhookDelivery};

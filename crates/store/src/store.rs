@@ -50,6 +50,14 @@ pub struct Store {
 /// in the process, first come first served, with no sleeps; `read` serves the reads,
 /// alongside (WAL). On a file, `read` is read-only: a write sent there fails rather than
 /// contend. In memory both are the same single connection.
+/// One connection pool's connections: open, and open but idle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub role: &'static str,
+    pub size: u32,
+    pub idle: u32,
+}
+
 #[derive(Clone, Debug)]
 pub(crate) enum Pool {
     Sqlite { read: SqlitePool, write: SqlitePool },
@@ -167,6 +175,23 @@ impl Store {
             Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
+    }
+
+    /// The connection pools now, by role: `("read", …)` and `("write", …)` on SQLite, one
+    /// `("shared", …)` on PostgreSQL.
+    pub fn pool_status(&self) -> Vec<PoolStatus> {
+        let status = |role, size: u32, idle: usize| PoolStatus {
+            role,
+            size,
+            idle: u32::try_from(idle).unwrap_or(u32::MAX),
+        };
+        match &self.pool {
+            Pool::Sqlite { read, write } => vec![
+                status("read", read.size(), read.num_idle()),
+                status("write", write.size(), write.num_idle()),
+            ],
+            Pool::Postgres(pool) => vec![status("shared", pool.size(), pool.num_idle())],
+        }
     }
 
     /// `"sqlite"` or `"postgres"`.
