@@ -177,6 +177,15 @@ impl App {
         crate::live::follow(self.read_models(), self.read_sources())
     }
 
+    /// Resolves when the session `token_hash` of user `user_id` has ended (see
+    /// [`Accounts::until_revoked`]): a socket races its conversation against this and
+    /// closes when it resolves.
+    pub async fn until_revoked(&self, user_id: i64, token_hash: &str) {
+        self.accounts
+            .until_revoked(user_id, token_hash, || self.now())
+            .await;
+    }
+
     /// The database's connection pools now (for metrics).
     pub fn database_pools(&self) -> Vec<crate::PoolStatus> {
         self.store.pool_status()

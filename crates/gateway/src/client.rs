@@ -8,20 +8,9 @@
 //! the client itself and may be made up. With no trusted proxies the headers are ignored and
 //! the peer is the client, so rotating `X-Forwarded-For` values changes nothing.
 
-use std::{
-    fmt,
-    net::{IpAddr, SocketAddr},
-    str::FromStr,
-};
+use std::{fmt, net::IpAddr, str::FromStr};
 
-use axum::{
-    extract::{ConnectInfo, Request, State},
-    http::HeaderMap,
-    middleware::Next,
-    response::Response,
-};
-
-use crate::state::AppState;
+use axum::http::HeaderMap;
 
 /// An address block: `10.0.0.0/8`, `2001:db8::/32`, or one address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,21 +171,6 @@ fn parse_node(s: &str) -> Option<IpAddr> {
     s.strip_prefix('[')
         .and_then(|r| r.strip_suffix(']'))
         .and_then(|r| r.parse().ok())
-}
-
-/// Middleware: finds the client once per request ([`ClientAddr`] for the handlers) and puts
-/// it on the request's span (`client`).
-pub async fn remember(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip());
-    let client = client_address(peer, req.headers(), &state.settings.trusted_proxies);
-    if let Some(ip) = client {
-        tracing::Span::current().record("client", tracing::field::display(ip));
-    }
-    req.extensions_mut().insert(ClientAddr(client));
-    next.run(req).await
 }
 
 #[cfg(test)]

@@ -408,7 +408,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.settings.body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .layer(middleware::from_fn_with_state(state.clone(), client::remember))
+        .layer(middleware::from_fn_with_state(state.clone(), remember_client))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal("a handler panicked").into_response()
         }))
@@ -523,4 +523,19 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
 
 async fn openapi_handler() -> Json<Value> {
     Json(openapi::document())
+}
+
+/// Middleware: finds the client once per request ([`client::ClientAddr`] for the handlers)
+/// and puts it on the request's span (`client`).
+async fn remember_client(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(addr)| addr.ip());
+    let client = client::client_address(peer, req.headers(), &state.settings.trusted_proxies);
+    if let Some(ip) = client {
+        tracing::Span::current().record("client", tracing::field::display(ip));
+    }
+    req.extensions_mut().insert(client::ClientAddr(client));
+    next.run(req).await
 }

@@ -7,7 +7,7 @@
 //! sign out, set up the first admin, and administer users while keeping at least one admin.
 //! A password change, a role change, a new agent link, disabling or deleting a user revokes
 //! all of that user's sessions and signals [`Accounts::revocations`], which the open sockets
-//! of this instance listen to ([`crate::App::until_revoked`]).
+//! of this instance listen to ([`Accounts::until_revoked`]).
 //! Which role may call which route is the edge's table; this module only keeps the word.
 
 mod limiter;
@@ -478,26 +478,14 @@ impl Accounts {
         Ok(())
     }
 
-    /// Removes sessions that expired before `now` (they are refused anyway; this keeps the
-    /// table small). Returns how many.
-    ///
-    /// # Errors
-    /// A store failure.
-    pub async fn remove_expired_sessions(&self, now: Timestamp) -> Result<u64, AccountError> {
-        Ok(self.store.delete_expired_sessions(now).await?)
-    }
-}
-
-impl crate::App {
     /// Resolves when the session `token_hash` of user `user_id` has ended: at once when this
     /// instance revokes the user's sessions, else when a periodic check (every
-    /// `session_recheck`, the first right away) no longer finds it in the store — revoked
-    /// by another instance, signed out, expired. A socket races its conversation against
-    /// this and closes when it resolves. A store that does not answer ends nothing.
-    pub async fn until_revoked(&self, user_id: i64, token_hash: &str) {
-        let accounts = self.accounts();
-        let mut revoked = accounts.revocations();
-        let mut recheck = tokio::time::interval(accounts.settings().session_recheck);
+    /// `session_recheck`, the first right away) no longer finds it in the store at `now()` —
+    /// revoked by another instance, signed out, expired. A store that does not answer ends
+    /// nothing.
+    pub async fn until_revoked(&self, user_id: i64, token_hash: &str, now: impl Fn() -> Timestamp) {
+        let mut revoked = self.revocations();
+        let mut recheck = tokio::time::interval(self.settings().session_recheck);
         recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let check = tokio::select! {
@@ -513,11 +501,20 @@ impl crate::App {
                 _ = recheck.tick() => true,
             };
             if check {
-                if let Ok(None) = accounts.store.session_user(token_hash, self.now()).await {
+                if let Ok(None) = self.store.session_user(token_hash, now()).await {
                     return;
                 }
             }
         }
+    }
+
+    /// Removes sessions that expired before `now` (they are refused anyway; this keeps the
+    /// table small). Returns how many.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn remove_expired_sessions(&self, now: Timestamp) -> Result<u64, AccountError> {
+        Ok(self.store.delete_expired_sessions(now).await?)
     }
 }
 
