@@ -8,7 +8,11 @@
 //! the client itself and may be made up. With no trusted proxies the headers are ignored and
 //! the peer is the client, so rotating `X-Forwarded-For` values changes nothing.
 
-use std::{fmt, net::IpAddr, str::FromStr};
+use std::{
+    fmt,
+    net::{IpAddr, SocketAddr},
+    str::FromStr,
+};
 
 use axum::http::HeaderMap;
 

@@ -218,12 +218,7 @@ pub async fn serve<Tx, Rx, E>(
                 break;
             }
             incoming = rx.next() => {
-                let refusal = match &incoming {
-                    Some(Ok(msg)) => guard.check(msg),
-                    Some(Err(e)) => guard.on_error(e),
-                    None => None,
-                };
-                if let Some(close) = refusal {
+                if let Some(close) = guard.screen(&incoming) {
                     socket::close_and_drain(&mut tx, &mut rx, close).await;
                     break;
                 }

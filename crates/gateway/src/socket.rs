@@ -145,6 +145,19 @@ impl Guard {
         None
     }
 
+    /// The close frame to answer what the socket gave with (a message, a read error, or its
+    /// end), or `None` if it may be handled.
+    pub fn screen<E: SocketError>(
+        &mut self,
+        incoming: &Option<Result<Message, E>>,
+    ) -> Option<Message> {
+        match incoming {
+            Some(Ok(msg)) => self.check(msg),
+            Some(Err(e)) => self.on_error(e),
+            None => None,
+        }
+    }
+
     /// The close frame for a read error, if the error was a message over the size limit
     /// (the socket refuses those from the frame header, before reading them).
     pub fn on_error<E: SocketError>(&self, e: &E) -> Option<Message> {
