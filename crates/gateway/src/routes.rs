@@ -258,7 +258,7 @@ pub fn routes() -> Vec<Route> {
             .ok(200, "ready", schema_of::<Readiness>)
             .errors(&[503]),
         route!(GET "/metrics", Access::Public, "operations", "Prometheus metrics", get(ops::metrics))
-            .ok_as(200, "the Prometheus text format", vec![Content { media_type: "text/plain", schema: Some(openapi::text) }]),
+            .ok_as(200, "OpenMetrics text (Prometheus reads it)", vec![Content { media_type: "application/openmetrics-text", schema: Some(openapi::text) }]),
         route!(GET "/api/openapi.json", Access::Public, "operations", "This document", get(openapi_handler))
             .ok(200, "the OpenAPI 3.1 document", openapi::any_object),
         route!(POST "/api/v1/auth/setup", Access::Public, "auth", "Create the first admin with the one-time setup secret", post(auth::setup))
