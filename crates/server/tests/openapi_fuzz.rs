@@ -142,7 +142,6 @@ async fn schemathesis_finds_every_answer_as_documented() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    eprintln!("schemathesis took {:?}", started.elapsed());
     assert!(
         out.status.success(),
         "schemathesis found answers that do not conform to the document:\n{text}\nserver log (tail):\n{}",

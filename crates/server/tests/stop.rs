@@ -82,7 +82,6 @@ async fn sigterm_closes_sockets_with_1001_finishes_requests_and_drains_in_bounds
     );
 
     let (server, took) = stop.await.unwrap();
-    eprintln!("the process exited {took:?} after SIGTERM");
     assert!(
         took < Duration::from_secs(8),
         "exited after {took:?}, drain bound 2 s; log:\n{}",
