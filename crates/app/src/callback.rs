@@ -47,7 +47,8 @@ pub enum Actor {
     Agent(AgentId),
     /// A supervisor or admin on the floor socket.
     Supervisor,
-    /// A signed-in supervisor or admin through REST (a web form, a chat page).
+    /// A signed-in supervisor or admin through REST (a web form, a chat page), or an API
+    /// key (`username` is then `key:<name>`).
     Api { username: String },
 }
 

@@ -1,5 +1,5 @@
-//! Sign-in at the HTTP edge: the bearer-token middleware that checks roles on every route,
-//! and the `/api/v1/auth/*` handlers. The accounts themselves — password hashes, sessions,
+//! Sign-in at the HTTP edge: the bearer middleware that checks, on every route, a session's
+//! role or an API key's scope, and the `/api/v1/auth/*` handlers. The accounts themselves — password hashes, sessions,
 //! the sign-in limit, the first admin — are the application's
 //! (`switchboard_app::accounts`); the bodies are the protocol's (`switchboard_protocol::users`).
 
@@ -10,11 +10,12 @@ use axum::{
     response::{IntoResponse, Response},
     Extension, Json,
 };
-use switchboard_app::accounts::AccountError;
 pub use switchboard_app::accounts::{
-    check_password_policy, hash_password, new_token, token_hash, verify_password, NewUserRequest,
-    Role, User,
+    check_password_policy, hash_password, new_token, token_hash, verify_password, KeyCaller,
+    NewUserRequest, Role, User,
 };
+use switchboard_app::accounts::{AccountError, API_KEY_PREFIX};
+use switchboard_protocol::api_keys::Scope;
 use switchboard_protocol::users::{
     LoginRequest, LoginResponse, Role as WireRole, SetupRequest, UserView,
 };
@@ -66,11 +67,22 @@ pub fn role_of(r: WireRole) -> Role {
 
 // ----- the middleware that checks tokens and roles ----------------------------------------
 
-/// Rejects the request unless it carries a valid session token of one of `roles`; on success
-/// the [`Caller`] is available to the handler as an extension.
+/// Who made a request, for the record: the user's username, or `key:<name>` for an API
+/// key. Every route behind [`require`] has it as an extension.
+#[derive(Clone, Debug)]
+pub struct RequestedBy(pub String);
+
+/// Rejects the request unless it carries a valid session token of one of `roles`, or an API
+/// key (`sbk_…`) that holds `scope` — routes without a scope are for signed-in people only.
+/// On success the handler finds [`RequestedBy`] and, for a session, the [`Caller`] (or,
+/// for a key, its [`KeyCaller`]) as extensions.
+///
+/// A key without the scope is answered 403 `insufficient_scope`; a key on a route without
+/// one, 403 `session_required`.
 pub async fn require(
     State(state): State<AppState>,
     roles: &'static [Role],
+    scope: Option<Scope>,
     mut req: Request,
     next: Next,
 ) -> Response {
@@ -84,7 +96,38 @@ pub async fn require(
     let Some(token) = token else {
         return ApiError::unauthorized().into_response();
     };
-    let session = match state.app.accounts().session(token, state.app.now()).await {
+    let now = state.app.now();
+    if token.starts_with(API_KEY_PREFIX) {
+        match state.app.accounts().api_key_caller(token, now).await {
+            Ok(Some(key)) => {
+                let Some(scope) = scope else {
+                    return ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        "session_required",
+                        "this route is for signed-in users; API keys cannot call it",
+                    )
+                    .into_response();
+                };
+                if !key.scopes.contains(&scope) {
+                    return ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        "insufficient_scope",
+                        format!("this API key does not hold the scope {scope}"),
+                    )
+                    .into_response();
+                }
+                let by = format!("key:{}", key.name);
+                tracing::Span::current().record("user", by.as_str());
+                req.extensions_mut().insert(RequestedBy(by));
+                req.extensions_mut().insert(key);
+                return next.run(req).await;
+            }
+            // Not a key: a session token may start the same way (1 in 64⁴).
+            Ok(None) => {}
+            Err(e) => return ApiError::from(e).into_response(),
+        }
+    }
+    let session = match state.app.accounts().session(token, now).await {
         Ok(Some(session)) => session,
         Ok(None) => return ApiError::unauthorized().into_response(),
         Err(e) => return ApiError::from(e).into_response(),
@@ -93,6 +136,8 @@ pub async fn require(
         return ApiError::forbidden().into_response();
     }
     tracing::Span::current().record("user", session.user.username.as_str());
+    req.extensions_mut()
+        .insert(RequestedBy(session.user.username.clone()));
     req.extensions_mut().insert(Caller {
         user: session.user,
         token_hash: session.token_hash,

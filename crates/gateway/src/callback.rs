@@ -12,7 +12,7 @@ use switchboard_domain::ContactId;
 use switchboard_protocol::contacts::{CallbackPlaced, CallbackRequest};
 
 use crate::{
-    auth::Caller,
+    auth::RequestedBy,
     error::{ApiError, ApiJson, ApiPath},
     state::AppState,
 };
@@ -35,7 +35,7 @@ impl From<CallbackError> for ApiError {
 /// `POST /api/v1/contacts/{contact_id}/callback`: 200 with the callback's place.
 pub async fn create(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    Extension(RequestedBy(by)): Extension<RequestedBy>,
     ApiPath(contact_id): ApiPath<String>,
     ApiJson(body): ApiJson<CallbackRequest>,
 ) -> Result<Json<CallbackPlaced>, ApiError> {
@@ -46,9 +46,7 @@ pub async fn create(
             format!("contact id {contact_id:?} is not valid"),
         )
     })?;
-    let by = Actor::Api {
-        username: caller.user.username.clone(),
-    };
+    let by = Actor::Api { username: by };
     let callback = state
         .app
         .request_callback(contact, &body.number, body.due, by)

@@ -141,7 +141,9 @@ impl From<AccountError> for ApiError {
             }
             AccountError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             AccountError::SetupDisabled | AccountError::BadSetupSecret => StatusCode::FORBIDDEN,
-            AccountError::UserNotFound(_) => StatusCode::NOT_FOUND,
+            AccountError::UserNotFound(_) | AccountError::ApiKeyNotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
             AccountError::AlreadySetUp | AccountError::LastAdmin(_) => StatusCode::CONFLICT,
             AccountError::SetupExpired => StatusCode::GONE,
             AccountError::VersionConflict(_) => StatusCode::PRECONDITION_FAILED,

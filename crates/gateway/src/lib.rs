@@ -9,20 +9,21 @@
 //! Layout: [`routes`] holds the route table that builds the router, checks roles and
 //! drives the OpenAPI document that [`openapi`] derives from it and the types' schemas;
 //! [`client`] tells who the client is (the peer, or what a trusted proxy forwarded);
-//! [`auth`] signs people in; [`documents`] and [`users`]
-//! administer; [`live`] serves the read views; [`hooks`] checks the PBX's signed call events
+//! [`auth`] signs people in and checks sessions' roles and API keys' scopes; [`documents`],
+//! [`users`] and [`api_keys`] administer; [`live`] serves the read views; [`hooks`] checks the PBX's signed call events
 //! and CTI tokens and creates contacts through REST, and [`pbx`] is the signed HTTP client the
 //! application's webhook deliverer sends through; [`callback`] is the REST door of callback in
 //! place; [`ops`] serves the operator's probes and [`metrics`] counts for them; [`reports`]
 //! renders historical reports; [`console`] and [`supervisor`] are the agent's and the
 //! supervisor's WebSockets, generic over `Sink`/`Stream`, with the limits of [`socket`];
-//! [`serve`] runs the router with header-read, idle and request timeouts; [`error`] turns every failure into
-//! `{code, message, details}`.
+//! [`serve`] runs the router with header-read, idle and request timeouts; [`error`] turns
+//! every failure into `{code, message, details}`.
 //!
 //! The gateway knows HTTP, WebSocket framing and the wire formats, and nothing of
 //! configuration files, process wiring, SQL or Redis: it depends on neither
 //! `switchboard_store` nor `switchboard_dispatch` (checked by the architecture test).
 
+pub mod api_keys;
 pub mod auth;
 pub mod callback;
 pub mod client;

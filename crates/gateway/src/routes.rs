@@ -1,5 +1,5 @@
-//! The route table: one list drives the router, the role checks and the OpenAPI document
-//! ([`openapi`]), so they cannot disagree.
+//! The route table: one list drives the router, the role and scope checks and the OpenAPI
+//! document ([`openapi`]), so they cannot disagree.
 
 pub mod openapi;
 
@@ -19,6 +19,7 @@ use switchboard_domain::{
     Agent, AwayReason, Disposition, GreetingScript, Integration, QueueConfig, Skill,
 };
 use switchboard_protocol::{
+    api_keys::{ApiKeyCreated, ApiKeyView, NewApiKey, Scope},
     contacts::{CallbackPlaced, CallbackRequest, ContactCreated, ContactRequest, Position},
     deliveries::{Deliveries, DeliveriesQuery},
     events::{EventPage, EventQuery},
@@ -47,8 +48,8 @@ use utoipa::{
 };
 
 use crate::{
-    auth, callback, client, console, documents, error::ApiError, hooks, live, ops, pbx, reports,
-    staffing, state::AppState, supervisor, users,
+    api_keys, auth, callback, client, console, documents, error::ApiError, hooks, live, ops, pbx,
+    reports, staffing, state::AppState, supervisor, users,
 };
 
 /// Who may call a route.
@@ -100,6 +101,9 @@ pub struct Route {
     pub method: Method,
     pub path: &'static str,
     pub access: Access,
+    /// For [`Access::Roles`] routes that API keys may call too: the scope a key needs.
+    /// `None`: signed-in people only.
+    pub scope: Option<Scope>,
     pub summary: &'static str,
     pub tag: &'static str,
     /// The request body, in each content type it is accepted in.
@@ -152,6 +156,7 @@ impl Route {
             method,
             path,
             access,
+            scope: None,
             summary,
             tag,
             body: Vec::new(),
@@ -160,6 +165,12 @@ impl Route {
             errors: &[],
             handler,
         }
+    }
+
+    /// API keys holding `scope` may call it too.
+    fn scope(mut self, scope: Scope) -> Self {
+        self.scope = Some(scope);
+        self
     }
 
     /// Takes a JSON body of this schema.
@@ -231,23 +242,32 @@ macro_rules! route {
     };
 }
 
-/// CRUD routes of one configuration kind; reads for `read`, writes for admins.
+/// CRUD routes of one configuration kind; reads for `read` (and keys with `$scopes.0`),
+/// writes for admins (and keys with `$scopes.1`).
 macro_rules! documents {
-    ($t:ty, $path:literal, $item:literal, $read:expr, $name:literal) => {
+    ($t:ty, $path:literal, $item:literal, $read:expr, $scopes:expr, $name:literal) => {
         [
             route!(GET $path, $read, "configuration", concat!("List ", $name, "s"), get(documents::list::<$t>))
+                .scope($scopes.0)
                 .ok(200, concat!("every ", $name), array_of::<$t>),
             route!(GET $item, $read, "configuration", concat!("Get one ", $name, " (ETag = version)"), get(documents::get_one::<$t>))
+                .scope($scopes.0)
                 .ok(200, concat!("the ", $name), schema_of::<$t>),
             route!(PUT $item, ADMIN, "configuration", concat!("Create or replace a ", $name, " (If-Match: version for optimistic concurrency)"), put(documents::put::<$t>))
+                .scope($scopes.1)
                 .json(schema_of::<$t>)
                 .ok(200, "replaced", schema_of::<$t>)
                 .ok(201, "created", schema_of::<$t>),
             route!(DELETE $item, ADMIN, "configuration", concat!("Delete a ", $name, " (If-Match optional)"), delete(documents::delete::<$t>))
+                .scope($scopes.1)
                 .empty(204, "deleted"),
         ]
     };
 }
+
+/// The scopes of the configuration kinds, and of the integrations (which hold secrets).
+const CONFIGURATION: (Scope, Scope) = (Scope::ConfigurationRead, Scope::ConfigurationWrite);
+const INTEGRATIONS: (Scope, Scope) = (Scope::IntegrationsRead, Scope::IntegrationsWrite);
 
 /// Every route of the API.
 pub fn routes() -> Vec<Route> {
@@ -292,34 +312,53 @@ pub fn routes() -> Vec<Route> {
             .ok(200, "changed", schema_of::<UserView>),
         route!(DELETE "/api/v1/users/{user_id}", ADMIN, "users", "Delete a user", delete(users::delete))
             .empty(204, "deleted"),
+        route!(GET "/api/v1/api-keys", ADMIN, "users", "List API keys (revoked ones too); never their secrets", get(api_keys::list))
+            .ok(200, "every API key", array_of::<ApiKeyView>),
+        route!(POST "/api/v1/api-keys", ADMIN, "users", "Create an API key for a service, with its scopes: the key is in this answer only", post(api_keys::create))
+            .json(schema_of::<NewApiKey>)
+            .ok(201, "created: `key` is shown this once", schema_of::<ApiKeyCreated>)
+            .errors(&[409]),
+        route!(GET "/api/v1/api-keys/{api_key_id}", ADMIN, "users", "Get an API key", get(api_keys::get_one))
+            .ok(200, "the API key", schema_of::<ApiKeyView>),
+        route!(DELETE "/api/v1/api-keys/{api_key_id}", ADMIN, "users", "Revoke an API key (at once, on every instance; the record stays)", delete(api_keys::revoke))
+            .ok(200, "revoked", schema_of::<ApiKeyView>),
         route!(GET "/api/v1/queues/{queue_id}/snapshot", STAFF, "live", "A queue now: waiting, ringing, longest wait, agents by state", get(live::queue_snapshot))
+            .scope(Scope::LiveRead)
             .ok(200, "the queue now", schema_of::<QueueSnapshot>),
         route!(GET "/api/v1/contacts/{contact_id}/position", STAFF, "live", "A waiting contact's position and estimated wait", get(live::position))
+            .scope(Scope::LiveRead)
             .ok(200, "where it waits", schema_of::<Position>),
         route!(GET "/api/v1/events", STAFF, "live", "The event log, filtered and paginated", get(live::events))
+            .scope(Scope::ReportsRead)
             .query(params_of::<EventQuery>)
             .ok(200, "a page of events", schema_of::<EventPage>),
         route!(GET "/api/v1/reports", STAFF, "reports", "Service level, ASA, abandonment, AHT, FCR, CSAT, NPS, agent time, callbacks for a range; ranges on 15-minute boundaries (up to 366 days) come from the interval aggregates, others from the event log (up to 93 days)", get(reports::report))
+            .scope(Scope::ReportsRead)
             .query(params_of::<reports::ReportParams>)
             .ok_as(200, "the reports: JSON, or CSV with format=csv", vec![
                 Content { media_type: JSON, schema: Some(report_answer) },
                 Content { media_type: "text/csv", schema: Some(openapi::text) },
             ]),
         route!(POST "/api/v1/staffing/erlang-c", STAFF, "staffing", "Agents needed for a forecast (Erlang C): agents, scheduled agents after shrinkage, predicted SL, ASA, occupancy, P(wait)", post(staffing::erlang_c))
+            .scope(Scope::ReportsRead)
             .json(schema_of::<ErlangCInput>)
             .ok(200, "the staffing", schema_of::<ErlangCStaffing>),
         route!(POST "/api/v1/staffing/erlang-a", STAFF, "staffing", "Agents needed when callers hang up (Erlang A): adds patience and abandonment", post(staffing::erlang_a))
+            .scope(Scope::ReportsRead)
             .json(schema_of::<ErlangAInput>)
             .ok(200, "the staffing", schema_of::<ErlangAStaffing>),
         route!(POST "/api/v1/surveys", STAFF, "reports", "A post-contact survey answer (csat5: 1-5, nps10: 0-10) for CSAT and NPS", post(hooks::survey))
+            .scope(Scope::ContactsWrite)
             .json(schema_of::<SurveyRequest>)
             .empty(201, "recorded")
             .errors(&[404, 409]),
         route!(POST "/api/v1/contacts", STAFF, "live", "Create a contact (chat, e-mail, ticket…) in a queue", post(hooks::create_contact))
+            .scope(Scope::ContactsWrite)
             .json(schema_of::<ContactRequest>)
             .ok(201, "created (state null: refused or already ended)", schema_of::<ContactCreated>)
             .errors(&[404, 409]),
         route!(POST "/api/v1/contacts/{contact_id}/callback", STAFF, "live", "Turn a waiting call or chat into a callback that keeps its place (web form, chat widget's \"call me instead\"): 404 unknown contact, 409 not_waiting / wrong_channel / already_callback, 422 bad number or due", post(callback::create))
+            .scope(Scope::ContactsWrite)
             .json(schema_of::<CallbackRequest>)
             .ok(200, "the callback: its state, number, due and position", schema_of::<CallbackPlaced>)
             .errors(&[409]),
@@ -327,6 +366,7 @@ pub fn routes() -> Vec<Route> {
             .json(schema_of::<Delivery>)
             .ok(200, "what the event did (a repeated event_id gets the first answer again)", schema_of::<HookAnswer>),
         route!(GET "/api/v1/integrations/{id}/deliveries", ADMIN, "telephony", "Outbound PBX webhooks of an integration (call.ring, call.connect, call.cancel, call.dial) and how their delivery went, newest first", get(pbx::deliveries))
+            .scope(Scope::IntegrationsRead)
             .query(params_of::<DeliveriesQuery>)
             .ok(200, "the deliveries", schema_of::<Deliveries>),
         route!(POST "/api/v1/cti/{token}", Access::Integration, "telephony", "Zammad generic CTI (newCall, answer, hangup), JSON or form-encoded; the integration's token is the path", post(hooks::cti))
@@ -339,6 +379,7 @@ pub fn routes() -> Vec<Route> {
         "/api/v1/queues",
         "/api/v1/queues/{id}",
         STAFF,
+        CONFIGURATION,
         "queue"
     ));
     all.extend(documents!(
@@ -346,6 +387,7 @@ pub fn routes() -> Vec<Route> {
         "/api/v1/agents",
         "/api/v1/agents/{id}",
         STAFF,
+        CONFIGURATION,
         "agent"
     ));
     all.extend(documents!(
@@ -353,6 +395,7 @@ pub fn routes() -> Vec<Route> {
         "/api/v1/skills",
         "/api/v1/skills/{id}",
         STAFF,
+        CONFIGURATION,
         "skill"
     ));
     all.extend(documents!(
@@ -360,6 +403,7 @@ pub fn routes() -> Vec<Route> {
         "/api/v1/scripts",
         "/api/v1/scripts/{id}",
         SIGNED_IN,
+        CONFIGURATION,
         "script"
     ));
     all.extend(documents!(
@@ -367,6 +411,7 @@ pub fn routes() -> Vec<Route> {
         "/api/v1/dispositions",
         "/api/v1/dispositions/{id}",
         SIGNED_IN,
+        CONFIGURATION,
         "disposition"
     ));
     all.extend(documents!(
@@ -374,6 +419,7 @@ pub fn routes() -> Vec<Route> {
         "/api/v1/reason-codes",
         "/api/v1/reason-codes/{id}",
         SIGNED_IN,
+        CONFIGURATION,
         "reason_code"
     ));
     all.extend(documents!(
@@ -381,6 +427,7 @@ pub fn routes() -> Vec<Route> {
         "/api/v1/integrations",
         "/api/v1/integrations/{id}",
         ADMIN,
+        INTEGRATIONS,
         "integration"
     ));
     all
@@ -394,10 +441,11 @@ pub fn router(state: AppState) -> Router {
     for r in routes() {
         let mut method_router = (r.handler)();
         if let Access::Roles(roles) = r.access {
+            let scope = r.scope;
             method_router = method_router.route_layer(middleware::from_fn_with_state(
                 state.clone(),
                 move |s: State<AppState>, req: Request, next: Next| {
-                    auth::require(s, roles, req, next)
+                    auth::require(s, roles, scope, req, next)
                 },
             ));
         }

@@ -123,8 +123,23 @@ fn query_parameters_security_and_limits_are_declared() {
         op(&doc, "post", "/api/v1/hooks/{integration_id}")["security"][0]["hmac"],
         serde_json::json!([])
     );
+    // A route that API keys may call offers a session or a key with its scope; one for
+    // people only offers a session.
+    assert_eq!(
+        op(&doc, "get", "/api/v1/reports")["security"],
+        serde_json::json!([{"bearer": []}, {"api_key": ["reports:read"]}])
+    );
+    assert_eq!(
+        op(&doc, "put", "/api/v1/queues/{id}")["security"][1]["api_key"],
+        serde_json::json!(["configuration:write"])
+    );
+    assert_eq!(
+        op(&doc, "post", "/api/v1/api-keys")["security"],
+        serde_json::json!([{"bearer": []}])
+    );
     let schemes = &doc["components"]["securitySchemes"];
     assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(schemes["api_key"]["scheme"], "bearer");
     assert_eq!(schemes["hmac"]["name"], "x-switchboard-signature");
 }
 

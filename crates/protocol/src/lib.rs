@@ -17,6 +17,8 @@
 //! - [`errors`] — the error body of every failed request (`{code, message, details}`).
 //! - [`users`] — sign-in (`/api/v1/auth/*`) and user administration (`/api/v1/users`):
 //!   requests and the user as shown.
+//! - [`api_keys`] — API keys for services (`/api/v1/api-keys`): their scopes, the key to
+//!   create, the key as shown and the one answer that carries its secret.
 //! - [`events`] — a page of the event log (`GET /api/v1/events`) and its query string.
 //! - [`deliveries`] — the outbound PBX webhooks listed
 //!   (`GET /api/v1/integrations/{id}/deliveries`) and its query string.
@@ -36,6 +38,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod api_keys;
 pub mod console;
 pub mod contacts;
 pub mod deliveries;

@@ -62,6 +62,22 @@ enum Cmd {
         #[arg(long, default_value = "Administrator")]
         display_name: String,
     },
+    /// Create an API key for a service (a PBX bridge, a BI tool, a script) and print it on
+    /// stdout, this once: only its hash is kept. Revoke it with
+    /// `DELETE /api/v1/api-keys/{api_key_id}`.
+    CreateApiKey {
+        /// What it is for, e.g. pbx-bridge: letters, digits, '-', '_' or '.'.
+        #[arg(long)]
+        name: String,
+        /// A scope it holds (repeat, or separate with commas): reports:read, live:read,
+        /// contacts:write, configuration:read, configuration:write, integrations:read,
+        /// integrations:write.
+        #[arg(long = "scope", value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+        /// Days until it stops working (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
     /// Create a small demo center (skills, queues, agents with sign-ins, scripts…). Run it
     /// before `serve`: a server already running must be restarted to route with them.
     SeedDemo,
@@ -196,6 +212,47 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             store.close().await;
             eprintln!("admin {} created", user.username);
+            Ok(())
+        }
+        Cmd::CreateApiKey {
+            name,
+            scopes,
+            expires_in_days,
+        } => {
+            let scopes = scopes
+                .iter()
+                .map(|s| s.trim().parse::<accounts::Scope>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| {
+                    let all: Vec<&str> = accounts::Scope::ALL.iter().map(|s| s.as_str()).collect();
+                    anyhow::anyhow!("{e}; scopes are {}", all.join(", "))
+                })?;
+            let now = SystemClock.now();
+            let expires_at = expires_in_days
+                .map(|days| now.plus(std::time::Duration::from_secs(u64::from(days) * 86_400)));
+            let store = app::open_store(&config).await?;
+            let issued = accounts::issue_api_key(
+                &store,
+                None,
+                accounts::ApiKeyRequest {
+                    name,
+                    scopes,
+                    expires_at,
+                },
+                now,
+            )
+            .await;
+            store.close().await;
+            let issued = issued?;
+            eprintln!(
+                "API key {} ({}) created with {}; it is shown this once:",
+                issued.api_key.name,
+                issued.api_key.api_key_id,
+                issued.api_key.scopes.join(", ")
+            );
+            // Alone on stdout, for a script to capture.
+            let mut stdout = std::io::stdout().lock();
+            std::io::Write::write_all(&mut stdout, format!("{}\n", issued.key).as_bytes())?;
             Ok(())
         }
         Cmd::Staffing { .. } | Cmd::Simulate(_) => {

@@ -1,6 +1,7 @@
 //! The operator's first hour with the real `switchboard` binary: started without the `serve`
 //! subcommand, `create-admin` refusing a placeholder password (and still reading a script's
-//! stdin), `seed-demo` saying that a running server must be restarted, and its passwords.
+//! stdin), `create-api-key` printing a key that the server then takes, `seed-demo` saying
+//! that a running server must be restarted, and its passwords.
 
 use std::{
     io::{BufRead, BufReader, Write},
@@ -11,6 +12,8 @@ use std::{
 };
 
 use serde_json::Value;
+
+mod support;
 use switchboard_test_support::{database::TestDatabase, ScratchDir};
 
 /// The binary in a scratch directory over `db`, with nothing inherited that could change its
@@ -128,6 +131,75 @@ fn create_admin_refuses_the_banner_placeholder_and_reads_a_scripts_stdin() {
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("admin admin created"), "{stderr}");
     assert!(!stderr.contains("a long enough password"), "{stderr}");
+}
+
+#[tokio::test]
+async fn create_api_key_prints_the_key_once_and_refuses_unknown_scopes() {
+    let db = TestDatabase::sqlite();
+    let dir = ScratchDir::new("sb-first-hour");
+    let out = switchboard(&db, dir.path())
+        .args(["create-api-key", "--name", "bi", "--scope", "reports:write"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("\"reports:write\" is not a scope"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("reports:read, live:read"), "{stderr}");
+
+    let out = switchboard(&db, dir.path())
+        .args([
+            "create-api-key",
+            "--name",
+            "bi",
+            "--scope",
+            "reports:read,live:read",
+            "--expires-in-days",
+            "30",
+        ])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let key = String::from_utf8(out.stdout).expect("text");
+    let key = key.trim_end();
+    assert!(key.starts_with("sbk_") && key.len() == 47, "{key:?}");
+    assert!(
+        stderr.contains("API key bi (1) created with reports:read, live:read"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(key),
+        "the key goes to stdout only: {stderr}"
+    );
+
+    // The same name again, while the first works: refused.
+    let out = switchboard(&db, dir.path())
+        .args(["create-api-key", "--name", "bi", "--scope", "reports:read"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+
+    // The server takes it where its scope is, and not elsewhere.
+    let options = support::ServerOptions {
+        database_url: db.url().to_string(),
+        redis: None,
+        setup_secret: None,
+    };
+    let mut server = support::Server::start("api-key", &options).await;
+    let (status, events) =
+        support::http(server.addr, "GET", "/api/v1/events", Some(key), None).await;
+    assert_eq!(status, 200, "{events}");
+    let (status, refused) =
+        support::http(server.addr, "GET", "/api/v1/queues", Some(key), None).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (403, Some("insufficient_scope"))
+    );
+    server.terminate().await;
 }
 
 #[test]

@@ -5,6 +5,8 @@
 //!
 //! * **users and sessions** ([`User`], [`NewUser`], [`UserUpdate`], [`Role`]): the people
 //!   who sign in, and their sessions by token hash;
+//! * **API keys** ([`ApiKey`], [`NewApiKey`]): service accounts by key hash, with their
+//!   scopes' names, creator, expiry, last use and revocation;
 //! * **configuration documents** ([`Document`], [`Versioned`]): queues, agents, skills,
 //!   greeting scripts, dispositions, away reasons and integrations, one table per kind,
 //!   each row a JSON body with a version for optimistic concurrency;
@@ -28,9 +30,10 @@
 //! signature has none stamp rows with the system clock.
 //!
 //! Layout: `store.rs` (connecting, migrating, the pools: which one reads, which one
-//! writes), `user.rs`, `document.rs`, `event_log.rs`, `snapshot.rs`, `writer.rs` (the
-//! batching event-log writer), `error.rs`.
+//! writes), `user.rs`, `api_key.rs`, `document.rs`, `event_log.rs`, `snapshot.rs`,
+//! `writer.rs` (the batching event-log writer), `error.rs`.
 
+mod api_key;
 mod document;
 mod error;
 mod event_log;
@@ -42,6 +45,7 @@ mod user;
 mod webhook;
 mod writer;
 
+pub use api_key::{ApiKey, NewApiKey};
 pub use document::{Document, Versioned};
 pub use error::StoreError;
 pub use event_log::EventFilter;

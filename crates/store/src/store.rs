@@ -40,6 +40,14 @@ pub struct Store {
     wal: Option<std::sync::Arc<std::path::PathBuf>>,
 }
 
+/// One connection pool's connections: open, and open but idle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub role: &'static str,
+    pub size: u32,
+    pub idle: u32,
+}
+
 /// The connections of a store.
 ///
 /// SQLite takes one writer at a time for the whole file. Several connections that write
@@ -50,14 +58,6 @@ pub struct Store {
 /// in the process, first come first served, with no sleeps; `read` serves the reads,
 /// alongside (WAL). On a file, `read` is read-only: a write sent there fails rather than
 /// contend. In memory both are the same single connection.
-/// One connection pool's connections: open, and open but idle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PoolStatus {
-    pub role: &'static str,
-    pub size: u32,
-    pub idle: u32,
-}
-
 #[derive(Clone, Debug)]
 pub(crate) enum Pool {
     Sqlite { read: SqlitePool, write: SqlitePool },

@@ -4,12 +4,14 @@
 //! growing lockouts: [`LoginLimiter`]).
 //!
 //! [`Accounts`] is the use case for each: sign in, resolve a session token to its user,
-//! sign out, set up the first admin, and administer users while keeping at least one admin.
+//! sign out, set up the first admin, and administer users while keeping at least one admin;
+//! and API keys for services ([`Accounts::create_api_key`], [`Accounts::api_key_caller`]).
 //! A password change, a role change, a new agent link, disabling or deleting a user revokes
 //! all of that user's sessions and signals [`Accounts::revocations`], which the open sockets
 //! of this instance listen to ([`Accounts::until_revoked`]).
 //! Which role may call which route is the edge's table; this module only keeps the word.
 
+mod api_keys;
 mod limiter;
 mod password;
 mod token;
@@ -22,9 +24,14 @@ use std::{
 };
 
 use switchboard_domain::{AgentId, Timestamp, ValidationError};
+pub use switchboard_protocol::api_keys::Scope;
+pub use switchboard_store::{ApiKey, Role, User};
 use switchboard_store::{NewUser, Store, StoreError, UserUpdate};
-pub use switchboard_store::{Role, User};
 
+pub use api_keys::{
+    issue_api_key, scopes_of, ApiKeyIssued, ApiKeyRequest, KeyCaller, API_KEY_PREFIX,
+    LAST_USE_RESOLUTION,
+};
 pub use limiter::{LimitPolicy, LoginLimiter};
 pub use password::{check_password_policy, hash_password, verify_password, PasswordHashing};
 pub use token::{new_token, token_hash};
@@ -86,6 +93,8 @@ pub enum AccountError {
     SetupExpired,
     #[error("user {0} not found")]
     UserNotFound(i64),
+    #[error("API key {0} not found")]
+    ApiKeyNotFound(i64),
     /// Taking admin rights from oneself or from the last admin.
     #[error("{0}")]
     LastAdmin(String),
@@ -109,7 +118,7 @@ impl AccountError {
             AccountError::SetupDisabled => "setup_disabled",
             AccountError::BadSetupSecret => "bad_setup_secret",
             AccountError::SetupExpired => "setup_expired",
-            AccountError::UserNotFound(_) => "not_found",
+            AccountError::UserNotFound(_) | AccountError::ApiKeyNotFound(_) => "not_found",
             AccountError::LastAdmin(_) => "last_admin",
             AccountError::VersionConflict(_) => "version_conflict",
             AccountError::Store(_) => "store",

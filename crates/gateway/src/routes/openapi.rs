@@ -242,6 +242,10 @@ pub fn build() -> utoipa::openapi::OpenApi {
             }
             Access::Roles(_) | Access::Console | Access::Socket(_) => {
                 op = op.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+                // Or an API key that holds the route's scope.
+                if let Some(scope) = r.scope {
+                    op = op.security(SecurityRequirement::new("api_key", [scope.as_str()]));
+                }
             }
         }
         let mut op = op.build();
@@ -263,6 +267,15 @@ pub fn build() -> utoipa::openapi::OpenApi {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some("The session token from POST /api/v1/auth/login"))
+                    .build(),
+            ),
+        )
+        .security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API key (`sbk_…`) from POST /api/v1/api-keys, sent as a bearer token. A route that keys may call lists the one scope it needs in its `api_key` requirement; user and key administration and the sockets take sessions only"))
                     .build(),
             ),
         )

@@ -29,6 +29,7 @@ async fn role_matrix() {
         let path = r
             .path
             .replace("{user_id}", "999999")
+            .replace("{api_key_id}", "999999")
             .replace("{contact_id}", &uuid::Uuid::nil().to_string())
             .replace("{queue_id}", "nope")
             .replace("{id}", "nope");

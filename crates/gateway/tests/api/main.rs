@@ -4,6 +4,8 @@
 //! in-memory dispatcher, with users signed in and requests made. Then a module per theme:
 //! - `auth` — the role matrix (every route × no token, agent, supervisor, admin), sign-in,
 //!   sign-out and the rate limit, first-admin setup, users administered;
+//! - `api_keys` — the scope matrix (every route × keys with and without its scope), keys
+//!   shown once, stored hashed, used, revoked and expired;
 //! - `configuration` — configuration documents reaching the running dispatcher, with versions
 //!   and references;
 //! - `errors` — a table of bad inputs, each a 4xx with its code;
@@ -14,6 +16,7 @@
 //! - `reports` — reports from the event log (JSON and CSV, agent time, callback promises) and
 //!   the staffing calculators.
 
+mod api_keys;
 mod auth;
 mod callback_in_place;
 mod configuration;

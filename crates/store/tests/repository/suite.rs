@@ -4,8 +4,9 @@ use std::{fmt::Debug, time::Duration};
 
 use switchboard_domain::*;
 use switchboard_store::{
-    spawn_event_writer, CellKey, Document, EventFilter, JournalStep, NewUser, RatedRow, Role,
-    RollupState, SavedSnapshot, Store, StoreError, UserUpdate, Versioned, VisitRow, WriterOptions,
+    spawn_event_writer, ApiKey, CellKey, Document, EventFilter, JournalStep, NewApiKey, NewUser,
+    RatedRow, Role, RollupState, SavedSnapshot, Store, StoreError, UserUpdate, Versioned, VisitRow,
+    WriterOptions,
 };
 
 use switchboard_test_support::{
@@ -25,6 +26,7 @@ macro_rules! repository_suite {
             deleting_a_user_deletes_their_sessions,
             a_users_sessions_are_deleted_together,
             the_first_admin_is_created_once_even_concurrently,
+            api_keys_are_found_by_hash_until_revoked_or_expired,
             queues_are_versioned_documents,
             agents_are_versioned_documents,
             skills_are_versioned_documents,
@@ -84,7 +86,7 @@ fn new_user(username: &str, role: Role) -> NewUser {
 }
 
 /// Migrations in each set (`migrations/sqlite`, `migrations/postgres`).
-const MIGRATIONS: i64 = 9;
+const MIGRATIONS: i64 = 10;
 
 pub(crate) async fn migrations_apply_from_empty_and_again(db: TestDb) {
     let files = |set: &str| {
@@ -333,6 +335,96 @@ pub(crate) async fn deleting_a_user_deletes_their_sessions(db: TestDb) {
     );
     // The username is free again.
     s.create_user(&new_user("ann", Role::Agent)).await.unwrap();
+}
+
+fn new_key(name: &str, hash: &str, created_by: Option<i64>) -> NewApiKey {
+    NewApiKey {
+        name: name.into(),
+        key_hash: hash.into(),
+        prefix: format!("sbk_{name}"),
+        scopes: vec!["reports:read".into(), "contacts:write".into()],
+        created_by,
+        created_at: t(0),
+        expires_at: None,
+    }
+}
+
+pub(crate) async fn api_keys_are_found_by_hash_until_revoked_or_expired(db: TestDb) {
+    let s = &db.store;
+    let admin = s.create_user(&new_user("root", Role::Admin)).await.unwrap();
+    let bi = s
+        .create_api_key(&new_key("bi", "h-bi", Some(admin.user_id)))
+        .await
+        .unwrap();
+    assert_eq!(
+        bi,
+        ApiKey {
+            api_key_id: bi.api_key_id,
+            name: "bi".into(),
+            prefix: "sbk_bi".into(),
+            scopes: vec!["reports:read".into(), "contacts:write".into()],
+            created_by: Some(admin.user_id),
+            created_by_username: Some("root".into()),
+            created_at: t(0),
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+        }
+    );
+    // A working key's name is taken; a revoked key's is free again.
+    let taken = s.create_api_key(&new_key("bi", "h-other", None)).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    let pbx = s
+        .create_api_key(&NewApiKey {
+            expires_at: Some(t(10_000)),
+            ..new_key("pbx", "h-pbx", None)
+        })
+        .await
+        .unwrap();
+
+    let found = |hash: &'static str, at: i64| async move {
+        s.api_key_by_hash(hash, t(at))
+            .await
+            .unwrap()
+            .map(|k| k.api_key_id)
+    };
+    assert_eq!(found("h-bi", 5_000).await, Some(bi.api_key_id));
+    assert_eq!(found("h-pbx", 9_999).await, Some(pbx.api_key_id));
+    assert_eq!(found("h-pbx", 10_000).await, None, "expired");
+    assert_eq!(found("nothing", 0).await, None);
+
+    // Last use only moves forward.
+    s.touch_api_key(bi.api_key_id, t(7_000)).await.unwrap();
+    s.touch_api_key(bi.api_key_id, t(6_000)).await.unwrap();
+    let bi_now = s.api_key(bi.api_key_id).await.unwrap().unwrap();
+    assert_eq!(bi_now.last_used_at, Some(t(7_000)));
+
+    // Revoking keeps the row and the first revocation time.
+    assert!(s.revoke_api_key(bi.api_key_id, t(8_000)).await.unwrap());
+    assert!(s.revoke_api_key(bi.api_key_id, t(9_000)).await.unwrap());
+    assert!(!s.revoke_api_key(9_999, t(9_000)).await.unwrap());
+    assert_eq!(found("h-bi", 8_000).await, None, "revoked");
+    let listed = s.list_api_keys().await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|k| (k.name.as_str(), k.revoked_at))
+            .collect::<Vec<_>>(),
+        [("bi", Some(t(8_000))), ("pbx", None)]
+    );
+    s.create_api_key(&new_key("bi", "h-bi-2", None))
+        .await
+        .unwrap();
+
+    // The creator's deletion keeps the key, without its creator.
+    s.delete_user(admin.user_id).await.unwrap();
+    let orphan = s.api_key(bi.api_key_id).await.unwrap().unwrap();
+    assert_eq!(
+        (orphan.created_by, orphan.created_by_username),
+        (None, None)
+    );
+    // Debug never prints the hash.
+    assert!(!format!("{:?}", new_key("x", "secret-hash", None)).contains("secret-hash"));
 }
 
 pub(crate) async fn a_users_sessions_are_deleted_together(db: TestDb) {
