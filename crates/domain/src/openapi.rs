@@ -4,7 +4,7 @@
 
 use utoipa::{
     openapi::{
-        schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type},
+        schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type},
         RefOr, Schema,
     },
     PartialSchema, ToSchema,
@@ -56,10 +56,20 @@ schema!(
 );
 schema!(
     Timestamp,
-    ObjectBuilder::new()
-        .schema_type(Type::Integer)
-        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
-        .description(Some("milliseconds since the Unix epoch, UTC"))
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        )
+        .description(Some(
+            "milliseconds since the Unix epoch, UTC (how answers write it); requests may also send an RFC 3339 time",
+        ))
         .into()
 );
 schema!(

@@ -9,9 +9,48 @@ use serde::{Deserialize, Serialize};
 /// Milliseconds since the Unix epoch, UTC. Millisecond resolution is what a contact center
 /// needs (service levels are measured in seconds) and keeps the value a cheap `i64` that
 /// Redis scores and SQL columns hold exactly.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// Written as that number. Read from the number, or from an RFC 3339 string
+/// (`2026-03-29T01:00:00+01:00`, `…Z`, fractions kept to the millisecond), or from a string
+/// of digits (a query string's number).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Timestamp(i64);
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("milliseconds since the epoch, or an RFC 3339 time")
+            }
+            fn visit_i64<E: serde::de::Error>(self, ms: i64) -> Result<Timestamp, E> {
+                Ok(Timestamp(ms))
+            }
+            fn visit_u64<E: serde::de::Error>(self, ms: u64) -> Result<Timestamp, E> {
+                i64::try_from(ms)
+                    .map(Timestamp)
+                    .map_err(|_| E::custom("milliseconds out of range"))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Timestamp, E> {
+                if let Ok(ms) = s.parse::<i64>() {
+                    return Ok(Timestamp(ms));
+                }
+                DateTime::parse_from_rfc3339(s)
+                    .map(|t| Timestamp(t.timestamp_millis()))
+                    .map_err(|_| {
+                        E::custom(format!(
+                            "{:?} is not a time: use milliseconds since the epoch or RFC 3339 \
+                             (2026-03-29T01:00:00+01:00)",
+                            s.chars().take(40).collect::<String>()
+                        ))
+                    })
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
 
 impl Timestamp {
     pub const fn from_millis(ms: i64) -> Self {
@@ -133,5 +172,30 @@ mod tests {
         assert_eq!(serde_json::to_string(&s).unwrap(), "1.5");
         assert!(serde_json::from_str::<S>("-1").is_err());
         assert!(serde_json::from_str::<S>("1e12").is_err());
+    }
+
+    #[test]
+    fn times_are_read_as_milliseconds_or_rfc_3339_and_written_as_milliseconds() {
+        let read = |json: &str| serde_json::from_str::<Timestamp>(json);
+        let t = Timestamp::from_millis(1_774_746_000_000);
+        assert_eq!(read("1774746000000").unwrap(), t);
+        assert_eq!(read("\"1774746000000\"").unwrap(), t);
+        assert_eq!(read("\"2026-03-29T01:00:00Z\"").unwrap(), t);
+        assert_eq!(read("\"2026-03-29T03:00:00+02:00\"").unwrap(), t);
+        assert_eq!(
+            read("\"2026-03-29T01:00:00.2509Z\"").unwrap(),
+            t.plus(Duration::from_millis(250))
+        );
+        assert_eq!(serde_json::to_string(&t).unwrap(), "1774746000000");
+        for bad in [
+            "1.5",
+            "\"yesterday\"",
+            "\"2026-03-29\"",
+            "true",
+            "18446744073709551615",
+        ] {
+            let e = read(bad).unwrap_err().to_string();
+            assert!(e.contains("RFC 3339") || e.contains("range"), "{bad}: {e}");
+        }
     }
 }

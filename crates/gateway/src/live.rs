@@ -16,7 +16,7 @@ use switchboard_app::views::{EventFilter, QueueSnapshot};
 use switchboard_domain::{parse_instant, AgentId, ContactId, QueueId, Timestamp};
 use switchboard_protocol::{
     contacts::Position,
-    events::{EventPage, EventQuery},
+    events::{EventPage, EventQuery, LoggedEvent},
 };
 
 use crate::{
@@ -123,6 +123,14 @@ pub async fn events(
     let next_after = (events.len() == limit as usize)
         .then(|| events.last().map(|e| e.id))
         .flatten();
+    let clock = state.app.center_clock();
+    let events = events
+        .into_iter()
+        .map(|event| LoggedEvent {
+            time: clock.rfc3339(event.at),
+            event,
+        })
+        .collect();
     Ok(Json(EventPage { events, next_after }))
 }
 

@@ -137,6 +137,19 @@ fn query_parameters_security_and_limits_are_declared() {
         op(&doc, "post", "/api/v1/api-keys")["security"],
         serde_json::json!([{"bearer": []}])
     );
+    // An event of the log flattens the event, which flattens the union of its kinds: both
+    // are written out as one object per kind, which client generators take.
+    let schemas = &doc["components"]["schemas"];
+    let kinds = schemas["Event"]["oneOf"]
+        .as_array()
+        .expect("Event is a union")
+        .len();
+    assert!(kinds > 10, "{kinds}");
+    assert_eq!(
+        schemas["LoggedEvent"]["oneOf"].as_array().map(Vec::len),
+        Some(kinds)
+    );
+    assert_eq!(schemas["Timestamp"]["oneOf"][1]["format"], "date-time");
     let schemes = &doc["components"]["securitySchemes"];
     assert_eq!(schemes["bearer"]["scheme"], "bearer");
     assert_eq!(schemes["api_key"]["scheme"], "bearer");

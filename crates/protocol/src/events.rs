@@ -1,4 +1,5 @@
-//! The event log's page: `GET /api/v1/events` (its query string and its answer).
+//! The event log's page: `GET /api/v1/events` (its query string and its answer, each event
+//! with its time also in RFC 3339).
 
 use serde::{Deserialize, Serialize};
 use switchboard_domain::{Event, EventId};
@@ -35,11 +36,22 @@ pub struct EventQuery {
     pub limit: Option<u32>,
 }
 
+/// An event of the log, with its `at` also written as an RFC 3339 time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LoggedEvent {
+    #[serde(flatten)]
+    pub event: Event,
+    /// `at` in the center's time zone, to the millisecond, e.g.
+    /// `2026-03-29T03:00:00.000+02:00`.
+    pub time: String,
+}
+
 /// The answer to `GET /api/v1/events`: events in log order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventPage {
-    pub events: Vec<Event>,
+    pub events: Vec<LoggedEvent>,
     /// Pass as `after` for the next page; `null` on the last page.
     #[serde(deserialize_with = "crate::nullable")]
     pub next_after: Option<EventId>,

@@ -6,7 +6,7 @@ use insta::assert_json_snapshot;
 use serde_json::json;
 use support::{at, contact, queue, read, round_trip};
 use switchboard_domain::{Event, EventId, EventKind, ExitReason};
-use switchboard_protocol::events::{EventPage, EventQuery};
+use switchboard_protocol::events::{EventPage, EventQuery, LoggedEvent};
 
 #[test]
 fn pages() {
@@ -21,7 +21,10 @@ fn pages() {
     };
     let pages = [
         EventPage {
-            events: vec![event.clone()],
+            events: vec![LoggedEvent {
+                event: event.clone(),
+                time: "2026-01-05T10:00:00.000+01:00".into(),
+            }],
             next_after: Some(EventId(41)),
         },
         EventPage {

@@ -314,11 +314,19 @@ pub fn document() -> Value {
 /// right, but client generators cannot take `allOf` of a union; rewritten as the equivalent
 /// `oneOf: [allOf: [variant, {own fields}], …]`, one object per variant, they can.
 fn distribute_flattened_unions(doc: &mut Value) {
+    // A struct that flattens such a struct (which the first pass makes a union) is rewritten
+    // by the next one.
+    while distribute_once(doc) {}
+}
+
+/// One pass of [`distribute_flattened_unions`]; whether it rewrote anything.
+fn distribute_once(doc: &mut Value) -> bool {
+    let mut rewrote = false;
     let Some(schemas) = doc
         .pointer_mut("/components/schemas")
         .and_then(Value::as_object_mut)
     else {
-        return;
+        return false;
     };
     let unions: std::collections::BTreeMap<String, Vec<Value>> = schemas
         .iter()
@@ -356,6 +364,8 @@ fn distribute_flattened_unions(doc: &mut Value) {
         if let Some(obj) = schema.as_object_mut() {
             obj.remove("allOf");
             obj.insert("oneOf".into(), Value::from(variants));
+            rewrote = true;
         }
     }
+    rewrote
 }

@@ -518,3 +518,70 @@ async fn reports_follow_the_center_time_zone_across_daylight_saving() {
         );
     }
 }
+
+/// Times are taken as RFC 3339 wherever a request carries one, and the event log writes each
+/// event's time out in the center's zone beside its milliseconds, across the spring change.
+#[tokio::test]
+async fn times_go_in_as_rfc_3339_and_events_come_out_with_theirs() {
+    use switchboard_app::Settings as AppSettings;
+    use switchboard_domain::*;
+    let berlin: CenterClock = "Europe/Berlin".parse().unwrap();
+    let api = Api::with(
+        AppSettings {
+            center_clock: berlin,
+            ..AppSettings::default()
+        },
+        switchboard_gateway::Settings::default(),
+    )
+    .await;
+    let admin = api.token(Role::Admin).await;
+    let (status, created) = api
+        .call(
+            Method::POST,
+            "/api/v1/api-keys",
+            Some(&admin),
+            Some(json!({"name": "bi", "scopes": ["reports:read"], "expires_at": "2999-01-01T00:00:00+01:00"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["api_key"]["expires_at"], 32_472_140_400_000_i64);
+
+    let event = |id: u64, rfc3339: &str| Event {
+        id: EventId(id),
+        at: parse_instant(rfc3339).unwrap(),
+        kind: EventKind::ContactRefused {
+            contact: ContactId::from_uuid(uuid::Uuid::from_u128(id.into())),
+            queue: QueueId::parse("sales").unwrap(),
+            reason: ExitReason::NoAgents,
+        },
+    };
+    api.store
+        .append_events(&[
+            event(1, "2026-03-29T00:30:00Z"),
+            event(2, "2026-03-29T01:30:00Z"),
+        ])
+        .await
+        .unwrap();
+    let (status, page) = api
+        .call(
+            Method::GET,
+            "/api/v1/events?from=2026-03-29T00:00:00%2B01:00",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let times: Vec<(i64, &str)> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["at"].as_i64().unwrap(), e["time"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        times,
+        [
+            (1_774_744_200_000, "2026-03-29T01:30:00.000+01:00"),
+            (1_774_747_800_000, "2026-03-29T03:30:00.000+02:00"),
+        ]
+    );
+}
