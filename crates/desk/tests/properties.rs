@@ -1,4 +1,4 @@
-//! Invariants of the calendar arithmetic over random calendars (zones
+//! Invariants of the calendar arithmetic and the SLA clock over random calendars (zones
 //! with and without daylight saving, including Lord Howe's half-hour change and a
 //! midnight change in Santiago), random instants around two years and random durations.
 
@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{Days, NaiveDate};
 use chrono_tz::Tz;
 use proptest::prelude::*;
-use switchboard_desk::{BusinessCalendar, CalendarError, Slot};
+use switchboard_desk::{BusinessCalendar, CalendarError, ClockChange, ClockState, SlaClock, Slot};
 use switchboard_domain::Timestamp;
 
 const ZONES: &[&str] = &[
@@ -133,6 +133,44 @@ proptest! {
         let today = cal.add_business_days(t, 0).unwrap();
         // "Today" may be the first business day itself (when the day of `t` has closed).
         prop_assert!(today > t && today <= due);
+    }
+
+    #[test]
+    fn the_sla_clock_agrees_with_its_deadline(
+        cal in calendar(),
+        start in instant(),
+        steps in prop::collection::vec((0u64..100 * 3_600_000, 0u8..3), 0..5),
+        look in 0u64..200 * 3_600_000,
+        target in 1u64..40 * 3_600_000,
+        percent in 1u8..=100,
+    ) {
+        let mut changes = vec![ClockChange::new(start, ClockState::Running)];
+        let mut at = start;
+        for (gap, state) in steps {
+            at = at.plus(Duration::from_millis(gap));
+            let states = [ClockState::Running, ClockState::Paused, ClockState::Stopped];
+            let state = states[usize::from(state)];
+            changes.push(ClockChange::new(at, state));
+        }
+        let clock = SlaClock::new(Duration::from_millis(target), percent, changes).unwrap();
+        let now = start.plus(Duration::from_millis(look));
+        let s = clock.status(&cal, now).unwrap();
+        let target = Duration::from_millis(target);
+        let elapsed_ms = i64::try_from(s.elapsed.as_millis()).unwrap();
+        let target_ms = i64::try_from(target.as_millis()).unwrap();
+        prop_assert_eq!(s.remaining.num_milliseconds() + elapsed_ms, target_ms);
+        prop_assert_eq!(s.breached, s.elapsed >= target);
+        prop_assert_eq!(s.warning, s.elapsed >= clock.warning_threshold());
+        match s.deadline {
+            Some(deadline) => prop_assert_eq!(s.breached, deadline <= now),
+            None => prop_assert!(!s.breached && s.state != Some(ClockState::Running)),
+        }
+        if let (Some(w), Some(d)) = (s.warning_at, s.deadline) {
+            prop_assert!(w <= d);
+        }
+        // Time only adds: a later look never shows less elapsed.
+        let later = clock.status(&cal, now.plus(Duration::from_secs(3600))).unwrap();
+        prop_assert!(later.elapsed >= s.elapsed);
     }
 }
 
