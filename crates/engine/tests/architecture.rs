@@ -1,7 +1,8 @@
 //! The crate graph's rules, checked against `cargo metadata`: the pure crates (domain, the
-//! routing engine, the statistics, the simulator, the wire protocol) reach no async runtime,
-//! no Redis or SQL client and no HTTP framework — not even through another crate — and the
-//! adapters keep to their side (ARCHITECTURE.md's invariants). A rule is a row of [`RULES`].
+//! routing engine, the statistics, the help desk, the simulator, the wire protocol) reach no
+//! async runtime, no Redis or SQL client and no HTTP framework — not even through another
+//! crate — and the adapters keep to their side (ARCHITECTURE.md's invariants). A rule is a
+//! row of [`RULES`].
 //! And no crate of the workspace links the test helpers, but those [`MAY_LINK_TEST_SUPPORT`].
 //!
 //! Only normal dependencies count (what is linked into the crate), followed transitively;
@@ -53,6 +54,23 @@ const RULES: &[Rule<'static>] = &[
         krate: "switchboard-stats",
         forbidden: IO,
         why: "stats are pure numbers over plain data",
+    },
+    Rule {
+        krate: "switchboard-desk",
+        forbidden: &[
+            "tokio",
+            "redis",
+            "sqlx",
+            "axum",
+            "switchboard-engine",
+            "switchboard-dispatch",
+            "switchboard-stats",
+            "switchboard-store",
+            "switchboard-app",
+            "switchboard-gateway",
+            "switchboard-protocol",
+        ],
+        why: "the help desk is pure rules over plain data (`now` passed in): of the workspace, domain only",
     },
     Rule {
         krate: "switchboard-protocol",

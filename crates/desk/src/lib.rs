@@ -1,0 +1,16 @@
+//! The help desk, pure: the rules of customers, tickets and promises, as commands in and
+//! events out, with `now` passed in. Built so far: the business-hours calendar
+//! ([`calendar`]: open slots per weekday in an IANA zone, holidays, time counted only while
+//! open, due times in working days) and the SLA clock over it ([`sla`]: elapsed and
+//! remaining business time, deadline and warning instants, pauses, reopen).
+//!
+//! It must not know about I/O of any kind: it reads no clock (every function takes the
+//! instant), opens no file or socket, and knows nothing of HTTP, SQL, Redis, async runtimes
+//! or configuration files. Callers (the application layer) load the data, pass `now` and
+//! store what comes out. Depends only on `switchboard-domain` among the workspace crates.
+
+pub mod calendar;
+pub mod sla;
+
+pub use calendar::{BusinessCalendar, CalendarError, Slot, MAX_WALK_DAYS, NEVER_OPEN_DAYS};
+pub use sla::{ClockChange, ClockState, SlaClock, SlaStatus};
