@@ -379,22 +379,22 @@ async fn reports_show_agent_time_and_callback_promises() {
     );
 }
 
+/// The API of a center in Europe/Berlin.
+async fn in_berlin() -> Api {
+    let settings = switchboard_app::Settings {
+        center_clock: "Europe/Berlin".parse().unwrap(),
+        ..switchboard_app::Settings::default()
+    };
+    Api::with(settings, switchboard_gateway::Settings::default()).await
+}
+
 /// Reports follow a local clock: days of 23 hours on the spring change in Europe/Berlin,
 /// RFC 3339 in and out, and the center's zone when the query names none.
 #[tokio::test]
 async fn reports_follow_the_center_time_zone_across_daylight_saving() {
-    use switchboard_app::Settings as AppSettings;
     use switchboard_dispatch::Engine;
     use switchboard_domain::*;
-    let berlin: CenterClock = "Europe/Berlin".parse().unwrap();
-    let api = Api::with(
-        AppSettings {
-            center_clock: berlin,
-            ..AppSettings::default()
-        },
-        switchboard_gateway::Settings::default(),
-    )
-    .await;
+    let api = in_berlin().await;
     let supervisor = api.token(Role::Supervisor).await;
     let at = |s: &str| parse_instant(s).unwrap();
     let mut e = Engine::new();
@@ -523,17 +523,8 @@ async fn reports_follow_the_center_time_zone_across_daylight_saving() {
 /// event's time out in the center's zone beside its milliseconds, across the spring change.
 #[tokio::test]
 async fn times_go_in_as_rfc_3339_and_events_come_out_with_theirs() {
-    use switchboard_app::Settings as AppSettings;
     use switchboard_domain::*;
-    let berlin: CenterClock = "Europe/Berlin".parse().unwrap();
-    let api = Api::with(
-        AppSettings {
-            center_clock: berlin,
-            ..AppSettings::default()
-        },
-        switchboard_gateway::Settings::default(),
-    )
-    .await;
+    let api = in_berlin().await;
     let admin = api.token(Role::Admin).await;
     let (status, created) = api
         .call(
