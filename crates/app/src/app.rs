@@ -177,13 +177,11 @@ impl App {
         crate::live::follow(self.read_models(), self.read_sources())
     }
 
-    /// Resolves when the session `token_hash` of user `user_id` has ended (see
+    /// Resolves when `holder`'s session or API key has ended (see
     /// [`Accounts::until_revoked`]): a socket races its conversation against this and
     /// closes when it resolves.
-    pub async fn until_revoked(&self, user_id: i64, token_hash: &str) {
-        self.accounts
-            .until_revoked(user_id, token_hash, || self.now())
-            .await;
+    pub async fn until_revoked(&self, holder: &crate::accounts::Holder) {
+        self.accounts.until_revoked(holder, || self.now()).await;
     }
 
     /// The database's connection pools now (for metrics).

@@ -41,6 +41,7 @@ use axum::{
 };
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde::Deserialize;
+use switchboard_app::accounts::Holder;
 use switchboard_domain::AgentId;
 use switchboard_protocol::console::{Frame, Request};
 
@@ -141,7 +142,11 @@ async fn session(
 ) {
     let (mut tx, rx) = socket.split();
     // The conversation's incoming stream ends when the session is revoked.
-    let mut rx = rx.take_until(crate::live::until_revoked(&state, user_id, token_hash));
+    let holder = Holder::Session {
+        user_id,
+        token_hash,
+    };
+    let mut rx = rx.take_until(crate::live::until_revoked(&state, holder));
     serve(state, agent, resume_from, &mut tx, &mut rx).await;
     if rx.is_stopped() {
         let _ = tx.send(crate::live::revoked_close()).await;

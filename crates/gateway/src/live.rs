@@ -12,7 +12,10 @@ use axum::{
     http::StatusCode,
     Json,
 };
-use switchboard_app::views::{EventFilter, QueueSnapshot};
+use switchboard_app::{
+    accounts::Holder,
+    views::{EventFilter, QueueSnapshot},
+};
 use switchboard_domain::{parse_instant, AgentId, ContactId, QueueId, Timestamp};
 use switchboard_protocol::{
     contacts::Position,
@@ -24,18 +27,15 @@ use crate::{
     state::AppState,
 };
 
-/// Resolves when the session `token_hash` of user `user_id` has ended
+/// Resolves when `holder`'s session or API key has ended
 /// (`switchboard_app::App::until_revoked`); boxed, so a socket's stream can `take_until` it.
-pub fn until_revoked(
-    state: &AppState,
-    user_id: i64,
-    token_hash: String,
-) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+pub fn until_revoked(state: &AppState, holder: Holder) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     let app = state.app.clone();
-    Box::pin(async move { app.until_revoked(user_id, &token_hash).await })
+    Box::pin(async move { app.until_revoked(&holder).await })
 }
 
-/// The close frame of a socket whose session has ended: 1008 (policy), `session revoked`.
+/// The close frame of a socket whose session (or API key) has ended: 1008 (policy),
+/// `session revoked`.
 pub fn revoked_close() -> Message {
     Message::Close(Some(CloseFrame {
         code: close_code::POLICY,

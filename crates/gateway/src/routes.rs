@@ -101,8 +101,8 @@ pub struct Route {
     pub method: Method,
     pub path: &'static str,
     pub access: Access,
-    /// For [`Access::Roles`] routes that API keys may call too: the scope a key needs.
-    /// `None`: signed-in people only.
+    /// For [`Access::Roles`] routes and the supervisor's socket, which API keys may call
+    /// too: the scope a key needs. `None`: signed-in people only.
     pub scope: Option<Scope>,
     pub summary: &'static str,
     pub tag: &'static str,
@@ -294,7 +294,8 @@ pub fn routes() -> Vec<Route> {
         route!(GET "/api/v1/agent/ws", Access::Console, "live", "The agent console's WebSocket (session token in Authorization or ?token=; ?resume_from=<seq>)", get(console::connect))
             .query(params_of::<console::ConnectParams>)
             .empty(101, "switching to the WebSocket protocol"),
-        route!(GET "/api/v1/supervisor/ws", Access::Socket(&[Role::Supervisor, Role::Admin]), "live", "The supervisor's WebSocket: a snapshot of queues and agents, then deltas at most once a second; commands", get(supervisor::connect))
+        route!(GET "/api/v1/supervisor/ws", Access::Socket(&[Role::Supervisor, Role::Admin]), "live", "The supervisor's WebSocket: a snapshot of queues and agents, then deltas at most once a second; commands (an API key with live:read watches read-only: a wallboard)", get(supervisor::connect))
+            .scope(Scope::LiveRead)
             .query(params_of::<supervisor::ConnectParams>)
             .empty(101, "switching to the WebSocket protocol"),
         route!(GET "/api/v1/auth/me", SIGNED_IN, "auth", "Who am I", get(auth::me))

@@ -20,6 +20,11 @@
 //! too many too fast, an `error` frame for an `id` too long to echo; 1001 when the server stops.
 //! When the user's session ends (revoked, signed out, expired) the socket is closed with
 //! 1008 (`session revoked`).
+//!
+//! A wallboard may connect with an API key holding `live:read` instead of a session: it
+//! gets the same snapshot and deltas, and every command but `ping` is answered with the
+//! error `read_only` (steering the floor is for signed-in supervisors, who are audited by
+//! name). Its socket closes with 1008 when the key is revoked or expires.
 
 use std::time::Duration;
 
@@ -33,7 +38,7 @@ use axum::{
 };
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde::Deserialize;
-use switchboard_app::accounts::Role;
+use switchboard_app::accounts::{Holder, Role, Scope, API_KEY_PREFIX};
 use switchboard_protocol::{
     floor::{Frame, Request},
     Stamped,
@@ -67,14 +72,10 @@ pub async fn connect(
     let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 200) else {
         return ApiError::unauthorized().into_response();
     };
-    let signed_in = match state.app.accounts().session(&token, state.app.now()).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return ApiError::unauthorized().into_response(),
-        Err(e) => return ApiError::from(e).into_response(),
+    let viewer = match viewer(&state, &token).await {
+        Ok(viewer) => viewer,
+        Err(refused) => return refused,
     };
-    if !matches!(signed_in.user.role, Role::Supervisor | Role::Admin) {
-        return ApiError::forbidden().into_response();
-    }
     match ws {
         Ok(ws) => {
             let limits = state.settings.socket;
@@ -82,11 +83,7 @@ pub async fn connect(
                 .max_frame_size(socket::read_cap(limits))
                 .on_upgrade(move |socket| {
                     let sockets = state.sockets.clone();
-                    sockets.track(session(
-                        state,
-                        (signed_in.user.user_id, signed_in.token_hash),
-                        socket,
-                    ))
+                    sockets.track(session(state, viewer, socket))
                 })
         }
         Err(e) => {
@@ -95,11 +92,49 @@ pub async fn connect(
     }
 }
 
-async fn session(state: AppState, (user_id, token_hash): (i64, String), socket: WebSocket) {
+/// Who watches the floor: a supervisor's or admin's session, or a wallboard's API key.
+async fn viewer(state: &AppState, token: &str) -> Result<Holder, Response> {
+    let now = state.app.now();
+    if token.starts_with(API_KEY_PREFIX) {
+        match state.app.accounts().api_key_caller(token, now).await {
+            Ok(Some(key)) if key.scopes.contains(&Scope::LiveRead) => {
+                return Ok(Holder::Key {
+                    api_key_id: key.api_key_id,
+                    key_hash: key.key_hash,
+                });
+            }
+            Ok(Some(_)) => {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "insufficient_scope",
+                    "this API key does not hold the scope live:read",
+                )
+                .into_response())
+            }
+            // Not a key: a session token may start the same way.
+            Ok(None) => {}
+            Err(e) => return Err(ApiError::from(e).into_response()),
+        }
+    }
+    match state.app.accounts().session(token, now).await {
+        Ok(Some(s)) if matches!(s.user.role, Role::Supervisor | Role::Admin) => {
+            Ok(Holder::Session {
+                user_id: s.user.user_id,
+                token_hash: s.token_hash,
+            })
+        }
+        Ok(Some(_)) => Err(ApiError::forbidden().into_response()),
+        Ok(None) => Err(ApiError::unauthorized().into_response()),
+        Err(e) => Err(ApiError::from(e).into_response()),
+    }
+}
+
+async fn session(state: AppState, viewer: Holder, socket: WebSocket) {
     let (mut tx, rx) = socket.split();
-    // The conversation's incoming stream ends when the session is revoked.
-    let mut rx = rx.take_until(crate::live::until_revoked(&state, user_id, token_hash));
-    serve(state, &mut tx, &mut rx).await;
+    let read_only = matches!(viewer, Holder::Key { .. });
+    // The conversation's incoming stream ends when the session or the key is revoked.
+    let mut rx = rx.take_until(crate::live::until_revoked(&state, viewer));
+    serve(state, read_only, &mut tx, &mut rx).await;
     if rx.is_stopped() {
         let _ = tx.send(crate::live::revoked_close()).await;
     }
@@ -110,8 +145,9 @@ async fn session(state: AppState, (user_id, token_hash): (i64, String), socket: 
 /// (`switchboard_app::live::Floor`), then a `delta` at most once a second when something
 /// changed, and the answers to commands. Ends when the socket closes, it breaks the limits
 /// (closed with 1009 or 1008), a send does not complete within 10 s, or the server stops
-/// (closed with 1001).
-pub async fn serve<Tx, Rx, E>(state: AppState, mut tx: Tx, mut rx: Rx)
+/// (closed with 1001). A `read_only` viewer (an API key) has every command but `ping`
+/// refused with `read_only`.
+pub async fn serve<Tx, Rx, E>(state: AppState, read_only: bool, mut tx: Tx, mut rx: Rx)
 where
     Tx: Sink<Message> + Unpin,
     Rx: Stream<Item = Result<Message, E>> + Unpin,
@@ -156,7 +192,7 @@ where
                     return;
                 }
                 match incoming {
-                    Some(Ok(Message::Text(text))) => command(&state, text.as_str()).await,
+                    Some(Ok(Message::Text(text))) => command(&state, read_only, text.as_str()).await,
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                     Some(Ok(_)) => continue,
                 }
@@ -171,12 +207,17 @@ where
 
 /// Parses one text frame and has the application answer it. Parse errors are clipped (they
 /// quote the input), and a request whose `id` is too long to echo is refused unanswered.
-async fn command(state: &AppState, text: &str) -> Frame {
+async fn command(state: &AppState, read_only: bool, text: &str) -> Frame {
     match serde_json::from_str::<Request>(text) {
         Ok(request) if !socket::id_echoable(request.id()) => Frame::bad_message(format!(
             "id too long: at most {} characters of JSON",
             socket::MAX_ECHOED_ID
         )),
+        Ok(request) if read_only && !matches!(request, Request::Ping { .. }) => Frame::error(
+            request.id().clone(),
+            "read_only",
+            "a floor watched with an API key is read-only: sign in as a supervisor to steer it",
+        ),
         Ok(request) => state.app.floor_request(request).await,
         Err(e) => Frame::bad_message(socket::clip(&e.to_string(), socket::MAX_ERROR_TEXT)),
     }

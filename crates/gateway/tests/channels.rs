@@ -297,7 +297,7 @@ async fn a_console_resuming_from_a_seq_gets_exactly_the_gap() {
 async fn the_floor_over_channels_sends_a_snapshot_then_what_changed() {
     let c = center().await;
     let (mut socket, tx, rx) = channels();
-    tokio::spawn(supervisor::serve(c.state.clone(), tx, rx));
+    tokio::spawn(supervisor::serve(c.state.clone(), false, tx, rx));
     let snapshot = socket.floor().await;
     let sales = QueueId::parse("sales").unwrap();
     match &snapshot.frame {

@@ -134,6 +134,10 @@ fn query_parameters_security_and_limits_are_declared() {
         serde_json::json!(["configuration:write"])
     );
     assert_eq!(
+        op(&doc, "get", "/api/v1/supervisor/ws")["security"][1]["api_key"],
+        serde_json::json!(["live:read"])
+    );
+    assert_eq!(
         op(&doc, "post", "/api/v1/api-keys")["security"],
         serde_json::json!([{"bearer": []}])
     );

@@ -1,8 +1,8 @@
 //! A user's sessions end when who they are or what they may do changes (password, role,
 //! agent link, disabled, deleted): their old tokens get 401, and their open agent console and
 //! supervisor sockets are closed with 1008 `session revoked` — at once on this instance, and
-//! within the periodic re-check when the session ends elsewhere (another instance). Over a
-//! real server on port 0 (tokio-tungstenite).
+//! within the periodic re-check when the session ends elsewhere (another instance). The same
+//! for a wallboard's API key. Over a real server on port 0 (tokio-tungstenite).
 
 use std::{sync::Arc, time::Duration};
 
@@ -146,6 +146,19 @@ impl Center {
         self.call(Method::GET, "/api/v1/auth/me", token, None)
             .await
             .0
+    }
+
+    /// An API key made by the admin: the key and its id.
+    async fn api_key(&self, name: &str, scopes: Value) -> (String, i64) {
+        let body = json!({"name": name, "scopes": scopes});
+        let (s, v) = self
+            .call(Method::POST, "/api/v1/api-keys", &self.admin, Some(body))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        (
+            v["key"].as_str().unwrap().to_owned(),
+            v["api_key"]["api_key_id"].as_i64().unwrap(),
+        )
     }
 
     async fn socket(&self, path: &str, token: &str) -> Ws {
@@ -297,4 +310,95 @@ async fn a_session_ended_elsewhere_closes_the_socket_at_the_next_check() {
     assert!(quiet.is_err(), "a live session's socket was closed");
     c.store.delete_sessions_of_user(ann).await.unwrap();
     assert_eq!(closed_within(&mut console, 3).await.0, CloseCode::Policy);
+}
+
+/// Reads text frames until one of type `kind`; returns it.
+async fn frame_of(ws: &mut Ws, kind: &str) -> Value {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let v: Value = serde_json::from_str(&text).unwrap();
+                    if v["type"] == kind {
+                        return v;
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("the socket ended before a {kind} frame: {other:?}"),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {kind} frame within 5 s"))
+}
+
+/// A wallboard watches the floor with an API key holding `live:read`: the snapshot, no
+/// commands but ping (`read_only`), and its socket closes (1008) when the key is revoked on
+/// this instance or, within the re-check, elsewhere. A key without the scope is refused 403.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wallboard_watches_the_floor_with_an_api_key_until_it_is_revoked() {
+    use futures_util::SinkExt;
+    let c = center(Duration::from_millis(300)).await;
+    let (wall, wall_id) = c.api_key("wall", json!(["live:read"])).await;
+    let (reports, _) = c.api_key("bi", json!(["reports:read"])).await;
+
+    let refused = connect_async(format!(
+        "ws://{}/api/v1/supervisor/ws?token={reports}",
+        c.addr
+    ))
+    .await
+    .expect_err("refused");
+    match refused {
+        tokio_tungstenite::tungstenite::Error::Http(res) => {
+            assert_eq!(res.status(), StatusCode::FORBIDDEN)
+        }
+        e => panic!("{e}"),
+    }
+
+    let mut floor = c.socket("/api/v1/supervisor/ws", &wall).await;
+    frame_of(&mut floor, "snapshot").await;
+    let force = json!({"type": "set_agent_state", "id": "f1", "agent": "ann", "presence": {"presence": "offline"}});
+    floor
+        .send(Message::Text(force.to_string().into()))
+        .await
+        .unwrap();
+    let error = frame_of(&mut floor, "error").await;
+    assert_eq!(
+        (error["code"].as_str(), error["in_reply_to"].as_str()),
+        (Some("read_only"), Some("f1")),
+        "{error}"
+    );
+    floor
+        .send(Message::Text(
+            json!({"type": "ping", "id": "p1"}).to_string().into(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(frame_of(&mut floor, "pong").await["in_reply_to"], "p1");
+
+    // Revoked here: closed at once.
+    let (s, _) = c
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/api-keys/{wall_id}"),
+            &c.admin,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        closed_within(&mut floor, 2).await,
+        (CloseCode::Policy, "session revoked".to_owned())
+    );
+
+    // Revoked elsewhere (the row changed in the store directly): closed at the next check.
+    let (wall2, wall2_id) = c.api_key("wall-2", json!(["live:read"])).await;
+    let mut floor = c.socket("/api/v1/supervisor/ws", &wall2).await;
+    frame_of(&mut floor, "snapshot").await;
+    assert!(c
+        .store
+        .revoke_api_key(wall2_id, switchboard_domain::Timestamp::from_millis(0))
+        .await
+        .unwrap());
+    assert_eq!(closed_within(&mut floor, 3).await.0, CloseCode::Policy);
 }

@@ -3,8 +3,9 @@
 //! hash), and the one answer that carries the secret, once.
 //!
 //! A key is sent like a session token (`Authorization: Bearer sbk_…`) and is accepted on
-//! every route whose scope it holds; user and key administration, `auth/me`, `auth/logout`
-//! and the sockets stay for signed-in people.
+//! every route whose scope it holds (and, with `live:read`, on the supervisor's floor socket
+//! read-only: a wallboard); user and key administration, `auth/me`, `auth/logout` and the
+//! agent console stay for signed-in people.
 
 use std::{fmt, str::FromStr};
 
@@ -18,7 +19,8 @@ pub enum Scope {
     /// Historical reports, the event log and the staffing calculators.
     #[serde(rename = "reports:read")]
     ReportsRead,
-    /// Queues and contacts now: queue snapshots, a waiting contact's position.
+    /// Queues and contacts now: queue snapshots, a waiting contact's position, the floor
+    /// socket read-only.
     #[serde(rename = "live:read")]
     LiveRead,
     /// Create contacts (chats, e-mails, tickets), turn a waiting contact into a callback,

@@ -1,7 +1,8 @@
 //! API keys (service accounts): created by an admin with a name, scopes and an optional
 //! expiry; the secret (`sbk_` and 256 random bits) is handed out once and kept only as its
-//! SHA-256; a key is revoked, never edited. [`Accounts::api_key_caller`] checks a bearer key
-//! and notes its last use, at most once a minute per key.
+//! SHA-256; a key is revoked, never edited (revoking signals [`Accounts::revocations`], so
+//! a wallboard's socket on this instance closes at once). [`Accounts::api_key_caller`]
+//! checks a bearer key and notes its last use, at most once a minute per key.
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use switchboard_domain::{Timestamp, ValidationError};
 use switchboard_protocol::api_keys::Scope;
 use switchboard_store::{ApiKey, NewApiKey, Store};
 
-use super::{new_token, token_hash, AccountError, Accounts, User};
+use super::{new_token, token_hash, AccountError, Accounts, Revoked, User};
 
 /// What every key starts with, so that a leaked one is recognisable (secret scanners) and
 /// told apart from a session token.
@@ -42,6 +43,8 @@ pub struct KeyCaller {
     pub api_key_id: i64,
     pub name: String,
     pub scopes: Vec<Scope>,
+    /// The key's stored hash (to watch it for revocation).
+    pub key_hash: String,
 }
 
 /// The scopes a stored key holds. A word this version does not know (written by a newer
@@ -97,6 +100,8 @@ impl Accounts {
         if !self.store.revoke_api_key(id, now).await? {
             return Err(AccountError::ApiKeyNotFound(id));
         }
+        // Its open sockets on this instance close at once (nobody listening is fine).
+        let _ = self.revoked.send(Revoked::Key(id));
         tracing::info!(api_key_id = id, by = ?by.username, "API key revoked");
         self.api_key(id).await
     }
@@ -112,7 +117,8 @@ impl Accounts {
         key: &str,
         now: Timestamp,
     ) -> Result<Option<KeyCaller>, AccountError> {
-        let Some(found) = self.store.api_key_by_hash(&token_hash(key), now).await? else {
+        let key_hash = token_hash(key);
+        let Some(found) = self.store.api_key_by_hash(&key_hash, now).await? else {
             return Ok(None);
         };
         let stale = found
@@ -127,6 +133,7 @@ impl Accounts {
             api_key_id: found.api_key_id,
             scopes: scopes_of(&found),
             name: found.name,
+            key_hash,
         }))
     }
 }

@@ -162,6 +162,33 @@ pub struct SignedIn {
     pub user: User,
 }
 
+/// What was just revoked on this instance ([`Accounts::revocations`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Revoked {
+    /// Every session of this user.
+    User(i64),
+    /// This API key.
+    Key(i64),
+}
+
+/// Who holds an open socket, whose end [`Accounts::until_revoked`] waits for: a user's
+/// session, or an API key.
+#[derive(Clone, Debug)]
+pub enum Holder {
+    Session { user_id: i64, token_hash: String },
+    Key { api_key_id: i64, key_hash: String },
+}
+
+impl Holder {
+    fn is(&self, revoked: Revoked) -> bool {
+        match (self, revoked) {
+            (Holder::Session { user_id, .. }, Revoked::User(id)) => *user_id == id,
+            (Holder::Key { api_key_id, .. }, Revoked::Key(id)) => *api_key_id == id,
+            _ => false,
+        }
+    }
+}
+
 /// A session token that checked out.
 #[derive(Clone, Debug)]
 pub struct Session {
@@ -181,8 +208,8 @@ pub struct Accounts {
     setup_limiter: LoginLimiter,
     /// The setup secret has created an admin (it works once).
     setup_used: AtomicBool,
-    /// The users whose sessions were just revoked (their ids).
-    revoked: tokio::sync::broadcast::Sender<i64>,
+    /// The users whose sessions, and the API keys, just revoked.
+    revoked: tokio::sync::broadcast::Sender<Revoked>,
 }
 
 impl Accounts {
@@ -199,9 +226,9 @@ impl Accounts {
         }
     }
 
-    /// The ids of users whose sessions are revoked from now on (on this instance). A
-    /// receiver that lags has missed some: it should check its session in the store.
-    pub fn revocations(&self) -> tokio::sync::broadcast::Receiver<i64> {
+    /// The users whose sessions, and the API keys, revoked from now on (on this instance).
+    /// A receiver that lags has missed some: it should check its credential in the store.
+    pub fn revocations(&self) -> tokio::sync::broadcast::Receiver<Revoked> {
         self.revoked.subscribe()
     }
 
@@ -209,7 +236,7 @@ impl Accounts {
     async fn revoke_sessions(&self, id: i64, why: &'static str) -> Result<(), AccountError> {
         let removed = self.store.delete_sessions_of_user(id).await?;
         // Nobody listening is fine.
-        let _ = self.revoked.send(id);
+        let _ = self.revoked.send(Revoked::User(id));
         tracing::info!(
             user_id = id,
             sessions = removed,
@@ -487,19 +514,18 @@ impl Accounts {
         Ok(())
     }
 
-    /// Resolves when the session `token_hash` of user `user_id` has ended: at once when this
-    /// instance revokes the user's sessions, else when a periodic check (every
-    /// `session_recheck`, the first right away) no longer finds it in the store at `now()` —
-    /// revoked by another instance, signed out, expired. A store that does not answer ends
-    /// nothing.
-    pub async fn until_revoked(&self, user_id: i64, token_hash: &str, now: impl Fn() -> Timestamp) {
+    /// Resolves when `holder`'s credential has ended: at once when this instance revokes the
+    /// user's sessions or the key, else when a periodic check (every `session_recheck`, the
+    /// first right away) no longer finds it working in the store at `now()` — revoked by
+    /// another instance, signed out, expired. A store that does not answer ends nothing.
+    pub async fn until_revoked(&self, holder: &Holder, now: impl Fn() -> Timestamp) {
         let mut revoked = self.revocations();
         let mut recheck = tokio::time::interval(self.settings().session_recheck);
         recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let check = tokio::select! {
                 received = revoked.recv() => match received {
-                    Ok(id) if id == user_id => return,
+                    Ok(what) if holder.is(what) => return,
                     Ok(_) => false,
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => {
@@ -510,7 +536,15 @@ impl Accounts {
                 _ = recheck.tick() => true,
             };
             if check {
-                if let Ok(None) = self.store.session_user(token_hash, now()).await {
+                let gone = match holder {
+                    Holder::Session { token_hash, .. } => {
+                        matches!(self.store.session_user(token_hash, now()).await, Ok(None))
+                    }
+                    Holder::Key { key_hash, .. } => {
+                        matches!(self.store.api_key_by_hash(key_hash, now()).await, Ok(None))
+                    }
+                };
+                if gone {
                     return;
                 }
             }
