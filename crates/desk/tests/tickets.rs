@@ -6,14 +6,14 @@ use std::{collections::BTreeMap, time::Duration};
 use chrono::Weekday::{Fri, Mon, Thu, Tue, Wed};
 use switchboard_desk::{
     ticket::{
-        create, decide, Action, Actor, Change, Command, ComplaintStep, CustomFields,
+        create, decide, Action, Actor, ActorKind, Change, Command, ComplaintStep, CustomFields,
         EscalationReason, Evidence, NewTicket, PendingOn, RootCause, SlaTarget, SpecialCallKind,
         Status, Ticket, TicketError, TicketEvent, TicketId, TicketKind, TicketPriority, Visibility,
         MAX_CUSTOM_FIELDS, MIN_FAILED_ATTEMPTS,
     },
     BusinessCalendar, ClockChange, ClockState, Slot,
 };
-use switchboard_domain::{parse_instant, AgentId, Timestamp};
+use switchboard_domain::{parse_instant, AgentId, Timestamp, ValidationError};
 
 fn at(s: &str) -> Timestamp {
     parse_instant(s).unwrap()
@@ -737,17 +737,29 @@ fn a_trail_replays_only_in_sequence() {
     assert_eq!(Ticket::replay(&gap).unwrap_err().field, "events[3]");
 }
 
+/// The edges map these codes: they are part of the API and must not change.
 #[test]
 fn error_codes_are_stable() {
     let cases = [
         (
-            TicketError::IllegalTransition {
+            TicketError::Invalid(ValidationError::new("subject", "blank")),
+            "invalid",
+        ),
+        (
+            TicketError::InvalidTransition {
                 from: Status::New,
                 command: "close",
             },
             "invalid_transition",
         ),
-        (TicketError::RootCauseRequired, "root_cause_required"),
+        (
+            TicketError::Forbidden {
+                actor: ActorKind::Customer,
+                command: "close",
+            },
+            "forbidden",
+        ),
+        (TicketError::Merged { into: id(2) }, "merged"),
         (
             TicketError::RecheckRequired {
                 attempts: 1,
@@ -755,11 +767,26 @@ fn error_codes_are_stable() {
             },
             "recheck_required",
         ),
+        (
+            TicketError::ComplaintStepMissing {
+                missing: ComplaintStep::Act,
+                command: "resolve",
+            },
+            "complaint_step_missing",
+        ),
+        (TicketError::RootCauseRequired, "root_cause_required"),
+        (
+            TicketError::NotAComplaint {
+                command: "set_root_cause",
+            },
+            "not_a_complaint",
+        ),
     ];
     for (e, code) in cases {
         assert_eq!(e.code(), code);
+        assert_eq!(e.field().is_some(), code == "invalid");
     }
-    let e = TicketError::IllegalTransition {
+    let e = TicketError::InvalidTransition {
         from: Status::PendingOnCustomer,
         command: "verify",
     };

@@ -166,7 +166,7 @@ pub fn decide(ticket: &Ticket, command: Command) -> Result<Vec<TicketEvent>, Tic
             command: name,
         });
     }
-    let illegal = || TicketError::IllegalTransition {
+    let illegal = || TicketError::InvalidTransition {
         from: ticket.status,
         command: name,
     };

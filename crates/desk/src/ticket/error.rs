@@ -15,7 +15,7 @@ pub enum TicketError {
     Invalid(#[from] ValidationError),
     /// The lifecycle does not lead from `from` through `command`.
     #[error("a ticket that is {from} cannot {command}")]
-    IllegalTransition { from: Status, command: &'static str },
+    InvalidTransition { from: Status, command: &'static str },
     /// This kind of actor may not give this command.
     #[error("a {actor} may not {command}")]
     Forbidden {
@@ -50,7 +50,7 @@ impl TicketError {
     pub fn code(&self) -> &'static str {
         match self {
             TicketError::Invalid(_) => "invalid",
-            TicketError::IllegalTransition { .. } => "invalid_transition",
+            TicketError::InvalidTransition { .. } => "invalid_transition",
             TicketError::Forbidden { .. } => "forbidden",
             TicketError::Merged { .. } => "merged",
             TicketError::RecheckRequired { .. } => "recheck_required",
