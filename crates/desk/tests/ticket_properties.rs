@@ -2,7 +2,8 @@
 //! backwards): a refused command changes nothing; an accepted one's events, applied, give the
 //! ticket a replay of the whole trail gives; the trail grows by exactly those events; nothing
 //! closes without the re-check; no complaint resolves without an agreed, acted-on solution;
-//! the resolution clock always agrees with the status.
+//! the resolution clock always agrees with the status. Once over purely random commands,
+//! once over walks guided by the ticket's state (which reach closes and reopens often).
 
 use proptest::prelude::*;
 use switchboard_desk::{
@@ -112,6 +113,7 @@ fn steps() -> impl Strategy<Value = Vec<(Actor, i64, Action)>> {
 fn check_trail(trail: &[TicketEvent], complaint: bool) {
     let (mut verified, mut attempts) = (false, 0);
     let (mut agreed, mut acted) = (false, false);
+    let mut cause = false;
     for e in trail {
         match &e.change {
             Change::StatusChanged { to, .. } => match to {
@@ -121,14 +123,22 @@ fn check_trail(trail: &[TicketEvent], complaint: bool) {
                     attempts = 0;
                 }
                 Status::Verified => verified = true,
-                Status::Closed => assert!(
-                    verified || attempts >= MIN_FAILED_ATTEMPTS,
-                    "closed without the re-check at seq {}",
-                    e.seq
-                ),
+                Status::Closed => {
+                    assert!(
+                        verified || attempts >= MIN_FAILED_ATTEMPTS,
+                        "closed without the re-check at seq {}",
+                        e.seq
+                    );
+                    assert!(
+                        !complaint || cause,
+                        "closed without a cause at seq {}",
+                        e.seq
+                    );
+                }
                 _ => {}
             },
             Change::ContactAttemptFailed { .. } => attempts += 1,
+            Change::RootCauseSet { .. } => cause = true,
             Change::ComplaintStepRecorded { step, .. } => match step {
                 ComplaintStep::AgreeSolution => (agreed, acted) = (true, false),
                 ComplaintStep::Act => {
@@ -177,6 +187,137 @@ fn check_clock(t: &Ticket) {
     );
 }
 
+/// Runs one command the way the application will and checks everything about it; `true`
+/// when it was accepted.
+fn run(
+    ticket: &mut Ticket,
+    trail: &mut Vec<TicketEvent>,
+    command: Command,
+) -> Result<bool, TestCaseError> {
+    let before = ticket.clone();
+    let (by, now) = (command.by.clone(), command.now);
+    let accepted = match decide(ticket, command.clone()) {
+        Err(_) => {
+            // Refused: the ticket and the trail stay as they were (decide only reads;
+            // nothing to apply).
+            prop_assert_eq!(&*ticket, &before);
+            prop_assert_eq!(trail.len() as u64, ticket.version);
+            false
+        }
+        Ok(events) => {
+            // Deterministic: the same command on the same ticket decides the same.
+            prop_assert_eq!(&decide(&before, command).unwrap(), &events);
+            for (i, e) in events.iter().enumerate() {
+                prop_assert_eq!(e.seq, before.version + 1 + i as u64);
+                prop_assert_eq!(e.at, now);
+                prop_assert_eq!(&e.by, &by);
+                prop_assert_eq!(e.ticket, ticket.id);
+                ticket.apply(e);
+            }
+            // The status the events announce is the status applied.
+            let mut expected = before.status;
+            for e in &events {
+                match &e.change {
+                    Change::StatusChanged { from, to, .. } => {
+                        prop_assert_eq!(*from, expected);
+                        expected = *to;
+                    }
+                    Change::Merged { from, .. } => {
+                        prop_assert_eq!(*from, expected);
+                        expected = Status::Closed;
+                    }
+                    _ => {}
+                }
+            }
+            prop_assert_eq!(ticket.status, expected);
+            let grown = trail.len() + events.len();
+            trail.extend(events);
+            prop_assert_eq!(trail.len(), grown);
+            prop_assert_eq!(ticket.version, grown as u64);
+            prop_assert_eq!(&Ticket::replay(trail.iter()).unwrap(), &*ticket);
+            true
+        }
+    };
+    if ticket.status == Status::Closed && ticket.merged_into.is_none() {
+        prop_assert!(ticket.recheck.is_done());
+        if let Some(c) = &ticket.complaint {
+            prop_assert!(c.root_cause.is_some());
+        }
+    }
+    check_clock(ticket);
+    Ok(accepted)
+}
+
+fn check_json(ticket: &Ticket, trail: &[TicketEvent]) -> Result<(), TestCaseError> {
+    let json = serde_json::to_string(ticket).unwrap();
+    prop_assert_eq!(&serde_json::from_str::<Ticket>(&json).unwrap(), ticket);
+    let json = serde_json::to_string(trail).unwrap();
+    prop_assert_eq!(
+        &serde_json::from_str::<Vec<TicketEvent>>(&json).unwrap(),
+        trail
+    );
+    Ok(())
+}
+
+/// A command that makes sense in the ticket's state (most of the time): walks that reach
+/// the later states often, where random commands are mostly refused early on.
+fn guided(t: &Ticket, choice: u8) -> Action {
+    let noted = || "noted".to_owned();
+    let step = |step, note: bool| Action::RecordComplaintStep {
+        step,
+        note: note.then(noted),
+    };
+    let complaint = t.complaint.is_some();
+    let options: Vec<Action> = match t.status {
+        Status::New => vec![Action::Open, step(ComplaintStep::Listen, false)],
+        Status::Open | Status::PendingOnCustomer | Status::PendingOnThirdParty => {
+            let mut o = vec![
+                Action::Resolve {
+                    resolution: noted(),
+                },
+                Action::Pend {
+                    on: PendingOn::Customer,
+                },
+                Action::Pend {
+                    on: PendingOn::ThirdParty,
+                },
+                Action::Resume,
+            ];
+            if complaint {
+                o.extend([
+                    step(ComplaintStep::AgreeSolution, true),
+                    step(ComplaintStep::Act, true),
+                    step(ComplaintStep::Act, true),
+                    Action::SetRootCause {
+                        cause: RootCause::Product,
+                        note: None,
+                    },
+                ]);
+            }
+            o
+        }
+        Status::Resolved => vec![
+            Action::Verify { note: None },
+            Action::RecordFailedAttempt { note: noted() },
+            Action::RecordFailedAttempt { note: noted() },
+            Action::Close,
+            Action::Close,
+            Action::Reopen { reason: noted() },
+        ],
+        Status::Verified => vec![
+            Action::Close,
+            Action::Close,
+            Action::Reopen { reason: noted() },
+            step(ComplaintStep::Thank, false),
+        ],
+        Status::Closed => vec![
+            Action::Reopen { reason: noted() },
+            Action::SetFeedBack { feed_back: true },
+        ],
+    };
+    options[usize::from(choice) % options.len()].clone()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -188,60 +329,31 @@ proptest! {
         check_clock(&ticket);
         for (by, minutes, action) in steps {
             now = Timestamp::from_millis(now.as_millis() + minutes * 60_000);
-            let before = ticket.clone();
-            let command = Command::new(by.clone(), now, action);
-            match decide(&ticket, command.clone()) {
-                Err(_) => {
-                    // Refused: the ticket and the trail stay as they were (decide only reads;
-                    // nothing to apply).
-                    prop_assert_eq!(&ticket, &before);
-                    prop_assert_eq!(trail.len() as u64, ticket.version);
-                }
-                Ok(events) => {
-                    // Deterministic: the same command on the same ticket decides the same.
-                    prop_assert_eq!(&decide(&before, command).unwrap(), &events);
-                    for (i, e) in events.iter().enumerate() {
-                        prop_assert_eq!(e.seq, before.version + 1 + i as u64);
-                        prop_assert_eq!(e.at, now);
-                        prop_assert_eq!(&e.by, &by);
-                        prop_assert_eq!(e.ticket, ticket.id);
-                        ticket.apply(e);
-                    }
-                    // The status the events announce is the status applied.
-                    let mut expected = before.status;
-                    for e in &events {
-                        match &e.change {
-                            Change::StatusChanged { from, to, .. } => {
-                                prop_assert_eq!(*from, expected);
-                                expected = *to;
-                            }
-                            Change::Merged { from, .. } => {
-                                prop_assert_eq!(*from, expected);
-                                expected = Status::Closed;
-                            }
-                            _ => {}
-                        }
-                    }
-                    prop_assert_eq!(ticket.status, expected);
-                    let grown = trail.len() + events.len();
-                    trail.extend(events);
-                    prop_assert_eq!(trail.len(), grown);
-                    prop_assert_eq!(ticket.version, grown as u64);
-                    prop_assert_eq!(&Ticket::replay(&trail).unwrap(), &ticket);
-                }
-            }
-            if ticket.status == Status::Closed && ticket.merged_into.is_none() {
-                prop_assert!(ticket.recheck.is_done());
-                if let Some(c) = &ticket.complaint {
-                    prop_assert!(c.root_cause.is_some());
-                }
-            }
-            check_clock(&ticket);
+            run(&mut ticket, &mut trail, Command::new(by, now, action))?;
         }
         check_trail(&trail, complaint);
-        let json = serde_json::to_string(&ticket).unwrap();
-        prop_assert_eq!(&serde_json::from_str::<Ticket>(&json).unwrap(), &ticket);
-        let json = serde_json::to_string(&trail).unwrap();
-        prop_assert_eq!(&serde_json::from_str::<Vec<TicketEvent>>(&json).unwrap(), &trail);
+        check_json(&ticket, &trail)?;
+    }
+
+    /// The same rules on walks that mostly make sense (and now and then a random command),
+    /// so that resolutions, re-checks, closes and reopens happen in most cases.
+    #[test]
+    fn guided_walks_keep_every_rule(
+        new in new_ticket(),
+        walk in prop::collection::vec(
+            (actor(), 0i64..600, any::<u8>(), prop::option::weighted(0.15, action())),
+            1..60,
+        ),
+    ) {
+        let complaint = new.kind == TicketKind::Complaint;
+        let mut now = Timestamp::from_millis(START_MS);
+        let (mut ticket, mut trail) = create(id(1), new, Actor::System, now).unwrap();
+        for (by, minutes, choice, random) in walk {
+            now = Timestamp::from_millis(now.as_millis() + minutes * 60_000);
+            let action = random.unwrap_or_else(|| guided(&ticket, choice));
+            run(&mut ticket, &mut trail, Command::new(by, now, action))?;
+        }
+        check_trail(&trail, complaint);
+        check_json(&ticket, &trail)?;
     }
 }
