@@ -2,7 +2,9 @@
 //! events out, with `now` passed in. Built so far: the business-hours calendar
 //! ([`calendar`]: open slots per weekday in an IANA zone, holidays, time counted only while
 //! open, due times in working days) and the SLA clock over it ([`sla`]: elapsed and
-//! remaining business time, deadline and warning instants, pauses, reopen).
+//! remaining business time, deadline and warning instants, pauses, reopen), and the
+//! ticket lifecycle ([`ticket`]: `decide` a command into events, `apply` them; four
+//! no-misses, the complaint workflow, escalation, the SLA clocks' history).
 //!
 //! It must not know about I/O of any kind: it reads no clock (every function takes the
 //! instant), opens no file or socket, and knows nothing of HTTP, SQL, Redis, async runtimes
@@ -11,6 +13,7 @@
 
 pub mod calendar;
 pub mod sla;
+pub mod ticket;
 
 pub use calendar::{BusinessCalendar, CalendarError, Slot, MAX_WALK_DAYS, NEVER_OPEN_DAYS};
 pub use sla::{ClockChange, ClockState, SlaClock, SlaStatus};
