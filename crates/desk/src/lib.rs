@@ -13,7 +13,12 @@
 
 pub mod calendar;
 pub mod sla;
+pub mod sla_policy;
 pub mod ticket;
 
 pub use calendar::{BusinessCalendar, CalendarError, Slot, MAX_WALK_DAYS, NEVER_OPEN_DAYS};
 pub use sla::{ClockChange, ClockState, SlaClock, SlaStatus};
+pub use sla_policy::{
+    policy_for, CalendarId, ClockKind, Conditions, PolicyId, SlaPolicies, SlaPolicy, SlaPolicySpec,
+    TicketFacts,
+};
