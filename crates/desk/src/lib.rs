@@ -12,8 +12,15 @@
 //! store what comes out. Depends only on `switchboard-domain` among the workspace crates.
 
 pub mod calendar;
+pub mod deadlines;
 pub mod sla;
+pub mod sla_policy;
 pub mod ticket;
 
 pub use calendar::{BusinessCalendar, CalendarError, Slot, MAX_WALK_DAYS, NEVER_OPEN_DAYS};
+pub use deadlines::{plan_clock, plan_ticket, DeadlineKey, Deadlines, Mark, PlanError, Raised};
 pub use sla::{ClockChange, ClockState, SlaClock, SlaStatus};
+pub use sla_policy::{
+    policy_for, CalendarId, ClockKind, Conditions, PolicyId, SlaPolicies, SlaPolicy, SlaPolicySpec,
+    TicketFacts,
+};
