@@ -4,7 +4,10 @@
 //! open, due times in working days) and the SLA clock over it ([`sla`]: elapsed and
 //! remaining business time, deadline and warning instants, pauses, reopen), and the
 //! ticket lifecycle ([`ticket`]: `decide` a command into events, `apply` them; four
-//! no-misses, the complaint workflow, escalation, the SLA clocks' history).
+//! no-misses, the complaint workflow, escalation, the SLA clocks' history), SLA policies
+//! matched by kind, priority, tier and channel ([`sla_policy`]: first match wins), and the
+//! deadline scheduler's core ([`deadlines`]: warning and breach marks in a priority queue,
+//! planned from a clock's status, rebuilt from the open tickets after a restart).
 //!
 //! It must not know about I/O of any kind: it reads no clock (every function takes the
 //! instant), opens no file or socket, and knows nothing of HTTP, SQL, Redis, async runtimes
