@@ -6,9 +6,12 @@
 //! process (CPU, memory, open files, start time; read from `/proc` where there is one).
 
 use std::{
+    borrow::Cow,
     sync::{atomic::AtomicU64, Mutex},
     time::Duration,
 };
+
+use axum::http::Method;
 
 use prometheus_client::{
     encoding::{text::encode, EncodeLabelSet},
@@ -25,16 +28,38 @@ const BUCKETS: [f64; 12] = [
 /// The content type of [`Metrics::render`]'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+// Borrowed (`&'static`) route templates and method names: a request's label sets are
+// built without allocating (see `observe_request`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    route: String,
-    method: String,
+    route: Cow<'static, str>,
+    method: Cow<'static, str>,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: String,
+    route: Cow<'static, str>,
+}
+
+/// The methods whose names are labels without a copy.
+static METHODS: [Method; 9] = [
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+    Method::HEAD,
+    Method::OPTIONS,
+    Method::CONNECT,
+    Method::TRACE,
+];
+
+fn method_label(method: &Method) -> Cow<'static, str> {
+    METHODS.iter().find(|m| *m == method).map_or_else(
+        || Cow::Owned(method.as_str().to_owned()),
+        |m| Cow::Borrowed(m.as_str()),
+    )
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -95,8 +120,9 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Latency,
-    /// Dispatcher event name → count (`type` is a keyword, hence a plain label list).
-    events: Family<Vec<(String, String)>, Counter>,
+    /// Dispatcher event name → count (`type` is a keyword, hence a plain label pair;
+    /// borrowed, so counting an event allocates nothing).
+    events: Family<[(&'static str, &'static str); 1], Counter>,
     webhooks: Family<OutcomeLabels, Counter>,
     rollup_watermark: Gauge,
     rollup_failures: Counter,
@@ -147,7 +173,7 @@ impl Metrics {
             Unit::Seconds,
             latency.clone(),
         );
-        let events = Family::<Vec<(String, String)>, Counter>::default();
+        let events = Family::<[(&'static str, &'static str); 1], Counter>::default();
         registry.register(
             "switchboard_dispatcher_events",
             "Dispatcher events by type (offers, accepts, timeouts…)",
@@ -272,25 +298,29 @@ impl Metrics {
         }
     }
 
-    pub fn observe_request(&self, route: &str, method: &str, status: u16, took: Duration) {
+    /// A request answered: `route` is its template (borrowed for the router's own, so
+    /// nothing is allocated per request once a label set exists).
+    pub fn observe_request(
+        &self,
+        route: Cow<'static, str>,
+        method: &Method,
+        status: u16,
+        took: Duration,
+    ) {
         self.requests
             .get_or_create(&RequestLabels {
-                route: route.to_owned(),
-                method: method.to_owned(),
+                route: route.clone(),
+                method: method_label(method),
                 status,
             })
             .inc();
         self.latency
-            .get_or_create(&RouteLabels {
-                route: route.to_owned(),
-            })
+            .get_or_create(&RouteLabels { route })
             .observe(took.as_secs_f64());
     }
 
     pub fn observe_event(&self, e: &Event) {
-        self.events
-            .get_or_create(&vec![("type".to_owned(), e.kind.name().to_owned())])
-            .inc();
+        self.events.get_or_create(&[("type", e.kind.name())]).inc();
     }
 
     /// A rollup of the report aggregates: where it got to, or `None` if it failed.
@@ -431,7 +461,18 @@ mod tests {
     #[test]
     fn the_text_names_counters_total_and_carries_the_scrape() {
         let m = Metrics::new();
-        m.observe_request("/api/v1/queues", "GET", 200, Duration::from_millis(3));
+        m.observe_request(
+            Cow::Borrowed("/api/v1/queues"),
+            &Method::GET,
+            200,
+            Duration::from_millis(3),
+        );
+        m.observe_request(
+            Cow::Owned("/api/v1/queues".into()),
+            &Method::from_bytes(b"PURGE").unwrap(),
+            404,
+            Duration::from_millis(1),
+        );
         m.observe_webhook("retry");
         m.observe_rollup(None);
         let text = m.render(&Scrape {
@@ -452,7 +493,8 @@ mod tests {
         });
         for line in [
             "switchboard_http_requests_total{route=\"/api/v1/queues\",method=\"GET\",status=\"200\"} 1",
-            "switchboard_http_request_duration_seconds_count{route=\"/api/v1/queues\"} 1",
+            "switchboard_http_requests_total{route=\"/api/v1/queues\",method=\"PURGE\",status=\"404\"} 1",
+            "switchboard_http_request_duration_seconds_count{route=\"/api/v1/queues\"} 2",
             "switchboard_pbx_webhook_attempts_total{outcome=\"retry\"} 1",
             "switchboard_report_rollup_failures_total 1",
             "switchboard_report_rollup_watermark_seconds 0",

@@ -3,7 +3,12 @@
 
 pub mod openapi;
 
-use std::time::Instant;
+use std::{
+    borrow::Cow,
+    collections::HashSet,
+    sync::{Arc, OnceLock},
+    time::Instant,
+};
 
 use axum::{
     extract::{DefaultBodyLimit, MatchedPath, Request, State},
@@ -33,6 +38,7 @@ use switchboard_protocol::{
     users::{LoginRequest, LoginResponse, NewUser, SetupRequest, UserPatch, UserView},
 };
 use switchboard_stats::{ErlangAInput, ErlangAStaffing, ErlangCInput, ErlangCStaffing, Report};
+use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
@@ -51,6 +57,7 @@ use crate::{
     api_keys, auth, callback, client, console, documents, error::ApiError, hooks, live, ops, pbx,
     reports, staffing, state::AppState, supervisor, users,
 };
+use crate::{metrics::Metrics, state::Settings};
 
 /// Who may call a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -439,7 +446,9 @@ pub fn routes() -> Vec<Route> {
 /// every error answered by the stack itself (413, 408, 405…) gets the JSON error body too.
 pub fn router(state: AppState) -> Router {
     let mut app: Router<AppState> = Router::new();
-    for r in routes() {
+    let all = routes();
+    TEMPLATES.get_or_init(|| all.iter().map(|r| r.path).collect());
+    for r in all {
         let mut method_router = (r.handler)();
         if let Access::Roles(roles) = r.access {
             let scope = r.scope;
@@ -453,20 +462,12 @@ pub fn router(state: AppState) -> Router {
         app = app.route(r.path, method_router);
     }
     let request_id = HeaderName::from_static("x-request-id");
-    app.fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(state.settings.body_limit))
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .layer(middleware::from_fn_with_state(state.clone(), remember_client))
-        .layer(CatchPanicLayer::custom(|_| {
-            ApiError::internal("a handler panicked").into_response()
-        }))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            state.settings.request_timeout,
-        ))
-        .layer(middleware::from_fn(json_errors))
-        .layer(middleware::from_fn(access_log))
+    // One `Router::layer` for the whole stack, outermost first: each `Router::layer` boxes
+    // the route again, and a boxed route clones everything inside it on every call, so
+    // layer by layer the clones per request grew with the square of the layers.
+    let stack = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::new(request_id))
         // The raw path is left out: it may carry a CTI token. The matched route is logged.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req
@@ -476,8 +477,25 @@ pub fn router(state: AppState) -> Router {
                 .unwrap_or("-");
             tracing::info_span!("request", method = %req.method(), request_id = %id, user = tracing::field::Empty, client = tracing::field::Empty)
         }))
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(middleware::from_fn(access_log))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.settings.request_timeout,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal("a handler panicked").into_response()
+        }))
+        .layer(middleware::from_fn_with_state(
+            Edge {
+                metrics: state.metrics.clone(),
+                settings: state.settings.clone(),
+            },
+            observe,
+        ))
+        .layer(DefaultBodyLimit::max(state.settings.body_limit));
+    app.fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(stack)
         .with_state(state)
 }
 
@@ -495,8 +513,8 @@ async fn method_not_allowed() -> ApiError {
 
 /// Any error response the stack answered without our body (the body limit's 413 on a raw
 /// body, the timeout's 408, a WebSocket upgrade refused by axum…) gets `{code, message}`.
-async fn json_errors(req: Request, next: Next) -> Response {
-    let res = next.run(req).await;
+/// Applied by [`access_log`], on the answer of the layers inside it.
+fn json_errors(res: Response) -> Response {
     let status = res.status();
     let is_json = res
         .headers()
@@ -533,17 +551,30 @@ async fn json_errors(req: Request, next: Next) -> Response {
     answer
 }
 
+/// The router's route templates, as `&'static str` (filled by [`router`]).
+static TEMPLATES: OnceLock<HashSet<&'static str>> = OnceLock::new();
+
+/// The route template a request matched (`unmatched` if none), borrowed when it is one of
+/// the router's: no copy per request for the log line and the metric labels.
+fn template(req: &Request) -> Cow<'static, str> {
+    let Some(matched) = req.extensions().get::<MatchedPath>() else {
+        return Cow::Borrowed("unmatched");
+    };
+    match TEMPLATES.get().and_then(|t| t.get(matched.as_str())) {
+        Some(template) => Cow::Borrowed(template),
+        None => Cow::Owned(matched.as_str().to_owned()),
+    }
+}
+
 /// One line per request at info — method, route (the template), status, latency, and from
 /// the span the request id and the user, if signed in. Probes and scrapes that succeed are
-/// logged at debug.
+/// logged at debug. Error answers without a JSON body get one first ([`json_errors`]): one
+/// middleware for both, so one boxed future per request instead of two.
 async fn access_log(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned());
+    let route = template(&req);
     let start = Instant::now();
-    let res = next.run(req).await;
-    let route = route.as_deref().unwrap_or("unmatched");
+    let res = json_errors(next.run(req).await);
+    let route = route.as_ref();
     let status = res.status().as_u16();
     let latency_ms = (start.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
     if matches!(route, "/healthz" | "/readyz" | "/metrics") && status < 400 {
@@ -554,19 +585,23 @@ async fn access_log(req: Request, next: Next) -> Response {
     res
 }
 
-/// Counts requests and their latency per matched route (the template, not the raw path).
-async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".into());
-    let method = req.method().to_string();
+/// What [`observe`] needs: two `Arc`s, cheaper to clone per request than the [`AppState`].
+#[derive(Clone)]
+struct Edge {
+    metrics: Arc<Metrics>,
+    settings: Arc<Settings>,
+}
+
+/// Finds the client ([`remember_client`]), then counts requests and their latency per
+/// matched route (the template, not the raw path). One middleware for both.
+async fn observe(State(edge): State<Edge>, mut req: Request, next: Next) -> Response {
+    remember_client(&edge.settings, &mut req);
+    let route = template(&req);
+    let method = req.method().clone();
     let start = Instant::now();
     let res = next.run(req).await;
-    state
-        .metrics
-        .observe_request(&route, &method, res.status().as_u16(), start.elapsed());
+    edge.metrics
+        .observe_request(route, &method, res.status().as_u16(), start.elapsed());
     res
 }
 
@@ -574,17 +609,16 @@ async fn openapi_handler() -> Json<Value> {
     Json(openapi::document())
 }
 
-/// Middleware: finds the client once per request ([`client::ClientAddr`] for the handlers)
-/// and puts it on the request's span (`client`).
-async fn remember_client(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// Finds the client once per request ([`client::ClientAddr`] for the handlers) and puts it
+/// on the request's span (`client`).
+fn remember_client(settings: &Settings, req: &mut Request) {
     let peer = req
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|axum::extract::ConnectInfo(addr)| addr.ip());
-    let client = client::client_address(peer, req.headers(), &state.settings.trusted_proxies);
+    let client = client::client_address(peer, req.headers(), &settings.trusted_proxies);
     if let Some(ip) = client {
         tracing::Span::current().record("client", tracing::field::display(ip));
     }
     req.extensions_mut().insert(client::ClientAddr(client));
-    next.run(req).await
 }

@@ -72,7 +72,15 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        connections.spawn(connection(stream, peer, app.clone(), limits, stop.clone()));
+        // A child token each: a connection polls its token at every wake-up, and a token's
+        // state sits behind a mutex; one shared by every connection is contended.
+        connections.spawn(connection(
+            stream,
+            peer,
+            app.clone(),
+            limits,
+            stop.child_token(),
+        ));
     }
     drop(listener);
     tracing::info!(

@@ -5,6 +5,7 @@
 
 use std::{
     borrow::Cow,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -42,8 +43,15 @@ impl Default for SocketLimits {
 }
 
 /// The open sockets of this instance: told to go away at a stop, and waited for.
+///
+/// Behind one `Arc`: it is part of [`crate::AppState`], which every request clones several
+/// times, and cloning or dropping a [`CancellationToken`] itself locks the token's mutex,
+/// shared by all requests.
 #[derive(Clone, Debug, Default)]
-pub struct Sockets {
+pub struct Sockets(Arc<SocketsInner>);
+
+#[derive(Debug, Default)]
+struct SocketsInner {
     stop: CancellationToken,
     open: TaskTracker,
 }
@@ -51,25 +59,25 @@ pub struct Sockets {
 impl Sockets {
     /// Runs `conversation` as one of the open sockets.
     pub fn track<F: std::future::Future>(&self, conversation: F) -> TrackedFuture<F> {
-        self.open.track_future(conversation)
+        self.0.open.track_future(conversation)
     }
 
     /// Completes once the server stops.
     pub fn stopping(&self) -> WaitForCancellationFuture<'_> {
-        self.stop.cancelled()
+        self.0.stop.cancelled()
     }
 
     /// Closes every open socket with 1001 (and any opened later at once) and waits until
     /// they have all ended.
     pub async fn close_all(&self) {
-        self.open.close();
-        self.stop.cancel();
-        self.open.wait().await;
+        self.0.open.close();
+        self.0.stop.cancel();
+        self.0.open.wait().await;
     }
 
     /// How many are open.
     pub fn count(&self) -> usize {
-        self.open.len()
+        self.0.open.len()
     }
 }
 
