@@ -516,48 +516,62 @@ impl Store {
         }
     }
 
-    /// Takes the identity from live customer `customer_id` (version + 1). `false` if the
-    /// customer does not hold it (nothing changes); [`StoreError::NotFound`] if there is no
-    /// such customer, [`StoreError::Conflict`] if it was merged.
+    /// Takes the identity from live customer `customer_id` (version + 1), at version
+    /// `expected_version` if given. `false` if the customer does not hold it (nothing
+    /// changes); [`StoreError::NotFound`] if there is no such customer,
+    /// [`StoreError::Conflict`] if it was merged or is at another version.
     pub async fn remove_customer_identity(
         &self,
         customer_id: i64,
         identity: &CustomerIdentity,
+        expected_version: Option<i64>,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let current = self
-            .customer(customer_id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        if current.merged_into.is_some() {
-            return Err(refusal(&current, None));
-        }
-        let removed = with_writer!(self, |pool| {
+        let outcome: Result<u64, StoreError> = with_writer!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let removed = sqlx::query(
-                "delete from customer_identity \
-                 where customer_id = $1 and kind = $2 and value = $3",
+            // Locks the row, and checks it is live and at the version named.
+            let live = sqlx::query(
+                "update customer set version = version + 1, updated_at = $2 \
+                 where customer_id = $1 and merged_into is null \
+                   and ($3 is null or version = $3)",
             )
             .bind(customer_id)
-            .bind(identity.kind.as_str())
-            .bind(&identity.value)
+            .bind(now.as_millis())
+            .bind(expected_version)
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            if removed > 0 {
-                sqlx::query(
-                    "update customer set version = version + 1, updated_at = $2 \
-                     where customer_id = $1",
+            if live == 0 {
+                Err(StoreError::NotFound)
+            } else {
+                let removed = sqlx::query(
+                    "delete from customer_identity \
+                     where customer_id = $1 and kind = $2 and value = $3",
                 )
                 .bind(customer_id)
-                .bind(now.as_millis())
+                .bind(identity.kind.as_str())
+                .bind(&identity.value)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+                // Not held: the rollback leaves the version as it was.
+                if removed > 0 {
+                    tx.commit().await?;
+                }
+                Ok(removed)
             }
-            tx.commit().await?;
-            removed
         });
-        Ok(removed > 0)
+        match outcome {
+            Ok(removed) => Ok(removed > 0),
+            Err(StoreError::NotFound) => {
+                let current = self
+                    .customer(customer_id)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                Err(refusal(&current, expected_version))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Merges customer `duplicate` into `survivor` in one transaction: the duplicate's

@@ -1551,15 +1551,20 @@ pub(crate) async fn customer_identities_belong_to_one_customer(db: TestDb) {
 
     // Ann lets go of her phone: Bob may take it.
     assert!(!s
-        .remove_customer_identity(ann.customer_id, &phone("+492"), t(60))
+        .remove_customer_identity(ann.customer_id, &phone("+492"), None, t(60))
         .await
         .unwrap());
     assert_eq!(
         s.customer(ann.customer_id).await.unwrap().unwrap().version,
         1
     );
+    let stale = s
+        .remove_customer_identity(ann.customer_id, &phone("+491"), Some(7), t(60))
+        .await
+        .unwrap_err();
+    assert!(matches!(stale, StoreError::Conflict(_)), "{stale:?}");
     assert!(s
-        .remove_customer_identity(ann.customer_id, &phone("+491"), t(60))
+        .remove_customer_identity(ann.customer_id, &phone("+491"), Some(1), t(60))
         .await
         .unwrap());
     let ann2 = s.customer(ann.customer_id).await.unwrap().unwrap();
@@ -1575,7 +1580,7 @@ pub(crate) async fn customer_identities_belong_to_one_customer(db: TestDb) {
         Some(bob.customer_id)
     );
     let err = s
-        .remove_customer_identity(999_999, &phone("+491"), t(80))
+        .remove_customer_identity(999_999, &phone("+491"), None, t(80))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
@@ -1675,7 +1680,7 @@ pub(crate) async fn merging_customers_moves_identities_to_the_survivor(db: TestD
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     let err = s
-        .remove_customer_identity(dup.customer_id, &phone("+492"), t(50))
+        .remove_customer_identity(dup.customer_id, &phone("+492"), None, t(50))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
