@@ -12,6 +12,7 @@ use switchboard_store::Store;
 
 use crate::{
     accounts::{AccountSettings, Accounts, LimitPolicy, PasswordHashing, Secret},
+    identity::CountryCode,
     live::{Consoles, Floor, ReadModels, Sources},
 };
 
@@ -34,6 +35,9 @@ pub struct Settings {
     pub center_clock: CenterClock,
     /// How often an open socket checks that its session still exists.
     pub session_recheck: Duration,
+    /// The country calling code of national phone numbers (`0171 …`) in customer
+    /// identities; `None`: only international ones (`+49 …`, `0049 …`) are taken.
+    pub default_country_code: Option<CountryCode>,
 }
 
 impl Default for Settings {
@@ -47,6 +51,7 @@ impl Default for Settings {
             password_hashing: PasswordHashing::default(),
             center_clock: CenterClock::UTC,
             session_recheck: Duration::from_secs(60),
+            default_country_code: None,
         }
     }
 }
@@ -60,6 +65,8 @@ pub struct App {
     /// Which agents have a console open on which instance.
     pub(crate) presence: Arc<ConsoleRegistry>,
     accounts: Arc<Accounts>,
+    /// See [`Settings::default_country_code`].
+    pub(crate) default_country_code: Option<CountryCode>,
     consoles: Arc<Consoles>,
     floor: Arc<Floor>,
 }
@@ -114,6 +121,7 @@ impl App {
             clock,
             presence: Arc::new(ConsoleRegistry::in_process()),
             accounts,
+            default_country_code: settings.default_country_code,
             consoles: Arc::new(
                 Consoles::new(settings.company_name).with_center_clock(settings.center_clock),
             ),

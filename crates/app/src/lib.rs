@@ -12,6 +12,8 @@
 //! - [`callback`]: callback in place, one use case behind every door;
 //! - [`configuration`]: the configuration records (queues, agents, skills, scripts, …) and
 //!   their effect on the running dispatcher;
+//! - [`customers`]: customer records — numbered, found by a normalised phone, e-mail or
+//!   external reference, versioned, merged; [`identity`] normalises those identities (pure);
 //! - [`presence`]: agents' presence follows their open consoles across instances;
 //! - [`accounts`]: sign-in, sessions and users;
 //! - [`views`]: read views (a queue's snapshot, a contact's place, the event log, surveys);
@@ -37,7 +39,9 @@ pub mod callback;
 pub mod calls;
 pub mod configuration;
 pub mod control;
+pub mod customers;
 mod error;
+pub mod identity;
 pub mod intake;
 pub mod live;
 pub mod pbx;

@@ -10,7 +10,7 @@
 //! drives the OpenAPI document that [`openapi`] derives from it and the types' schemas;
 //! [`client`] tells who the client is (the peer, or what a trusted proxy forwarded);
 //! [`auth`] signs people in and checks sessions' roles and API keys' scopes; [`documents`],
-//! [`users`] and [`api_keys`] administer; [`live`] serves the read views; [`hooks`] checks the PBX's signed call events
+//! [`users`] and [`api_keys`] administer; [`customers`] serves the customer records; [`live`] serves the read views; [`hooks`] checks the PBX's signed call events
 //! and CTI tokens and creates contacts through REST, and [`pbx`] is the signed HTTP client the
 //! application's webhook deliverer sends through; [`callback`] is the REST door of callback in
 //! place; [`ops`] serves the operator's probes and [`metrics`] counts for them; [`reports`]
@@ -28,6 +28,7 @@ pub mod auth;
 pub mod callback;
 pub mod client;
 pub mod console;
+pub mod customers;
 pub mod documents;
 pub mod error;
 pub mod hooks;

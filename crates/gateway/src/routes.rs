@@ -26,6 +26,10 @@ use switchboard_domain::{
 use switchboard_protocol::{
     api_keys::{ApiKeyCreated, ApiKeyView, NewApiKey, Scope},
     contacts::{CallbackPlaced, CallbackRequest, ContactCreated, ContactRequest, Position},
+    customers::{
+        CustomerPage, CustomerPatch, CustomerQuery, CustomerView, Identity, IdentityQuery,
+        MergeRequest, NewCustomer,
+    },
     deliveries::{Deliveries, DeliveriesQuery},
     events::{EventPage, EventQuery},
     hooks::{
@@ -54,8 +58,8 @@ use utoipa::{
 };
 
 use crate::{
-    api_keys, auth, callback, client, console, documents, error::ApiError, hooks, live, ops, pbx,
-    reports, staffing, state::AppState, supervisor, users,
+    api_keys, auth, callback, client, console, customers, documents, error::ApiError, hooks, live,
+    ops, pbx, reports, staffing, state::AppState, supervisor, users,
 };
 use crate::{metrics::Metrics, state::Settings};
 
@@ -330,6 +334,38 @@ pub fn routes() -> Vec<Route> {
             .ok(200, "the API key", schema_of::<ApiKeyView>),
         route!(DELETE "/api/v1/api-keys/{api_key_id}", ADMIN, "users", "Revoke an API key (at once, on every instance; the record stays)", delete(api_keys::revoke))
             .ok(200, "revoked", schema_of::<ApiKeyView>),
+        route!(GET "/api/v1/customers", SIGNED_IN, "customers", "List or search customers (live ones, by id): by name prefix, or by a phone number in any spelling, an e-mail address in any case or an external reference; keyset pages (after, limit)", get(customers::list))
+            .scope(Scope::CustomersRead)
+            .query(params_of::<CustomerQuery>)
+            .ok(200, "a page of customers", schema_of::<CustomerPage>),
+        route!(POST "/api/v1/customers", STAFF, "customers", "Create a customer (numbered C-000123) with its identities: 409 identity_taken if another customer holds one", post(customers::create))
+            .scope(Scope::CustomersWrite)
+            .json(schema_of::<NewCustomer>)
+            .ok(201, "created (ETag = version)", schema_of::<CustomerView>)
+            .errors(&[409]),
+        route!(GET "/api/v1/customers/{customer_id}", SIGNED_IN, "customers", "Get a customer (ETag = version); a merged customer answers the one it was merged into", get(customers::get_one))
+            .scope(Scope::CustomersRead)
+            .ok(200, "the customer (or its survivor)", schema_of::<CustomerView>),
+        route!(PATCH "/api/v1/customers/{customer_id}", STAFF, "customers", "Change a customer's name, tier, language or notes (If-Match optional): 409 merged", patch(customers::patch))
+            .scope(Scope::CustomersWrite)
+            .json(schema_of::<CustomerPatch>)
+            .ok(200, "changed", schema_of::<CustomerView>)
+            .errors(&[409]),
+        route!(POST "/api/v1/customers/{customer_id}/identities", STAFF, "customers", "Add a phone number, e-mail address or external reference (normalised): 409 identity_taken / merged", post(customers::add_identity))
+            .scope(Scope::CustomersWrite)
+            .json(schema_of::<Identity>)
+            .ok(200, "the customer with the identity", schema_of::<CustomerView>)
+            .errors(&[409]),
+        route!(DELETE "/api/v1/customers/{customer_id}/identities", STAFF, "customers", "Remove an identity (kind and value in any spelling; If-Match optional): 404 if the customer does not hold it", delete(customers::remove_identity))
+            .scope(Scope::CustomersWrite)
+            .query(params_of::<IdentityQuery>)
+            .ok(200, "the customer without the identity", schema_of::<CustomerView>)
+            .errors(&[409]),
+        route!(POST "/api/v1/customers/{customer_id}/merge", STAFF, "customers", "Merge the duplicate `from` into this customer: its identities move here and reading it answers this one; 409 merged if either was merged already", post(customers::merge))
+            .scope(Scope::CustomersWrite)
+            .json(schema_of::<MergeRequest>)
+            .ok(200, "the surviving customer", schema_of::<CustomerView>)
+            .errors(&[409]),
         route!(GET "/api/v1/queues/{queue_id}/snapshot", STAFF, "live", "A queue now: waiting, ringing, longest wait, agents by state", get(live::queue_snapshot))
             .scope(Scope::LiveRead)
             .ok(200, "the queue now", schema_of::<QueueSnapshot>),

@@ -39,11 +39,17 @@ pub enum Scope {
     /// Create, replace and delete PBX integrations.
     #[serde(rename = "integrations:write")]
     IntegrationsWrite,
+    /// Read customer records: list, search by name or identity, get one.
+    #[serde(rename = "customers:read")]
+    CustomersRead,
+    /// Create and change customer records, their identities, and merge duplicates.
+    #[serde(rename = "customers:write")]
+    CustomersWrite,
 }
 
 impl Scope {
     /// Every scope, in a stable order.
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 9] = [
         Scope::ReportsRead,
         Scope::LiveRead,
         Scope::ContactsWrite,
@@ -51,6 +57,8 @@ impl Scope {
         Scope::ConfigurationWrite,
         Scope::IntegrationsRead,
         Scope::IntegrationsWrite,
+        Scope::CustomersRead,
+        Scope::CustomersWrite,
     ];
 
     /// As the API and the database write it: `reports:read`…
@@ -63,6 +71,8 @@ impl Scope {
             Scope::ConfigurationWrite => "configuration:write",
             Scope::IntegrationsRead => "integrations:read",
             Scope::IntegrationsWrite => "integrations:write",
+            Scope::CustomersRead => "customers:read",
+            Scope::CustomersWrite => "customers:write",
         }
     }
 }

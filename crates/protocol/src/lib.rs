@@ -19,6 +19,8 @@
 //!   requests and the user as shown.
 //! - [`api_keys`] — API keys for services (`/api/v1/api-keys`): their scopes, the key to
 //!   create, the key as shown and the one answer that carries its secret.
+//! - [`customers`] — customer records (`/api/v1/customers`): create, change, identities,
+//!   merge, the list's query and page, the customer as shown.
 //! - [`events`] — a page of the event log (`GET /api/v1/events`) and its query string.
 //! - [`deliveries`] — the outbound PBX webhooks listed
 //!   (`GET /api/v1/integrations/{id}/deliveries`) and its query string.
@@ -41,6 +43,7 @@ use serde::{Deserialize, Serialize};
 pub mod api_keys;
 pub mod console;
 pub mod contacts;
+pub mod customers;
 pub mod deliveries;
 pub mod errors;
 pub mod events;

@@ -102,7 +102,7 @@ pub struct UserPatch {
 
 /// A field that is present, `null` or not (`Some(None)` for `null`; a missing field is `None`
 /// by `default`).
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

@@ -147,6 +147,7 @@ pub async fn serve(
     let settings = switchboard_app::Settings {
         company_name: config.company_name.clone(),
         center_clock: config.center_clock,
+        default_country_code: config.default_country_code,
         session_ttl: config.session_ttl,
         login_limits: config.login_limits,
         setup_secret,

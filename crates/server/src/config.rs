@@ -6,7 +6,7 @@ use std::{collections::HashMap, net::SocketAddr, path::Path, time::Duration};
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
-use switchboard_app::accounts::LimitPolicy;
+use switchboard_app::{accounts::LimitPolicy, customers::CountryCode};
 use switchboard_domain::CenterClock;
 use switchboard_gateway::{client::TrustedProxies, Secret};
 
@@ -20,6 +20,7 @@ pub struct FileConfig {
     pub redis_namespace: Option<String>,
     pub company_name: Option<String>,
     pub time_zone: Option<String>,
+    pub default_country_code: Option<String>,
     pub pbx_ca_file: Option<String>,
     pub session_ttl_secs: Option<u64>,
     /// Failed sign-ins per client address per minute (its old name is accepted).
@@ -66,6 +67,8 @@ pub struct Config {
     pub company_name: String,
     /// The center's clock: "today" on consoles and the floor, and reports by default.
     pub center_clock: CenterClock,
+    /// The country calling code of national phone numbers in customer identities.
+    pub default_country_code: Option<CountryCode>,
     /// A PEM file of private CA certificates the PBX webhooks' HTTPS client trusts besides
     /// the system's.
     pub pbx_ca_file: Option<std::path::PathBuf>,
@@ -203,6 +206,16 @@ impl Config {
                     anyhow::anyhow!("time_zone: {}", e.problem)
                 })?,
         };
+        let default_country_code = pick(
+            None,
+            &["SWITCHBOARD_DEFAULT_COUNTRY_CODE"],
+            file.default_country_code,
+        )
+        .map(|code| {
+            CountryCode::parse(&code)
+                .map_err(|e| anyhow::anyhow!("default_country_code {code:?}: {}", e.problem))
+        })
+        .transpose()?;
         let ws_max_message = number(
             "SWITCHBOARD_WS_MAX_MESSAGE_BYTES",
             file.ws_max_message_bytes.map(|b| b as u64),
@@ -268,6 +281,7 @@ impl Config {
             company_name: pick(None, &["SWITCHBOARD_COMPANY_NAME"], file.company_name)
                 .unwrap_or_else(|| "Switchboard".into()),
             center_clock,
+            default_country_code,
             pbx_ca_file: pick(None, &["SWITCHBOARD_PBX_CA_FILE"], file.pbx_ca_file).map(Into::into),
             session_ttl: Duration::from_secs(session_ttl),
             login_limits,
@@ -380,6 +394,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.center_clock.to_string(), "Europe/Berlin");
+        assert_eq!(c.default_country_code, None);
+        let c = Config::layered(
+            FileConfig::default(),
+            &env(&[("SWITCHBOARD_DEFAULT_COUNTRY_CODE", "+49")]),
+            &Flags::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.default_country_code,
+            Some(CountryCode::parse("49").unwrap())
+        );
     }
 
     #[test]
@@ -394,6 +419,9 @@ mod tests {
         assert!(bad(&[("SWITCHBOARD_SESSION_TTL_SECS", "abc")]).contains("whole number"));
         assert!(bad(&[("SWITCHBOARD_SETUP_SECRET", "short")]).contains("16"));
         assert!(bad(&[("SWITCHBOARD_TIME_ZONE", "Europe/Atlantis")]).contains("IANA"));
+        assert!(
+            bad(&[("SWITCHBOARD_DEFAULT_COUNTRY_CODE", "049")]).contains("default_country_code")
+        );
         assert!(bad(&[("SWITCHBOARD_REQUEST_TIMEOUT_SECS", "0")]).contains("request_timeout_secs"));
         assert!(bad(&[("SWITCHBOARD_WS_MAX_MESSAGE_BYTES", "10")]).contains("ws_max_message"));
         assert!(

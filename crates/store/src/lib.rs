@@ -7,6 +7,10 @@
 //!   who sign in, and their sessions by token hash;
 //! * **API keys** ([`ApiKey`], [`NewApiKey`]): service accounts by key hash, with their
 //!   scopes' names, creator, expiry, last use and revocation;
+//! * **customers** ([`Customer`], [`NewCustomer`], [`CustomerIdentity`]): the help desk's
+//!   customer records, numbered `C-000123`, with the identities (phone, e-mail, external
+//!   reference) that find them, versions, and merges that move a duplicate's identities to
+//!   the survivor;
 //! * **configuration documents** ([`Document`], [`Versioned`]): queues, agents, skills,
 //!   greeting scripts, dispositions, away reasons and integrations, one table per kind,
 //!   each row a JSON body with a version for optimistic concurrency;
@@ -30,10 +34,11 @@
 //! signature has none stamp rows with the system clock.
 //!
 //! Layout: `store.rs` (connecting, migrating, the pools: which one reads, which one
-//! writes), `user.rs`, `api_key.rs`, `document.rs`, `event_log.rs`, `snapshot.rs`,
+//! writes), `user.rs`, `api_key.rs`, `customer.rs`, `document.rs`, `event_log.rs`, `snapshot.rs`,
 //! `writer.rs` (the batching event-log writer), `error.rs`.
 
 mod api_key;
+mod customer;
 mod document;
 mod error;
 mod event_log;
@@ -46,6 +51,10 @@ mod webhook;
 mod writer;
 
 pub use api_key::{ApiKey, NewApiKey};
+pub use customer::{
+    customer_number, Customer, CustomerFilter, CustomerIdentity, CustomerUpdate, IdentityKind,
+    NewCustomer,
+};
 pub use document::{Document, Versioned};
 pub use error::StoreError;
 pub use event_log::EventFilter;

@@ -30,6 +30,7 @@ async fn role_matrix() {
             .path
             .replace("{user_id}", "999999")
             .replace("{api_key_id}", "999999")
+            .replace("{customer_id}", "999999")
             .replace("{contact_id}", &uuid::Uuid::nil().to_string())
             .replace("{queue_id}", "nope")
             .replace("{id}", "nope");

@@ -6,6 +6,8 @@
 //!   sign-out and the rate limit, first-admin setup, users administered;
 //! - `api_keys` — the scope matrix (every route × keys with and without its scope), keys
 //!   shown once, stored hashed, used, revoked and expired;
+//! - `customers` — customer records: created, found by phone in any spelling and e-mail in
+//!   any case, identities unique, versions, merges, and a table of bad inputs;
 //! - `configuration` — configuration documents reaching the running dispatcher, with versions
 //!   and references;
 //! - `errors` — a table of bad inputs, each a 4xx with its code;
@@ -20,6 +22,7 @@ mod api_keys;
 mod auth;
 mod callback_in_place;
 mod configuration;
+mod customers;
 mod errors;
 mod operations;
 mod pbx_webhooks;

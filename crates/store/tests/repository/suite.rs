@@ -4,9 +4,10 @@ use std::{fmt::Debug, time::Duration};
 
 use switchboard_domain::*;
 use switchboard_store::{
-    spawn_event_writer, ApiKey, CellKey, Document, EventFilter, JournalStep, NewApiKey, NewUser,
-    RatedRow, Role, RollupState, SavedSnapshot, Store, StoreError, UserUpdate, Versioned, VisitRow,
-    WriterOptions,
+    customer_number, spawn_event_writer, ApiKey, CellKey, Customer, CustomerFilter,
+    CustomerIdentity, CustomerUpdate, Document, EventFilter, IdentityKind, JournalStep, NewApiKey,
+    NewCustomer, NewUser, RatedRow, Role, RollupState, SavedSnapshot, Store, StoreError,
+    UserUpdate, Versioned, VisitRow, WriterOptions,
 };
 
 use switchboard_test_support::{
@@ -47,6 +48,9 @@ macro_rules! repository_suite {
             webhooks_are_queued_once_claimed_once_and_kept_with_their_outcome,
             hook_answers_are_kept_once,
             customers_and_survey_answers_are_kept_for_reports,
+            customer_records_are_numbered_found_by_identity_and_versioned,
+            customer_identities_belong_to_one_customer,
+            merging_customers_moves_identities_to_the_survivor,
             report_rollup_state_cells_visits_and_ratings_round_trip,
             report_rollup_without_commit_changes_nothing,
             report_rollup_lock_serialises_two_rollups,
@@ -86,7 +90,7 @@ fn new_user(username: &str, role: Role) -> NewUser {
 }
 
 /// Migrations in each set (`migrations/sqlite`, `migrations/postgres`).
-const MIGRATIONS: i64 = 10;
+const MIGRATIONS: i64 = 11;
 
 pub(crate) async fn migrations_apply_from_empty_and_again(db: TestDb) {
     let files = |set: &str| {
@@ -1274,6 +1278,427 @@ pub(crate) async fn customers_and_survey_answers_are_kept_for_reports(db: TestDb
         .await
         .unwrap()
         .is_empty());
+}
+
+fn phone(value: &str) -> CustomerIdentity {
+    CustomerIdentity::new(IdentityKind::Phone, value)
+}
+fn email(value: &str) -> CustomerIdentity {
+    CustomerIdentity::new(IdentityKind::Email, value)
+}
+
+fn new_customer(name: &str, identities: Vec<CustomerIdentity>, at: i64) -> NewCustomer {
+    NewCustomer {
+        name: name.into(),
+        tier: Tier::Standard,
+        language: None,
+        notes: String::new(),
+        identities,
+        created_at: t(at),
+    }
+}
+
+fn customer_ids(customers: &[Customer]) -> Vec<i64> {
+    customers.iter().map(|c| c.customer_id).collect()
+}
+
+pub(crate) async fn customer_records_are_numbered_found_by_identity_and_versioned(db: TestDb) {
+    let s = &db.store;
+    let ann = s
+        .create_customer(&NewCustomer {
+            tier: Tier::Gold,
+            language: Some("de".into()),
+            notes: "prefers mornings".into(),
+            ..new_customer(
+                "Ann Smith",
+                vec![phone("+4917112345678"), email("ann@example.com")],
+                1_000,
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(ann.number, customer_number(ann.customer_id));
+    assert!(ann.number.starts_with("C-0000"), "{}", ann.number);
+    assert_eq!(
+        (ann.tier, ann.language.as_deref(), ann.notes.as_str()),
+        (Tier::Gold, Some("de"), "prefers mornings")
+    );
+    assert_eq!(
+        ann.identities,
+        vec![phone("+4917112345678"), email("ann@example.com")],
+        "sorted by kind: phone, email, external"
+    );
+    assert_eq!(
+        (ann.version, ann.created_at, ann.updated_at),
+        (1, t(1_000), t(1_000))
+    );
+    assert_eq!(ann.merged_into, None);
+    assert_eq!(
+        s.customer(ann.customer_id).await.unwrap(),
+        Some(ann.clone())
+    );
+    assert_eq!(s.customer(ann.customer_id + 100).await.unwrap(), None);
+
+    let andy = s
+        .create_customer(&new_customer("andy Jones", vec![], 2_000))
+        .await
+        .unwrap();
+    let bob = s
+        .create_customer(&new_customer("Bob 100%_", vec![], 3_000))
+        .await
+        .unwrap();
+    assert_ne!(andy.number, ann.number);
+    assert_eq!(
+        s.customer_by_identity(&email("ann@example.com"))
+            .await
+            .unwrap(),
+        Some(ann.clone())
+    );
+    assert_eq!(
+        s.customer_by_identity(&email("nobody@example.com"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.customer_by_identity(&CustomerIdentity::new(
+            IdentityKind::External,
+            "+4917112345678"
+        ))
+        .await
+        .unwrap(),
+        None,
+        "the kind is part of the key"
+    );
+
+    // Listing: by id, name prefix (any case, wildcards literal), identity, pages.
+    let list = |filter: CustomerFilter| async move {
+        customer_ids(&s.list_customers(&filter).await.unwrap())
+    };
+    let all = CustomerFilter {
+        limit: 50,
+        ..CustomerFilter::default()
+    };
+    assert_eq!(
+        list(all.clone()).await,
+        vec![ann.customer_id, andy.customer_id, bob.customer_id]
+    );
+    let named = |p: &str| CustomerFilter {
+        name_prefix: Some(p.into()),
+        ..all.clone()
+    };
+    assert_eq!(
+        list(named("AN")).await,
+        vec![ann.customer_id, andy.customer_id]
+    );
+    assert_eq!(list(named("ann ")).await, vec![ann.customer_id]);
+    assert_eq!(list(named("bob 100%_")).await, vec![bob.customer_id]);
+    assert_eq!(list(named("bob 1000")).await, Vec::<i64>::new());
+    assert_eq!(
+        list(named("b_b")).await,
+        Vec::<i64>::new(),
+        "_ is no wildcard"
+    );
+    assert_eq!(
+        list(CustomerFilter {
+            identity: Some(phone("+4917112345678")),
+            ..all.clone()
+        })
+        .await,
+        vec![ann.customer_id]
+    );
+    let page1 = CustomerFilter {
+        limit: 2,
+        ..all.clone()
+    };
+    assert_eq!(list(page1).await, vec![ann.customer_id, andy.customer_id]);
+    let page2 = CustomerFilter {
+        limit: 2,
+        after: Some(andy.customer_id),
+        ..all.clone()
+    };
+    assert_eq!(list(page2).await, vec![bob.customer_id]);
+    let listed = s.list_customers(&all).await.unwrap();
+    assert_eq!(listed[0], ann, "a listed customer carries its identities");
+
+    // Updates: partial, versioned.
+    let change = CustomerUpdate {
+        name: Some("Ann Miller".into()),
+        language: Some(None),
+        ..CustomerUpdate::default()
+    };
+    let v2 = s
+        .update_customer(ann.customer_id, &change, Some(1), t(5_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        (v2.version, v2.name.as_str(), v2.language.as_deref()),
+        (2, "Ann Miller", None)
+    );
+    assert_eq!(
+        (v2.tier, v2.notes.as_str(), v2.updated_at, v2.created_at),
+        (Tier::Gold, "prefers mornings", t(5_000), t(1_000))
+    );
+    assert_eq!(
+        list(named("ann m")).await,
+        vec![ann.customer_id],
+        "the folded name follows"
+    );
+    let stale = s
+        .update_customer(ann.customer_id, &change, Some(1), t(6_000))
+        .await
+        .unwrap_err();
+    assert!(matches!(stale, StoreError::Conflict(_)), "{stale:?}");
+    assert_eq!(
+        s.customer(ann.customer_id).await.unwrap().unwrap().version,
+        2
+    );
+    let v3 = s
+        .update_customer(
+            ann.customer_id,
+            &CustomerUpdate {
+                tier: Some(Tier::Platinum),
+                notes: Some("VIP".into()),
+                language: Some(Some("en".into())),
+                ..CustomerUpdate::default()
+            },
+            None,
+            t(7_000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            v3.version,
+            v3.tier,
+            v3.notes.as_str(),
+            v3.language.as_deref()
+        ),
+        (3, Tier::Platinum, "VIP", Some("en"))
+    );
+    let gone = s
+        .update_customer(999_999, &change, None, t(7_000))
+        .await
+        .unwrap_err();
+    assert!(matches!(gone, StoreError::NotFound), "{gone:?}");
+}
+
+pub(crate) async fn customer_identities_belong_to_one_customer(db: TestDb) {
+    let s = &db.store;
+    let ann = s
+        .create_customer(&new_customer("Ann", vec![phone("+491")], 0))
+        .await
+        .unwrap();
+    // A second customer with Ann's phone is refused whole: not created at all.
+    let taken = s
+        .create_customer(&new_customer(
+            "Ann again",
+            vec![email("a@x.org"), phone("+491")],
+            10,
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(taken, StoreError::Conflict(_)), "{taken:?}");
+    assert_eq!(
+        s.list_customers(&CustomerFilter {
+            limit: 10,
+            ..CustomerFilter::default()
+        })
+        .await
+        .unwrap()
+        .len(),
+        1
+    );
+    assert_eq!(
+        s.customer_by_identity(&email("a@x.org")).await.unwrap(),
+        None
+    );
+
+    let bob = s
+        .create_customer(&new_customer("Bob", vec![], 20))
+        .await
+        .unwrap();
+    let err = s
+        .add_customer_identity(bob.customer_id, &phone("+491"), t(30))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(
+        s.customer(bob.customer_id).await.unwrap().unwrap().version,
+        1,
+        "nothing changed"
+    );
+
+    let bob2 = s
+        .add_customer_identity(bob.customer_id, &email("bob@x.org"), t(40))
+        .await
+        .unwrap();
+    assert_eq!((bob2.version, bob2.updated_at), (2, t(40)));
+    assert_eq!(bob2.identities, vec![email("bob@x.org")]);
+    let again = s
+        .add_customer_identity(bob.customer_id, &email("bob@x.org"), t(50))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.version, 2,
+        "adding an identity held already changes nothing"
+    );
+    let err = s
+        .add_customer_identity(999_999, &email("c@x.org"), t(50))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+
+    // Ann lets go of her phone: Bob may take it.
+    assert!(!s
+        .remove_customer_identity(ann.customer_id, &phone("+492"), None, t(60))
+        .await
+        .unwrap());
+    assert_eq!(
+        s.customer(ann.customer_id).await.unwrap().unwrap().version,
+        1
+    );
+    let stale = s
+        .remove_customer_identity(ann.customer_id, &phone("+491"), Some(7), t(60))
+        .await
+        .unwrap_err();
+    assert!(matches!(stale, StoreError::Conflict(_)), "{stale:?}");
+    assert!(s
+        .remove_customer_identity(ann.customer_id, &phone("+491"), Some(1), t(60))
+        .await
+        .unwrap());
+    let ann2 = s.customer(ann.customer_id).await.unwrap().unwrap();
+    assert_eq!((ann2.version, ann2.identities.len()), (2, 0));
+    s.add_customer_identity(bob.customer_id, &phone("+491"), t(70))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.customer_by_identity(&phone("+491"))
+            .await
+            .unwrap()
+            .map(|c| c.customer_id),
+        Some(bob.customer_id)
+    );
+    let err = s
+        .remove_customer_identity(999_999, &phone("+491"), None, t(80))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+}
+
+pub(crate) async fn merging_customers_moves_identities_to_the_survivor(db: TestDb) {
+    let s = &db.store;
+    let keep = s
+        .create_customer(&new_customer("Ann", vec![phone("+491")], 0))
+        .await
+        .unwrap();
+    let dup = s
+        .create_customer(&new_customer(
+            "Ann S.",
+            vec![phone("+492"), email("ann@x.org")],
+            10,
+        ))
+        .await
+        .unwrap();
+    let older = s
+        .create_customer(&new_customer("A. S.", vec![], 20))
+        .await
+        .unwrap();
+    // `older` was merged into `dup` before `dup` turns out to be a duplicate of `keep`.
+    s.merge_customers(dup.customer_id, older.customer_id, t(30))
+        .await
+        .unwrap();
+
+    let merged = s
+        .merge_customers(keep.customer_id, dup.customer_id, t(40))
+        .await
+        .unwrap();
+    assert_eq!(merged.customer_id, keep.customer_id);
+    assert_eq!(
+        merged.identities,
+        vec![phone("+491"), phone("+492"), email("ann@x.org")]
+    );
+    assert_eq!(
+        (merged.version, merged.updated_at, merged.name.as_str()),
+        (2, t(40), "Ann")
+    );
+    let dup_now = s.customer(dup.customer_id).await.unwrap().unwrap();
+    assert_eq!(dup_now.merged_into, Some(keep.customer_id));
+    assert!(dup_now.identities.is_empty());
+    assert_eq!(
+        s.customer(older.customer_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .merged_into,
+        Some(keep.customer_id),
+        "a customer merged into the duplicate now points at the survivor"
+    );
+    for id in [keep.customer_id, dup.customer_id, older.customer_id] {
+        assert_eq!(
+            s.resolve_customer(id).await.unwrap().map(|c| c.customer_id),
+            Some(keep.customer_id),
+            "customer {id} reads as the survivor"
+        );
+    }
+    assert_eq!(
+        s.customer_by_identity(&email("ann@x.org"))
+            .await
+            .unwrap()
+            .map(|c| c.customer_id),
+        Some(keep.customer_id)
+    );
+    let all = CustomerFilter {
+        limit: 10,
+        ..CustomerFilter::default()
+    };
+    assert_eq!(
+        customer_ids(&s.list_customers(&all).await.unwrap()),
+        vec![keep.customer_id],
+        "merged customers are not listed"
+    );
+
+    // A merged customer takes no more changes and no second merge.
+    let err = s
+        .merge_customers(keep.customer_id, dup.customer_id, t(50))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let err = s
+        .merge_customers(dup.customer_id, keep.customer_id, t(50))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let err = s
+        .update_customer(dup.customer_id, &CustomerUpdate::default(), None, t(50))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let err = s
+        .add_customer_identity(dup.customer_id, &phone("+493"), t(50))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let err = s
+        .remove_customer_identity(dup.customer_id, &phone("+492"), None, t(50))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let err = s
+        .merge_customers(keep.customer_id, keep.customer_id, t(50))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    let err = s
+        .merge_customers(keep.customer_id, 999_999, t(50))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    assert_eq!(
+        s.customer(keep.customer_id).await.unwrap().unwrap().version,
+        2,
+        "refusals change nothing"
+    );
 }
 
 pub(crate) async fn webhooks_are_queued_once_claimed_once_and_kept_with_their_outcome(db: TestDb) {
