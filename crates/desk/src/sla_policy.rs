@@ -30,9 +30,9 @@
 //! in seconds of business time, `when` and `warn_percent` (80) optional; unknown keys are
 //! refused. Errors name the field as `policies[2].targets.resolution`.
 
-use std::{collections::BTreeSet, fmt, sync::Arc, time::Duration};
+use std::{collections::BTreeSet, time::Duration};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use switchboard_domain::{Channel, Tier, ValidationError};
 
 use crate::ticket::{SlaTarget, Ticket, TicketKind, TicketPriority};
@@ -46,84 +46,12 @@ pub const MAX_TARGET_SECS: f64 = 366.0 * 24.0 * 3600.0;
 /// The warning percentage when the configuration leaves it out.
 pub const DEFAULT_WARN_PERCENT: u8 = 80;
 
-const MAX_ID_LEN: usize = 64;
-
-fn check_id(field: &str, raw: &str) -> Result<(), ValidationError> {
-    if raw.is_empty() {
-        return Err(ValidationError::new(field, "must not be empty"));
-    }
-    if raw.len() > MAX_ID_LEN {
-        return Err(ValidationError::new(
-            field,
-            format!("must be at most {MAX_ID_LEN} characters"),
-        ));
-    }
-    if let Some(bad) = raw
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@')))
-    {
-        return Err(ValidationError::new(
-            field,
-            format!("may only contain letters, digits and - _ . @ (found {bad:?})"),
-        ));
-    }
-    Ok(())
-}
-
-macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident, $field:literal) => {
-        $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(Arc<str>);
-
-        impl $name {
-            /// Validates `raw`: 1–64 characters of letters, digits and `-_.@`.
-            ///
-            /// # Errors
-            /// [`ValidationError`] naming the field.
-            pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-                check_id($field, raw)?;
-                Ok(Self(Arc::from(raw)))
-            }
-
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}({:?})", stringify!($name), &*self.0)
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(&self.0)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                Self::parse(&raw).map_err(serde::de::Error::custom)
-            }
-        }
-    };
-}
-
-id_type!(
+switchboard_domain::name_type!(
     /// An SLA policy, as the operator names it (e.g. `platinum-complaints`).
     PolicyId,
     "id"
 );
-id_type!(
+switchboard_domain::name_type!(
     /// A business-hours calendar, as the operator names it (e.g. `office-berlin`).
     CalendarId,
     "calendar"

@@ -3,7 +3,7 @@
 
 use std::{fmt, str::FromStr, sync::Arc};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use uuid::{Builder, Uuid};
 
 use crate::{Timestamp, ValidationError};
@@ -11,7 +11,12 @@ use crate::{Timestamp, ValidationError};
 /// Longest accepted name, in bytes.
 pub const MAX_NAME_LEN: usize = 64;
 
-pub(crate) fn check_name(field: &str, raw: &str) -> Result<(), ValidationError> {
+/// Checks an operator-chosen name (1–64 characters of letters, digits and `-_.@`), naming
+/// `field` in the error.
+///
+/// # Errors
+/// [`ValidationError`] saying what is wrong.
+pub fn check_name(field: &str, raw: &str) -> Result<(), ValidationError> {
     if raw.is_empty() {
         return Err(ValidationError::new(field, "must not be empty"));
     }
@@ -35,17 +40,25 @@ pub(crate) fn check_name(field: &str, raw: &str) -> Result<(), ValidationError> 
     Ok(())
 }
 
+/// A name type: a validated operator-chosen name (1–64 characters of letters, digits and
+/// `-_.@`, checked by [`check_name`] under `$field`), cheap to clone, written and read as
+/// a string. Exported for the other pure crates' names (the help desk's policy and calendar
+/// ids), so that every name in the system obeys one rule.
+#[macro_export]
 macro_rules! name_type {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(Arc<str>);
+        pub struct $name(::std::sync::Arc<str>);
 
         impl $name {
             /// Validates `raw`: 1–64 characters of letters, digits and `-_.@`.
-            pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-                check_name($field, raw)?;
-                Ok(Self(Arc::from(raw)))
+            ///
+            /// # Errors
+            /// [`ValidationError`]($crate::ValidationError) naming the field.
+            pub fn parse(raw: &str) -> ::std::result::Result<Self, $crate::ValidationError> {
+                $crate::check_name($field, raw)?;
+                Ok(Self(::std::sync::Arc::from(raw)))
             }
 
             pub fn as_str(&self) -> &str {
@@ -53,41 +66,47 @@ macro_rules! name_type {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(&self.0)
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 write!(f, "{}({:?})", stringify!($name), &*self.0)
             }
         }
 
-        impl FromStr for $name {
-            type Err = ValidationError;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::ValidationError;
+            fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
                 Self::parse(s)
             }
         }
 
-        impl AsRef<str> for $name {
+        impl ::std::convert::AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0
             }
         }
 
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        impl $crate::__serde::Serialize for $name {
+            fn serialize<S: $crate::__serde::Serializer>(
+                &self,
+                s: S,
+            ) -> ::std::result::Result<S::Ok, S::Error> {
                 s.serialize_str(&self.0)
             }
         }
 
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                Self::parse(&raw).map_err(serde::de::Error::custom)
+        impl<'de> $crate::__serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__serde::Deserializer<'de>>(
+                d: D,
+            ) -> ::std::result::Result<Self, D::Error> {
+                let raw =
+                    <::std::borrow::Cow<'de, str> as $crate::__serde::Deserialize>::deserialize(d)?;
+                Self::parse(&raw).map_err(<D::Error as $crate::__serde::de::Error>::custom)
             }
         }
     };

@@ -34,9 +34,13 @@ pub use config::{
 pub use contact::{Channel, ContactState, Priority, Tier, Urgency};
 pub use error::ValidationError;
 pub use event::{Event, EventId, EventKind, ExitReason, WithdrawReason};
-pub use ids::{AgentId, ContactId, QueueId, ReasonCode, SkillName, MAX_NAME_LEN};
+pub use ids::{check_name, AgentId, ContactId, QueueId, ReasonCode, SkillName, MAX_NAME_LEN};
+
 pub use queue::{
     ExpansionStep, MaxWait, QueueConfig, RoutingStrategy, ServiceLevelTarget, WaitExit,
 };
+/// serde, for [`name_type!`]'s expansion in other crates.
+#[doc(hidden)]
+pub use serde as __serde;
 pub use skill::{SkillLevel, SkillRequirement};
 pub use time::{duration_secs, Timestamp};
