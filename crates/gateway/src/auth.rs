@@ -96,53 +96,77 @@ pub async fn require(
     let Some(token) = token else {
         return ApiError::unauthorized().into_response();
     };
+    match authenticate(&state, token, roles, scope).await {
+        Ok(Bearer::Key(key)) => {
+            let by = format!("key:{}", key.name);
+            tracing::Span::current().record("user", by.as_str());
+            req.extensions_mut().insert(RequestedBy(by));
+            req.extensions_mut().insert(key);
+        }
+        Ok(Bearer::Session(caller)) => {
+            tracing::Span::current().record("user", caller.user.username.as_str());
+            req.extensions_mut()
+                .insert(RequestedBy(caller.user.username.clone()));
+            req.extensions_mut().insert(caller);
+        }
+        Err(refused) => return refused,
+    }
+    next.run(req).await
+}
+
+/// What a bearer token turned out to be.
+#[derive(Debug)]
+pub enum Bearer {
+    Session(Caller),
+    Key(KeyCaller),
+}
+
+/// Checks a bearer token for a route (or socket) open to `roles` and, when `scope` is given,
+/// to API keys holding it: an `sbk_` key that works must hold `scope` (403
+/// `insufficient_scope`; 403 `session_required` where there is none); anything else must be a
+/// live session of one of `roles` (401, 403 `forbidden`). The refusal is a ready response.
+pub async fn authenticate(
+    state: &AppState,
+    token: &str,
+    roles: &[Role],
+    scope: Option<Scope>,
+) -> Result<Bearer, Response> {
     let now = state.app.now();
     if token.starts_with(API_KEY_PREFIX) {
         match state.app.accounts().api_key_caller(token, now).await {
             Ok(Some(key)) => {
                 let Some(scope) = scope else {
-                    return ApiError::new(
+                    return Err(ApiError::new(
                         StatusCode::FORBIDDEN,
                         "session_required",
                         "this route is for signed-in users; API keys cannot call it",
                     )
-                    .into_response();
+                    .into_response());
                 };
                 if !key.scopes.contains(&scope) {
-                    return ApiError::new(
+                    return Err(ApiError::new(
                         StatusCode::FORBIDDEN,
                         "insufficient_scope",
                         format!("this API key does not hold the scope {scope}"),
                     )
-                    .into_response();
+                    .into_response());
                 }
-                let by = format!("key:{}", key.name);
-                tracing::Span::current().record("user", by.as_str());
-                req.extensions_mut().insert(RequestedBy(by));
-                req.extensions_mut().insert(key);
-                return next.run(req).await;
+                return Ok(Bearer::Key(key));
             }
             // Not a key: a session token may start the same way (1 in 64⁴).
             Ok(None) => {}
-            Err(e) => return ApiError::from(e).into_response(),
+            Err(e) => return Err(ApiError::from(e).into_response()),
         }
     }
-    let session = match state.app.accounts().session(token, now).await {
-        Ok(Some(session)) => session,
-        Ok(None) => return ApiError::unauthorized().into_response(),
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    if !roles.contains(&session.user.role) {
-        return ApiError::forbidden().into_response();
+    match state.app.accounts().session(token, now).await {
+        Ok(Some(session)) if roles.contains(&session.user.role) => Ok(Bearer::Session(Caller {
+            user: session.user,
+            token_hash: session.token_hash,
+        })),
+        Ok(Some(_)) => Err(ApiError::forbidden().into_response()),
+        Ok(None) => Err(ApiError::unauthorized().into_response()),
+        Err(e) => Err(ApiError::from(e).into_response()),
     }
-    tracing::Span::current().record("user", session.user.username.as_str());
-    req.extensions_mut()
-        .insert(RequestedBy(session.user.username.clone()));
-    req.extensions_mut().insert(Caller {
-        user: session.user,
-        token_hash: session.token_hash,
-    });
-    next.run(req).await
 }
 
 // ----- handlers ---------------------------------------------------------------------------

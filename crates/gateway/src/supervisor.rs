@@ -38,13 +38,14 @@ use axum::{
 };
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde::Deserialize;
-use switchboard_app::accounts::{Holder, Role, Scope, API_KEY_PREFIX};
+use switchboard_app::accounts::{Holder, Role, Scope};
 use switchboard_protocol::{
     floor::{Frame, Request},
     Stamped,
 };
 
 use crate::{
+    auth::{self, Bearer},
     error::ApiError,
     socket::{self, Guard, SocketError},
     state::AppState,
@@ -92,41 +93,22 @@ pub async fn connect(
     }
 }
 
-/// Who watches the floor: a supervisor's or admin's session, or a wallboard's API key.
+/// Who watches the floor: a supervisor's or admin's session, or a wallboard's API key
+/// holding `live:read` ([`auth::authenticate`]).
 async fn viewer(state: &AppState, token: &str) -> Result<Holder, Response> {
-    let now = state.app.now();
-    if token.starts_with(API_KEY_PREFIX) {
-        match state.app.accounts().api_key_caller(token, now).await {
-            Ok(Some(key)) if key.scopes.contains(&Scope::LiveRead) => {
-                return Ok(Holder::Key {
-                    api_key_id: key.api_key_id,
-                    key_hash: key.key_hash,
-                });
-            }
-            Ok(Some(_)) => {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "insufficient_scope",
-                    "this API key does not hold the scope live:read",
-                )
-                .into_response())
-            }
-            // Not a key: a session token may start the same way.
-            Ok(None) => {}
-            Err(e) => return Err(ApiError::from(e).into_response()),
-        }
-    }
-    match state.app.accounts().session(token, now).await {
-        Ok(Some(s)) if matches!(s.user.role, Role::Supervisor | Role::Admin) => {
-            Ok(Holder::Session {
-                user_id: s.user.user_id,
-                token_hash: s.token_hash,
-            })
-        }
-        Ok(Some(_)) => Err(ApiError::forbidden().into_response()),
-        Ok(None) => Err(ApiError::unauthorized().into_response()),
-        Err(e) => Err(ApiError::from(e).into_response()),
-    }
+    let roles = [Role::Supervisor, Role::Admin];
+    Ok(
+        match auth::authenticate(state, token, &roles, Some(Scope::LiveRead)).await? {
+            Bearer::Key(key) => Holder::Key {
+                api_key_id: key.api_key_id,
+                key_hash: key.key_hash,
+            },
+            Bearer::Session(caller) => Holder::Session {
+                user_id: caller.user.user_id,
+                token_hash: caller.token_hash,
+            },
+        },
+    )
 }
 
 async fn session(state: AppState, viewer: Holder, socket: WebSocket) {
